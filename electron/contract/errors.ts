@@ -1,0 +1,40 @@
+// Errors a user can cause are values: a stable code and a sentence fit to show in the UI.
+
+export type ErrorCode =
+  | 'ipc/unknown-method'
+  | 'ipc/invalid-input'
+  | 'model/not-found'
+  | 'model/unreadable'
+  | 'model/not-gguf'
+  | 'model/truncated'
+  | 'model/unsupported'
+  | 'model/load-failed'
+  | 'model/not-loaded'
+  | 'model/already-added'
+  | 'conversation/not-found'
+  | 'message/not-found'
+  | 'message/not-editable'
+  | 'chat/busy'
+  | 'chat/nothing-to-regenerate'
+  | 'chat/too-long'
+  | 'internal';
+
+export interface AppError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** Thrown by services for errors the user caused; the router turns it into an AppError value. */
+export class UserFacingError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'UserFacingError';
+    this.code = code;
+  }
+  toValue(): AppError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: AppError };

@@ -1,0 +1,83 @@
+// The one contract between renderer and main: every method's input schema and output type.
+// Main validates every input against these schemas before a service sees it; the renderer
+// imports the types only.
+import { z } from 'zod';
+import type {
+  AppInfo,
+  Conversation,
+  ConversationDetail,
+  ConversationSummary,
+  EngineStatus,
+  Message,
+  ModelInfo,
+  ModelLibrary,
+  SearchHit,
+  SentTurn,
+  Settings,
+} from './types.ts';
+
+const id = z.string().min(1).max(64);
+const empty = z.object({}).strict();
+const conversationRef = z.object({ conversationId: id }).strict();
+export const MAX_MESSAGE_CHARS = 200_000;
+const messageText = z.string().trim().min(1, 'A message cannot be empty.').max(MAX_MESSAGE_CHARS);
+
+export const settingsPatchSchema = z
+  .object({
+    threads: z.number().int().min(0).max(256),
+    contextSize: z.number().int().min(512).max(262_144),
+    temperature: z.number().min(0).max(2),
+    topP: z.number().gt(0).max(1),
+    maxTokens: z.number().int().min(16).max(65_536),
+    gpu: z.enum(['auto', 'off']),
+  })
+  .partial()
+  .strict();
+
+/** Declares a method: its input schema now, its output type as a phantom. */
+function method<Output>() {
+  return <Input extends z.ZodType>(input: Input) => ({ input, output: undefined as unknown as Output });
+}
+
+export const methods = {
+  'app.info': method<AppInfo>()(empty),
+
+  'settings.get': method<Settings>()(empty),
+  'settings.update': method<Settings>()(settingsPatchSchema),
+
+  'models.list': method<ModelLibrary>()(empty),
+  'models.add': method<ModelInfo>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'models.remove': method<ModelLibrary>()(z.object({ modelId: id }).strict()),
+  'models.activate': method<EngineStatus>()(z.object({ modelId: id }).strict()),
+  'models.unload': method<EngineStatus>()(empty),
+
+  'engine.status': method<EngineStatus>()(empty),
+
+  'conversations.list': method<ConversationSummary[]>()(empty),
+  'conversations.create': method<Conversation>()(
+    z.object({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional() }).strict(),
+  ),
+  'conversations.get': method<ConversationDetail>()(conversationRef),
+  'conversations.rename': method<Conversation>()(
+    z.object({ conversationId: id, title: z.string().trim().min(1).max(200) }).strict(),
+  ),
+  'conversations.setSystemPrompt': method<Conversation>()(
+    z.object({ conversationId: id, systemPrompt: z.string().max(20_000) }).strict(),
+  ),
+  'conversations.delete': method<{ deleted: true }>()(conversationRef),
+  'conversations.search': method<SearchHit[]>()(
+    z.object({ query: z.string().max(500), limit: z.number().int().min(1).max(200).optional() }).strict(),
+  ),
+
+  'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
+  'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),
+  'chat.regenerate': method<Message>()(conversationRef),
+  'chat.stop': method<{ stopped: boolean }>()(conversationRef),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>;
+export type ParsedInput<M extends MethodName> = z.output<Methods[M]['input']>;
+export type MethodOutput<M extends MethodName> = Methods[M]['output'];
+export const methodNames = Object.keys(methods) as MethodName[];

@@ -1,0 +1,120 @@
+// Shapes that cross the boundary (outputs and events). Inputs are declared as schemas in methods.ts.
+import type { AppError } from './errors.ts';
+
+export type GpuMode = 'auto' | 'off';
+
+export interface Settings {
+  /** CPU threads for inference; 0 means "physical cores". */
+  threads: number;
+  contextSize: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  gpu: GpuMode;
+}
+
+export interface AppInfo {
+  version: string;
+  mode: 'electron' | 'web';
+  dataDir: string;
+  physicalCores: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  path: string;
+  fileName: string;
+  name: string;
+  architecture: string;
+  parameterCount: number;
+  quantization: string;
+  contextLength: number | null;
+  fileSize: number;
+  addedAt: number;
+}
+
+export interface ModelLibrary {
+  models: ModelInfo[];
+  activeModelId: string | null;
+}
+
+export type EngineState = 'no-model' | 'loading' | 'ready' | 'generating' | 'error';
+
+export interface EngineStatus {
+  state: EngineState;
+  modelId: string | null;
+  /** 0..1 while loading. */
+  loadProgress: number;
+  contextSize: number | null;
+  threads: number | null;
+  busyConversationId: string | null;
+  error: AppError | null;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  systemPrompt: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ConversationSummary extends Conversation {
+  messageCount: number;
+  preview: string;
+}
+
+export type MessageRole = 'user' | 'assistant';
+/** streaming: being written now. interrupted: the app stopped while it streamed (crash, quit). */
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'interrupted' | 'error';
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  createdAt: number;
+  tokenCount: number | null;
+  tokensPerSecond: number | null;
+  durationMs: number | null;
+  /** Tokens in the model's context after this reply, out of contextSize. */
+  contextTokens: number | null;
+  contextSize: number | null;
+  modelName: string | null;
+  error: string | null;
+}
+
+export interface ConversationDetail {
+  conversation: Conversation;
+  messages: Message[];
+}
+
+export interface SnippetPart {
+  text: string;
+  match: boolean;
+}
+
+export interface SearchHit {
+  conversationId: string;
+  conversationTitle: string;
+  messageId: string;
+  role: MessageRole;
+  snippet: SnippetPart[];
+  createdAt: number;
+}
+
+export interface SentTurn {
+  userMessage: Message;
+  assistantMessage: Message;
+}
+
+export interface EventMap {
+  'engine.status': EngineStatus;
+  'chat.delta': { conversationId: string; messageId: string; text: string };
+  'chat.done': { conversationId: string; message: Message };
+  'conversations.changed': { conversationId: string | null };
+  'models.changed': ModelLibrary;
+}
+
+export type EventName = keyof EventMap;

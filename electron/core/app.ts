@@ -1,0 +1,155 @@
+// The composition root: builds every service once, wires them to the event bus, and exposes the
+// router that both transports serve.
+import { join } from 'node:path';
+import { UserFacingError } from '../contract/errors.ts';
+import type { AppInfo, Settings } from '../contract/types.ts';
+import { ChatService } from '../services/chat/chat-service.ts';
+import { physicalCoreCount } from '../services/engine/cpu.ts';
+import { Engine } from '../services/engine/engine.ts';
+import { ModelLibrary } from '../services/engine/model-library.ts';
+import { ConversationStore } from '../services/store/conversation-store.ts';
+import { openDatabase, type Database } from '../services/store/db.ts';
+import { ModelStore } from '../services/store/model-store.ts';
+import { SettingsStore } from '../services/store/settings-store.ts';
+import { EventBus } from './events.ts';
+import { createRouter, type Router } from './router.ts';
+
+export interface EnclaveOptions {
+  dataDir: string;
+  mode: AppInfo['mode'];
+  version: string;
+  /** Settings applied at start (command-line flags); they are persisted like a user's choice. */
+  settingsOverride?: Partial<Settings>;
+  checkpointIntervalMs?: number;
+}
+
+export interface Enclave {
+  router: Router;
+  events: EventBus;
+  db: Database;
+  engine: Engine;
+  models: ModelLibrary;
+  chat: ChatService;
+  conversations: ConversationStore;
+  settings: SettingsStore;
+  /** Loads the model that was active when the app last closed (in the background). */
+  restoreActiveModel(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export function modelsDir(dataDir: string): string {
+  return join(dataDir, 'models');
+}
+
+export function createEnclave(options: EnclaveOptions): Enclave {
+  const db = openDatabase(join(options.dataDir, 'enclave.db'));
+  const events = new EventBus();
+  const conversations = new ConversationStore(db);
+  const settings = new SettingsStore(db);
+  const modelStore = new ModelStore(db);
+  if (options.settingsOverride && Object.keys(options.settingsOverride).length > 0) settings.update(options.settingsOverride);
+
+  const interrupted = conversations.markStreamingInterrupted();
+  if (interrupted > 0) console.warn(`[store] ${interrupted} reply(ies) were cut off when Enclave last stopped; marked interrupted.`);
+
+  const engine = new Engine({ onStatus: (s) => events.emit('engine.status', s) });
+  const models = new ModelLibrary({
+    models: modelStore,
+    settings,
+    engine,
+    ownedDir: modelsDir(options.dataDir),
+    onChange: (library) => events.emit('models.changed', library),
+  });
+  const chat = new ChatService({
+    store: conversations,
+    engine,
+    settings: () => settings.get(),
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    events: {
+      delta: (e) => events.emit('chat.delta', e),
+      done: (e) => events.emit('chat.done', e),
+      conversationsChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
+    },
+  });
+
+  const requireConversation = <T>(value: T | null): T => {
+    if (value === null) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
+    return value;
+  };
+
+  const router = createRouter({
+    'app.info': () => ({ version: options.version, mode: options.mode, dataDir: options.dataDir, physicalCores: physicalCoreCount() }),
+    'settings.get': () => settings.get(),
+    'settings.update': async (patch) => {
+      const before = settings.get();
+      const next = settings.update(patch);
+      const reshapesContext = next.contextSize !== before.contextSize || next.threads !== before.threads || next.gpu !== before.gpu;
+      if (reshapesContext && engine.loadedModelId) await models.reloadActive();
+      return next;
+    },
+    'models.list': () => models.list(),
+    'models.add': ({ path }) => models.add(path),
+    'models.remove': ({ modelId }) => models.remove(modelId),
+    'models.activate': ({ modelId }) => models.activate(modelId),
+    'models.unload': () => models.unload(),
+    'engine.status': () => engine.status,
+    'conversations.list': () => conversations.listConversations(),
+    'conversations.create': (input) => {
+      const created = conversations.createConversation(input);
+      events.emit('conversations.changed', { conversationId: created.id });
+      return created;
+    },
+    'conversations.get': ({ conversationId }) => {
+      const conversation = requireConversation(conversations.getConversation(conversationId));
+      return { conversation, messages: conversations.listMessages(conversationId) };
+    },
+    'conversations.rename': ({ conversationId, title }) => {
+      const renamed = requireConversation(conversations.renameConversation(conversationId, title));
+      events.emit('conversations.changed', { conversationId });
+      return renamed;
+    },
+    'conversations.setSystemPrompt': ({ conversationId, systemPrompt }) => {
+      const updated = requireConversation(conversations.setSystemPrompt(conversationId, systemPrompt));
+      engine.forgetConversation(conversationId);
+      return updated;
+    },
+    'conversations.delete': async ({ conversationId }) => {
+      requireConversation(conversations.getConversation(conversationId));
+      if (chat.stop(conversationId).stopped) await chat.idle;
+      conversations.deleteConversation(conversationId);
+      engine.forgetConversation(conversationId);
+      events.emit('conversations.changed', { conversationId: null });
+      return { deleted: true as const };
+    },
+    'conversations.search': ({ query, limit }) => conversations.search(query, limit),
+    'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
+    'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
+    'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
+    'chat.stop': ({ conversationId }) => chat.stop(conversationId),
+  });
+
+  return {
+    router,
+    events,
+    db,
+    engine,
+    models,
+    chat,
+    conversations,
+    settings,
+    async restoreActiveModel() {
+      const id = settings.activeModelId();
+      if (!id || !modelStore.get(id)) return;
+      try {
+        await models.activate(id);
+      } catch (e) {
+        console.warn(`[models] the last active model could not be loaded: ${(e as Error).message}`);
+      }
+    },
+    async shutdown() {
+      await chat.shutdown();
+      await engine.dispose();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// One router for every transport: looks up the method, validates the raw payload against the
+// contract's schema, calls the service, and answers with a Result value, never a throw.
+import { z } from 'zod';
+import { UserFacingError, type AppError, type Result } from '../contract/errors.ts';
+import { methods, type MethodName, type MethodOutput, type ParsedInput } from '../contract/methods.ts';
+
+export type Handlers = {
+  [M in MethodName]: (input: ParsedInput<M>) => MethodOutput<M> | Promise<MethodOutput<M>>;
+};
+
+export interface Router {
+  call(method: unknown, payload: unknown): Promise<Result<unknown>>;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+export function createRouter(handlers: Handlers, log: (message: string, error: unknown) => void = console.error): Router {
+  return {
+    async call(method, payload) {
+      if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
+        return { ok: false, error: { code: 'ipc/unknown-method', message: `Unknown method: ${String(method).slice(0, 80)}` } };
+      }
+      const name = method as MethodName;
+      const parsed = methods[name].input.safeParse(payload ?? {});
+      if (!parsed.success) {
+        return { ok: false, error: { code: 'ipc/invalid-input', message: `Invalid input for ${name}: ${describeIssues(parsed.error)}` } };
+      }
+      try {
+        const handler = handlers[name] as (input: unknown) => unknown;
+        return { ok: true, value: await handler(parsed.data) };
+      } catch (e) {
+        if (e instanceof UserFacingError) return { ok: false, error: e.toValue() };
+        log(`[router] ${name} failed`, e);
+        const error: AppError = { code: 'internal', message: `Something went wrong in Enclave (${(e as Error)?.message ?? 'unknown error'}).` };
+        return { ok: false, error };
+      }
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// Chat turns: writes what the user typed, streams the model's reply into the store while it
+// streams (checkpoints), and records how the reply ended. Knows no transport.
+import { UserFacingError } from '../../contract/errors.ts';
+import type { Message, SentTurn, Settings } from '../../contract/types.ts';
+import type { ChatTurn, Engine } from '../engine/engine.ts';
+import type { ConversationStore } from '../store/conversation-store.ts';
+
+export interface ChatEvents {
+  delta(e: { conversationId: string; messageId: string; text: string }): void;
+  done(e: { conversationId: string; message: Message }): void;
+  conversationsChanged(conversationId: string): void;
+}
+
+interface ActiveReply {
+  conversationId: string;
+  controller: AbortController;
+  finished: Promise<void>;
+}
+
+/** How often streamed text is written to disk: a crash loses at most this much of a reply. */
+export const CHECKPOINT_INTERVAL_MS = 500;
+
+export class ChatService {
+  readonly #store: ConversationStore;
+  readonly #engine: Engine;
+  readonly #settings: () => Settings;
+  readonly #events: ChatEvents;
+  readonly #checkpointMs: number;
+  #active: ActiveReply | null = null;
+
+  constructor(deps: {
+    store: ConversationStore;
+    engine: Engine;
+    settings: () => Settings;
+    events: ChatEvents;
+    checkpointIntervalMs?: number;
+  }) {
+    this.#store = deps.store;
+    this.#engine = deps.engine;
+    this.#settings = deps.settings;
+    this.#events = deps.events;
+    this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
+  }
+
+  /** Resolves when the reply in progress (if any) has finished and been saved. */
+  get idle(): Promise<void> {
+    return this.#active?.finished ?? Promise.resolve();
+  }
+
+  #requireConversation(conversationId: string) {
+    const conversation = this.#store.getConversation(conversationId);
+    if (!conversation) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
+    return conversation;
+  }
+
+  /** Checks, before anything is written, that a reply can start now. */
+  #assertCanReply(): void {
+    if (this.#active) {
+      throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
+    }
+    const state = this.#engine.status.state;
+    if (state === 'loading') throw new UserFacingError('model/not-loaded', 'The model is still loading. Try again in a moment.');
+    if (state !== 'ready') throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
+  }
+
+  send(conversationId: string, text: string): SentTurn {
+    this.#requireConversation(conversationId);
+    this.#assertCanReply();
+    const isFirst = this.#store.listMessages(conversationId).length === 0;
+    const userMessage = this.#store.appendMessage({ conversationId, role: 'user', content: text, status: 'complete' });
+    if (isFirst) this.#store.proposeTitleIfDefault(conversationId, text);
+    const assistantMessage = this.#startReply(conversationId);
+    return { userMessage, assistantMessage };
+  }
+
+  /** Replaces a sent user message and everything after it, then answers again. */
+  edit(messageId: string, text: string): SentTurn {
+    const message = this.#store.getMessage(messageId);
+    if (!message) throw new UserFacingError('message/not-found', 'That message no longer exists.');
+    if (message.role !== 'user') throw new UserFacingError('message/not-editable', 'Only your own messages can be edited.');
+    this.#assertCanReply();
+    const position = this.#store.positionOf(messageId)!;
+    this.#store.updateMessageContent(messageId, text);
+    this.#store.deleteMessagesAfter(message.conversationId, position);
+    if (position === 0) this.#store.proposeTitleIfDefault(message.conversationId, text);
+    this.#engine.forgetConversation(message.conversationId);
+    const assistantMessage = this.#startReply(message.conversationId);
+    return { userMessage: this.#store.getMessage(messageId)!, assistantMessage };
+  }
+
+  /** Replaces the last reply with a new one (or answers a last user message that has none). */
+  regenerate(conversationId: string): Message {
+    this.#requireConversation(conversationId);
+    this.#assertCanReply();
+    const messages = this.#store.listMessages(conversationId);
+    const last = messages[messages.length - 1];
+    if (!last) throw new UserFacingError('chat/nothing-to-regenerate', 'There is no reply to regenerate yet.');
+    if (last.role === 'assistant') {
+      if (messages.length < 2) throw new UserFacingError('chat/nothing-to-regenerate', 'There is no reply to regenerate yet.');
+      this.#store.deleteMessagesAfter(conversationId, this.#store.positionOf(messages[messages.length - 2].id)!);
+    }
+    return this.#startReply(conversationId);
+  }
+
+  stop(conversationId: string): { stopped: boolean } {
+    if (!this.#active || this.#active.conversationId !== conversationId) return { stopped: false };
+    this.#active.controller.abort();
+    return { stopped: true };
+  }
+
+  /** Stops any reply and waits until what it wrote is saved (app quit). */
+  async shutdown(): Promise<void> {
+    this.#active?.controller.abort();
+    await this.idle;
+  }
+
+  #startReply(conversationId: string): Message {
+    const assistant = this.#store.appendMessage({ conversationId, role: 'assistant', content: '', status: 'streaming' });
+    const controller = new AbortController();
+    const active: ActiveReply = { conversationId, controller, finished: Promise.resolve() };
+    this.#active = active;
+    active.finished = this.#run(conversationId, assistant, controller.signal).finally(() => {
+      if (this.#active === active) this.#active = null;
+    });
+    this.#events.conversationsChanged(conversationId);
+    return assistant;
+  }
+
+  #turnsBefore(conversationId: string, assistantId: string): ChatTurn[] {
+    const turns: ChatTurn[] = [];
+    for (const m of this.#store.listMessages(conversationId)) {
+      if (m.id === assistantId) break;
+      // A failed reply with no text is not part of what the model said.
+      if (m.role === 'assistant' && m.content.trim() === '') continue;
+      turns.push({ role: m.role, text: m.content });
+    }
+    return turns;
+  }
+
+  async #run(conversationId: string, assistant: Message, signal: AbortSignal): Promise<void> {
+    const conversation = this.#store.getConversation(conversationId)!;
+    let text = '';
+    let lastCheckpoint = performance.now();
+    let final: Message;
+    try {
+      const result = await this.#engine.generate({
+        conversationId,
+        systemPrompt: conversation.systemPrompt,
+        turns: this.#turnsBefore(conversationId, assistant.id),
+        settings: this.#settings(),
+        signal,
+        onText: (chunk) => {
+          text += chunk;
+          this.#events.delta({ conversationId, messageId: assistant.id, text: chunk });
+          const now = performance.now();
+          if (now - lastCheckpoint >= this.#checkpointMs) {
+            lastCheckpoint = now;
+            this.#store.checkpoint(assistant.id, text);
+          }
+        },
+      });
+      final = this.#store.finishMessage(assistant.id, result.text, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
+        tokenCount: result.tokenCount,
+        tokensPerSecond: result.tokensPerSecond,
+        durationMs: result.durationMs,
+        contextTokens: result.contextTokens,
+        contextSize: result.contextSize,
+        modelName: result.modelName,
+      });
+    } catch (e) {
+      const message = e instanceof UserFacingError ? e.message : `The model failed while answering: ${(e as Error).message}`;
+      if (!(e instanceof UserFacingError)) console.error('[chat] generation failed', e);
+      final = this.#store.finishMessage(assistant.id, text, 'error', null, message);
+    }
+    this.#events.done({ conversationId, message: final });
+    this.#events.conversationsChanged(conversationId);
+  }
+}

@@ -1,0 +1,316 @@
+// Hosts llama.cpp (node-llama-cpp) for the app: one model at a time, one context with a small pool
+// of sequences, one sequence per active conversation so a follow-up turn reuses its KV cache.
+// Resources are created and released in order (llama → model → context → sequences, and back)
+// under one lock, so loading, switching and unloading never overlap or leak.
+import {
+  getLlama,
+  LlamaChat,
+  LlamaLogLevel,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { UserFacingError } from '../../contract/errors.ts';
+import type { EngineStatus, GpuMode, ModelInfo, Settings } from '../../contract/types.ts';
+import { physicalCoreCount } from './cpu.ts';
+
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+export interface GenerateRequest {
+  conversationId: string;
+  systemPrompt: string;
+  /** Whole conversation, ending with the user turn to answer. */
+  turns: ChatTurn[];
+  settings: Pick<Settings, 'temperature' | 'topP' | 'maxTokens'>;
+  signal: AbortSignal;
+  onText: (text: string) => void;
+}
+
+export interface GenerateResult {
+  text: string;
+  stopReason: 'end' | 'max-tokens' | 'aborted';
+  tokenCount: number;
+  durationMs: number;
+  /** Tokens per second from the first generated token to the last. */
+  tokensPerSecond: number | null;
+  contextTokens: number;
+  contextSize: number;
+  modelName: string;
+}
+
+export interface EngineLogger {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+interface Slot {
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  conversationId: string | null;
+  /** History as LlamaChat last saw it, and the window it kept in context: for KV reuse. */
+  lastHistory: ChatHistoryItem[] | null;
+  lastContextWindow: ChatHistoryItem[] | null;
+  lastUsed: number;
+}
+
+interface Loaded {
+  info: ModelInfo;
+  model: LlamaModel;
+  context: LlamaContext;
+  slots: Slot[];
+}
+
+/** Sequences kept warm: the active conversation and the one before it. */
+export const SEQUENCE_POOL_SIZE = 2;
+
+export class Engine {
+  #llama: Llama | null = null;
+  #llamaGpu: GpuMode | null = null;
+  #loaded: Loaded | null = null;
+  #status: EngineStatus = {
+    state: 'no-model',
+    modelId: null,
+    loadProgress: 0,
+    contextSize: null,
+    threads: null,
+    busyConversationId: null,
+    error: null,
+  };
+  #lock: Promise<unknown> = Promise.resolve();
+  #generating = false;
+  #onStatus: (s: EngineStatus) => void;
+  #log: EngineLogger;
+
+  constructor(options: { onStatus?: (s: EngineStatus) => void; logger?: EngineLogger } = {}) {
+    this.#onStatus = options.onStatus ?? (() => {});
+    this.#log = options.logger ?? { warn: (m) => console.warn(m), error: (m) => console.error(m) };
+  }
+
+  get status(): EngineStatus {
+    return { ...this.#status };
+  }
+
+  get loadedModelId(): string | null {
+    return this.#loaded?.info.id ?? null;
+  }
+
+  #setStatus(patch: Partial<EngineStatus>): void {
+    this.#status = { ...this.#status, ...patch };
+    this.#onStatus(this.status);
+  }
+
+  /** Runs `fn` after every earlier lifecycle operation has finished. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async #getLlama(gpu: GpuMode): Promise<Llama> {
+    if (this.#llama && this.#llamaGpu === gpu) return this.#llama;
+    if (this.#llama) {
+      await this.#llama.dispose();
+      this.#llama = null;
+    }
+    this.#llama = await getLlama({
+      gpu: gpu === 'auto' ? 'auto' : false,
+      build: 'never',
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        const text = message.trim();
+        if (!text) return;
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) this.#log.error(`[llama] ${text}`);
+        else if (level === LlamaLogLevel.warn) this.#log.warn(`[llama] ${text}`);
+      },
+    });
+    this.#llamaGpu = gpu;
+    return this.#llama;
+  }
+
+  /** Loads `info` as the active model, unloading any other first. */
+  load(info: ModelInfo, settings: Settings): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before switching models.');
+      await this.#release();
+      const threads = settings.threads > 0 ? settings.threads : physicalCoreCount();
+      this.#setStatus({ state: 'loading', modelId: info.id, loadProgress: 0, error: null, contextSize: null, threads });
+      let model: LlamaModel | null = null;
+      try {
+        const llama = await this.#getLlama(settings.gpu);
+        model = await llama.loadModel({
+          modelPath: info.path,
+          gpuLayers: settings.gpu === 'auto' ? 'auto' : 0,
+          onLoadProgress: (p) => this.#setStatus({ loadProgress: p }),
+        });
+        const trained = model.trainContextSize;
+        const contextSize = Math.max(512, Math.min(settings.contextSize, trained > 0 ? trained : settings.contextSize));
+        const context = await model.createContext({ contextSize, threads, sequences: SEQUENCE_POOL_SIZE });
+        const slots: Slot[] = [];
+        for (let i = 0; i < SEQUENCE_POOL_SIZE; i++) {
+          const sequence = context.getSequence();
+          slots.push({ sequence, chat: new LlamaChat({ contextSequence: sequence }), conversationId: null, lastHistory: null, lastContextWindow: null, lastUsed: 0 });
+        }
+        this.#loaded = { info, model, context, slots };
+        this.#setStatus({ state: 'ready', loadProgress: 1, contextSize: context.contextSize });
+      } catch (e) {
+        if (model && !model.disposed) await model.dispose();
+        const error = new UserFacingError('model/load-failed', `“${info.name}” could not be loaded: ${(e as Error).message}`);
+        this.#setStatus({ state: 'error', loadProgress: 0, error: error.toValue() });
+        throw error;
+      }
+    });
+  }
+
+  unload(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before unloading the model.');
+      await this.#release();
+      this.#setStatus({ state: 'no-model', modelId: null, loadProgress: 0, contextSize: null, error: null });
+    });
+  }
+
+  /** Releases in order: chats and sequences, then the context, then the model. */
+  async #release(): Promise<void> {
+    const loaded = this.#loaded;
+    this.#loaded = null;
+    if (!loaded) return;
+    for (const slot of loaded.slots) {
+      slot.chat.dispose({ disposeSequence: false });
+      slot.sequence.dispose();
+    }
+    await loaded.context.dispose();
+    await loaded.model.dispose();
+  }
+
+  /** Forget a conversation's KV state (after an edit, or when it is deleted). */
+  forgetConversation(conversationId: string): void {
+    for (const slot of this.#loaded?.slots ?? []) {
+      if (slot.conversationId === conversationId) {
+        slot.lastHistory = null;
+        slot.lastContextWindow = null;
+      }
+    }
+  }
+
+  #slotFor(conversationId: string): Slot {
+    const loaded = this.#loaded!;
+    let slot = loaded.slots.find((s) => s.conversationId === conversationId);
+    if (!slot) {
+      // Least recently used sequence goes to this conversation; its old tokens will not match.
+      slot = [...loaded.slots].sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      slot.conversationId = conversationId;
+      slot.lastHistory = null;
+      slot.lastContextWindow = null;
+    }
+    slot.lastUsed = performance.now();
+    return slot;
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const loaded = this.#loaded;
+    if (!loaded || this.#status.state !== 'ready') {
+      throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
+    }
+    if (this.#generating) {
+      throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
+    }
+    this.#generating = true;
+    this.#setStatus({ state: 'generating', busyConversationId: req.conversationId });
+    const slot = this.#slotFor(req.conversationId);
+    const history = toChatHistory(req.systemPrompt, req.turns);
+    const started = performance.now();
+    let firstTokenAt: number | null = null;
+    let tokenCount = 0;
+    try {
+      const response = await slot.chat.generateResponse(history, {
+        signal: req.signal,
+        stopOnAbortSignal: true,
+        maxTokens: req.settings.maxTokens,
+        temperature: req.settings.temperature,
+        topP: req.settings.topP,
+        lastEvaluationContextWindow: continuedWindow(slot, history),
+        onToken: (tokens) => {
+          if (firstTokenAt === null) firstTokenAt = performance.now();
+          tokenCount += tokens.length;
+        },
+        onTextChunk: (text) => req.onText(text),
+      });
+      slot.lastHistory = response.lastEvaluation.cleanHistory;
+      slot.lastContextWindow = response.lastEvaluation.contextWindow;
+      const ended = performance.now();
+      const genSeconds = firstTokenAt === null ? 0 : (ended - firstTokenAt) / 1000;
+      const stop = response.metadata.stopReason;
+      return {
+        text: response.response,
+        stopReason: stop === 'abort' ? 'aborted' : stop === 'maxTokens' ? 'max-tokens' : 'end',
+        tokenCount,
+        durationMs: Math.round(ended - started),
+        tokensPerSecond: tokenCount > 1 && genSeconds > 0 ? (tokenCount - 1) / genSeconds : null,
+        contextTokens: slot.sequence.nextTokenIndex,
+        contextSize: loaded.context.contextSize,
+        modelName: loaded.info.name,
+      };
+    } catch (e) {
+      slot.lastHistory = null;
+      slot.lastContextWindow = null;
+      const message = (e as Error).message ?? String(e);
+      if (/compress chat history|context size|too long/i.test(message)) {
+        throw new UserFacingError(
+          'chat/too-long',
+          `This message does not fit in the model's context of ${loaded.context.contextSize} tokens. Shorten it, or raise the context size in Settings.`,
+        );
+      }
+      throw e;
+    } finally {
+      this.#generating = false;
+      this.#setStatus({ state: this.#loaded ? 'ready' : 'no-model', busyConversationId: null });
+    }
+  }
+
+  /** Input and output tokens evaluated so far by a conversation's sequence (for tests and benchmarks). */
+  tokenUsage(conversationId: string): { input: number; output: number } | null {
+    const slot = this.#loaded?.slots.find((s) => s.conversationId === conversationId);
+    if (!slot) return null;
+    return { input: slot.sequence.tokenMeter.usedInputTokens, output: slot.sequence.tokenMeter.usedOutputTokens };
+  }
+
+  dispose(): Promise<void> {
+    return this.#exclusive(async () => {
+      await this.#release();
+      if (this.#llama) await this.#llama.dispose();
+      this.#llama = null;
+      this.#setStatus({ state: 'no-model', modelId: null, contextSize: null });
+    });
+  }
+}
+
+function toChatHistory(systemPrompt: string, turns: ChatTurn[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = [];
+  if (systemPrompt.trim()) history.push({ type: 'system', text: systemPrompt });
+  for (const t of turns) {
+    history.push(t.role === 'user' ? { type: 'user', text: t.text } : { type: 'model', response: [t.text] });
+  }
+  history.push({ type: 'model', response: [] });
+  return history;
+}
+
+function sameItem(a: ChatHistoryItem, b: ChatHistoryItem): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * When the new history extends what this sequence last evaluated, tell LlamaChat the window it
+ * kept (plus the new items), so it continues from the cached tokens instead of rebuilding.
+ */
+function continuedWindow(slot: Slot, history: ChatHistoryItem[]) {
+  const last = slot.lastHistory;
+  const window = slot.lastContextWindow;
+  if (!last || !window || last.length > history.length - 1) return undefined;
+  for (let i = 0; i < last.length; i++) if (!sameItem(last[i], history[i])) return undefined;
+  return { history: [...window, ...history.slice(last.length)] };
+}

@@ -1,0 +1,101 @@
+// Checks that a file is a usable GGUF model before anything is stored, and reads what the
+// library shows about it. Every failure is a UserFacingError with a sentence for the UI.
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
+import { UserFacingError } from '../../contract/errors.ts';
+import type { ModelInfo } from '../../contract/types.ts';
+
+export type InspectedModel = Omit<ModelInfo, 'id' | 'addedAt'>;
+
+const GGUF_MAGIC = Buffer.from('GGUF', 'ascii');
+
+// llama.cpp's LLAMA_FTYPE values, for models that declare general.file_type.
+const FILE_TYPE_NAMES: Record<number, string> = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1', 10: 'Q2_K', 11: 'Q3_K_S', 12: 'Q3_K_M',
+  13: 'Q3_K_L', 14: 'Q4_K_S', 15: 'Q4_K_M', 16: 'Q5_K_S', 17: 'Q5_K_M', 18: 'Q6_K', 19: 'IQ2_XXS', 20: 'IQ2_XS',
+  21: 'Q2_K_S', 22: 'IQ3_XS', 23: 'IQ3_XXS', 24: 'IQ1_S', 25: 'IQ4_NL', 26: 'IQ3_S', 27: 'IQ3_M', 28: 'IQ2_S',
+  29: 'IQ2_M', 30: 'IQ4_XS', 31: 'IQ1_M', 32: 'BF16', 36: 'TQ1_0', 37: 'TQ2_0', 38: 'MXFP4',
+};
+
+function quantizationName(info: GgufFileInfo, insights: GgufInsights): string {
+  const fileType = (info.metadata.general as { file_type?: number } | undefined)?.file_type;
+  if (typeof fileType === 'number' && FILE_TYPE_NAMES[fileType]) return FILE_TYPE_NAMES[fileType];
+  const dominant = insights.dominantTensorType;
+  if (dominant !== undefined && GgmlType[dominant]) return GgmlType[dominant];
+  return 'unknown';
+}
+
+async function readMagic(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(buf, 0, 4, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function inspectModelFile(path: string): Promise<InspectedModel> {
+  const fileName = basename(path);
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new UserFacingError('model/unreadable', `“${fileName}” is not a file.`);
+    size = s.size;
+  } catch (e) {
+    if (e instanceof UserFacingError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserFacingError('model/not-found', `“${fileName}” was not found. Was it moved or deleted?`);
+    throw new UserFacingError('model/unreadable', `“${fileName}” cannot be read (${code ?? 'error'}).`);
+  }
+
+  let magic: Buffer;
+  try {
+    magic = await readMagic(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserFacingError('model/unreadable', `“${fileName}” cannot be read (${code ?? 'error'}). Check its permissions.`);
+  }
+  if (magic.length < 4 || !magic.equals(GGUF_MAGIC)) {
+    throw new UserFacingError(
+      'model/not-gguf',
+      `“${fileName}” is not a GGUF model. Enclave runs models in the GGUF format (files ending in .gguf).`,
+    );
+  }
+
+  let info: GgufFileInfo;
+  try {
+    info = await readGgufFileInfo(path, { readTensorInfo: true, ignoreKeys: [] });
+  } catch (e) {
+    throw new UserFacingError(
+      'model/truncated',
+      `“${fileName}” looks like a GGUF model but its header cannot be read: it may be incomplete or damaged (${(e as Error).message}).`,
+    );
+  }
+  const insights = await GgufInsights.from(info);
+  const dataStart = info.infoEndOffset ?? 0;
+  if (size < dataStart + insights.modelSize) {
+    throw new UserFacingError(
+      'model/truncated',
+      `“${fileName}” is incomplete: it holds ${size.toLocaleString('en')} bytes but its header describes at least ` +
+        `${(dataStart + insights.modelSize).toLocaleString('en')}. The download or copy may have been cut short.`,
+    );
+  }
+  const architecture = String(info.metadata.general?.architecture ?? 'unknown');
+  if (!insights.isSupportedByLlamaCpp) {
+    throw new UserFacingError('model/unsupported', `“${fileName}” uses the “${architecture}” architecture, which this version of Enclave cannot run.`);
+  }
+  const general = info.metadata.general as { name?: string; size_label?: string } | undefined;
+  return {
+    path,
+    fileName,
+    name: general?.name?.trim() || fileName.replace(/\.gguf$/i, ''),
+    architecture,
+    parameterCount: insights.totalParameters,
+    quantization: quantizationName(info, insights),
+    contextLength: insights.trainContextSize ?? null,
+    fileSize: size,
+  };
+}

@@ -1,0 +1,107 @@
+// The user's models: add (validated), remove, choose the active one. Knows no transport.
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { UserFacingError } from '../../contract/errors.ts';
+import type { EngineStatus, ModelInfo, ModelLibrary as ModelLibraryView } from '../../contract/types.ts';
+import type { ModelStore } from '../store/model-store.ts';
+import type { SettingsStore } from '../store/settings-store.ts';
+import type { Engine } from './engine.ts';
+import { inspectModelFile } from './gguf-inspector.ts';
+
+export class ModelLibrary {
+  readonly #models: ModelStore;
+  readonly #settings: SettingsStore;
+  readonly #engine: Engine;
+  readonly #onChange: (library: ModelLibraryView) => void;
+  /** Files in this folder were copied in by Enclave (browser-mode uploads) and are ours to delete. */
+  readonly #ownedDir: string | null;
+  #pendingActivation: Promise<void> = Promise.resolve();
+
+  constructor(deps: {
+    models: ModelStore;
+    settings: SettingsStore;
+    engine: Engine;
+    onChange?: (library: ModelLibraryView) => void;
+    ownedDir?: string;
+  }) {
+    this.#models = deps.models;
+    this.#settings = deps.settings;
+    this.#engine = deps.engine;
+    this.#onChange = deps.onChange ?? (() => {});
+    this.#ownedDir = deps.ownedDir ? resolve(deps.ownedDir) : null;
+  }
+
+  list(): ModelLibraryView {
+    return { models: this.#models.list(), activeModelId: this.#settings.activeModelId() };
+  }
+
+  #changed(): void {
+    this.#onChange(this.list());
+  }
+
+  #require(modelId: string): ModelInfo {
+    const model = this.#models.get(modelId);
+    if (!model) throw new UserFacingError('model/not-found', 'That model is no longer in the library.');
+    return model;
+  }
+
+  /** Validates and records a GGUF file. The first model added becomes the active one. */
+  async add(path: string): Promise<ModelInfo> {
+    const absolute = resolve(path);
+    const existing = this.#models.findByPath(absolute);
+    if (existing) return existing;
+    const inspected = await inspectModelFile(absolute);
+    const model = this.#models.insert({ ...inspected, id: randomUUID(), addedAt: Date.now() });
+    const hadActive = this.#settings.activeModelId() !== null;
+    this.#changed();
+    if (!hadActive) {
+      // Loading can take a while; progress and failure arrive as engine status events.
+      this.#pendingActivation = this.activate(model.id).then(
+        () => undefined,
+        () => undefined,
+      );
+    }
+    return model;
+  }
+
+  /** Settles when the activation started by the last add() (if any) has finished or failed. */
+  get settled(): Promise<void> {
+    return this.#pendingActivation;
+  }
+
+  async remove(modelId: string): Promise<ModelLibraryView> {
+    const model = this.#require(modelId);
+    if (this.#settings.activeModelId() === modelId) {
+      if (this.#engine.loadedModelId === modelId) await this.#engine.unload();
+      this.#settings.setActiveModelId(null);
+    }
+    this.#models.remove(modelId);
+    if (this.#ownedDir && resolve(model.path).startsWith(this.#ownedDir + sep)) {
+      await rm(model.path, { force: true });
+    }
+    this.#changed();
+    return this.list();
+  }
+
+  async activate(modelId: string): Promise<EngineStatus> {
+    const model = this.#require(modelId);
+    // Re-check the file: it may have been moved or replaced since it was added.
+    await inspectModelFile(model.path);
+    this.#settings.setActiveModelId(modelId);
+    this.#changed();
+    await this.#engine.load(model, this.#settings.get());
+    return this.#engine.status;
+  }
+
+  async unload(): Promise<EngineStatus> {
+    await this.#engine.unload();
+    return this.#engine.status;
+  }
+
+  /** Reloads the active model, e.g. after settings that shape the context changed. */
+  async reloadActive(): Promise<void> {
+    const id = this.#settings.activeModelId();
+    if (id && this.#models.get(id)) await this.activate(id);
+  }
+}

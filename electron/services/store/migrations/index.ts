@@ -1,0 +1,13 @@
+import type { Database } from 'better-sqlite3';
+import * as m0001 from './0001-initial.ts';
+import * as m0002 from './0002-message-search.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+/** In order; a new migration is a new file appended here, never an edit of a shipped one. */
+export const migrations: readonly Migration[] = [m0001, m0002];
+export const latestSchemaVersion = migrations[migrations.length - 1].version;

@@ -1,0 +1,51 @@
+// Key/value settings persisted as JSON, merged over defaults.
+import type { Database } from 'better-sqlite3';
+import type { Settings } from '../../contract/types.ts';
+
+export const DEFAULT_SETTINGS: Settings = {
+  threads: 0,
+  contextSize: 4096,
+  temperature: 0.7,
+  topP: 0.9,
+  maxTokens: 1024,
+  gpu: 'auto',
+};
+
+const SETTINGS_KEY = 'settings';
+const ACTIVE_MODEL_KEY = 'activeModelId';
+
+export class SettingsStore {
+  readonly #db: Database;
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  #read<T>(key: string): T | undefined {
+    const row = this.#db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  #write(key: string, value: unknown): void {
+    this.#db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, JSON.stringify(value));
+  }
+
+  get(): Settings {
+    return { ...DEFAULT_SETTINGS, ...(this.#read<Partial<Settings>>(SETTINGS_KEY) ?? {}) };
+  }
+
+  update(patch: Partial<Settings>): Settings {
+    const next = { ...this.get(), ...patch };
+    this.#write(SETTINGS_KEY, next);
+    return next;
+  }
+
+  activeModelId(): string | null {
+    return this.#read<string | null>(ACTIVE_MODEL_KEY) ?? null;
+  }
+
+  setActiveModelId(id: string | null): void {
+    this.#write(ACTIVE_MODEL_KEY, id);
+  }
+}

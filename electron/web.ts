@@ -1,0 +1,194 @@
+// Browser mode: the same services and renderer, served to a browser on 127.0.0.1.
+//   node dist/electron/web.js [--port N] [--data-dir DIR] [--model FILE.gguf] [--threads N] [--context-size N]
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { homedir } from 'node:os';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createEnclave, modelsDir } from './core/app.ts';
+import { contentSecurityPolicy } from './core/security.ts';
+import { attachWebSocketTransport, tokenMatches } from './transport/websocket.ts';
+import type { Settings } from './contract/types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const rendererDir = resolve(here, '..', 'renderer');
+const packageJson = JSON.parse(readFileSync(resolve(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string', default: '5757' },
+    'data-dir': { type: 'string' },
+    model: { type: 'string' },
+    threads: { type: 'string' },
+    'context-size': { type: 'string' },
+  },
+});
+
+/** Same place Electron's userData would be, so both modes share a library by default. */
+function defaultDataDir(): string {
+  if (process.platform === 'win32') return join(process.env.APPDATA ?? homedir(), 'Enclave');
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Enclave');
+  return join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'Enclave');
+}
+
+function positiveInt(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`--${name} must be a whole number, got “${raw}”.`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const dataDir = resolve(args['data-dir'] ?? defaultDataDir());
+const override: Partial<Settings> = {};
+const threads = positiveInt('threads', args.threads);
+const contextSize = positiveInt('context-size', args['context-size']);
+if (threads !== undefined) override.threads = threads;
+if (contextSize !== undefined) override.contextSize = contextSize;
+const port = positiveInt('port', args.port) ?? 5757;
+
+const token = randomBytes(24).toString('base64url');
+const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override });
+let origin = '';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(`ws://${new URL(origin).host}`));
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), usb=(), serial=()');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', origin);
+  let file = resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
+  if (!file.startsWith(rendererDir + sep) && file !== rendererDir) {
+    res.writeHead(404).end();
+    return;
+  }
+  const info = await stat(file).catch(() => null);
+  if (!info || info.isDirectory()) file = join(rendererDir, 'index.html');
+  const type = MIME[extname(file)] ?? 'application/octet-stream';
+  res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+  createReadStream(file).on('error', () => res.end()).pipe(res);
+}
+
+/** Browser mode cannot hand main a file path, so a picked or dropped model is copied in. */
+async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!tokenMatches(token, req.headers['x-enclave-token'] as string | undefined) || req.headers.origin !== origin) {
+    sendJson(res, 403, { error: { code: 'ipc/invalid-input', message: 'Not allowed.' } });
+    return;
+  }
+  const url = new URL(req.url ?? '/', origin);
+  const name = basename(url.searchParams.get('name') ?? 'model.gguf').replace(/[^\w.\- ]+/g, '_').slice(0, 120) || 'model.gguf';
+  const dir = modelsDir(dataDir);
+  await mkdir(dir, { recursive: true });
+  const target = join(dir, `${Date.now().toString(36)}-${name}`);
+  const out = createWriteStream(target, { flags: 'wx' });
+  let checked = false;
+  let head = Buffer.alloc(0);
+  let failed = false;
+  const fail = async (status: number, code: string, message: string) => {
+    if (failed) return;
+    failed = true;
+    req.unpipe(out);
+    out.destroy();
+    await rm(target, { force: true });
+    sendJson(res, status, { error: { code, message } });
+    req.resume();
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (checked || failed) return;
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= 4) {
+      checked = true;
+      if (head.subarray(0, 4).toString('latin1') !== 'GGUF') {
+        void fail(400, 'model/not-gguf', `“${name}” is not a GGUF model. Enclave runs models in the GGUF format (files ending in .gguf).`);
+      }
+    }
+  });
+  req.pipe(out);
+  out.on('error', (e) => void fail(500, 'model/unreadable', `The model could not be saved: ${e.message}`));
+  out.on('finish', () => {
+    if (failed) return;
+    if (!checked) {
+      void fail(400, 'model/not-gguf', `“${name}” is not a GGUF model: the file is empty or too short.`);
+      return;
+    }
+    sendJson(res, 200, { path: target });
+  });
+}
+
+const server = createServer((req, res) => {
+  securityHeaders(res);
+  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+  if (req.method === 'POST' && path === '/api/upload') {
+    receiveUpload(req, res).catch((e) => sendJson(res, 500, { error: { code: 'internal', message: String(e) } }));
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405).end();
+    return;
+  }
+  serveStatic(req, res).catch(() => res.writeHead(500).end());
+});
+
+attachWebSocketTransport(server, { router: enclave.router, events: enclave.events, token, allowedOrigin: () => origin });
+
+server.listen(port, '127.0.0.1', async () => {
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  origin = `http://127.0.0.1:${boundPort}`;
+  console.log(`Enclave is running at ${origin}/?token=${token}`);
+  console.log(`Data folder: ${dataDir}`);
+  if (args.model) {
+    try {
+      const model = await enclave.models.add(args.model);
+      await enclave.models.settled;
+      if (enclave.engine.loadedModelId !== model.id) await enclave.models.activate(model.id);
+      console.log(`Model loaded: ${model.name}`);
+    } catch (e) {
+      console.error(`The model ${args.model} could not be loaded: ${(e as Error).message}`);
+    }
+  } else {
+    void enclave.restoreActiveModel();
+  }
+});
+
+server.on('error', (e) => {
+  console.error(`Enclave could not start its local server: ${e.message}`);
+  process.exit(1);
+});
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  server.close();
+  await enclave.shutdown();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
