@@ -1,0 +1,14 @@
+// What the Electron preload exposes as window.enclave: one named function per contract method,
+// plus event subscription and the path of a picked or dropped file. Never raw ipcRenderer.
+import type { Result } from '../../../electron/contract/errors.ts';
+import type { MethodName } from '../../../electron/contract/methods.ts';
+import type { EventMap, EventName } from '../../../electron/contract/types.ts';
+
+export type BridgeMethods = { [M in MethodName]: (input: unknown) => Promise<Result<unknown>> };
+
+export interface EnclaveBridge {
+  methods: BridgeMethods;
+  onEvent(listener: <E extends EventName>(name: E, payload: EventMap[E]) => void): () => void;
+  /** The absolute path of a File the user picked or dropped (Electron's webUtils). */
+  pathForFile(file: File): string;
+}

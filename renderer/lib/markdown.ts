@@ -1,0 +1,39 @@
+// Model output is untrusted: Markdown is rendered to HTML, then sanitized so that nothing in it
+// can run script, load anything (remote images become their alt text) or navigate the window.
+import DOMPurify from 'dompurify';
+import { Marked } from 'marked';
+
+const marked = new Marked({ gfm: true, breaks: false, async: false });
+const SAFE_LINK = /^(https?:|mailto:)/i;
+
+const purifier = DOMPurify();
+purifier.addHook('uponSanitizeElement', (node, data) => {
+  // An image would be a request (a tracker, a leak): show what it is instead.
+  if (data.tagName === 'img' && node instanceof Element) {
+    const alt = node.getAttribute('alt') || 'image';
+    const src = node.getAttribute('src') || '';
+    const placeholder = node.ownerDocument.createElement('span');
+    placeholder.className = 'blocked-image';
+    placeholder.textContent = `[${alt}${src ? `: ${src}` : ''}]`;
+    node.replaceWith(placeholder);
+  }
+});
+purifier.addHook('afterSanitizeAttributes', (node) => {
+  if (node.tagName === 'A') {
+    const href = node.getAttribute('href') ?? '';
+    if (!SAFE_LINK.test(href)) node.removeAttribute('href');
+    node.setAttribute('rel', 'noopener noreferrer nofollow');
+    node.removeAttribute('target');
+  }
+});
+
+const PURIFY_CONFIG = {
+  FORBID_TAGS: ['style', 'form', 'input', 'button', 'textarea', 'select', 'iframe', 'object', 'embed', 'svg', 'math', 'img', 'video', 'audio', 'source', 'picture', 'link', 'meta', 'base'],
+  FORBID_ATTR: ['style', 'srcset', 'action', 'formaction', 'background', 'poster'],
+  ALLOW_DATA_ATTR: false,
+};
+
+export function renderMarkdown(text: string): string {
+  const html = marked.parse(text) as string;
+  return purifier.sanitize(html, PURIFY_CONFIG) as string;
+}

@@ -1,0 +1,44 @@
+// One place that creates the client and every manager; components receive this object.
+import { createClient, type Client } from '../api/client.ts';
+import { ChatManager } from './chat.svelte.ts';
+import { ConversationsManager } from './conversations.svelte.ts';
+import { EngineManager } from './engine.svelte.ts';
+import { ModelsManager } from './models.svelte.ts';
+import { SettingsManager } from './settings.svelte.ts';
+
+export type View = 'chat' | 'models' | 'settings';
+
+export class AppState {
+  readonly client: Client;
+  readonly engine: EngineManager;
+  readonly models: ModelsManager;
+  readonly conversations: ConversationsManager;
+  readonly chat: ChatManager;
+  readonly settings: SettingsManager;
+  view = $state<View>('chat');
+
+  constructor(client: Client = createClient()) {
+    this.client = client;
+    this.engine = new EngineManager(client);
+    this.models = new ModelsManager(client);
+    this.conversations = new ConversationsManager(client);
+    this.chat = new ChatManager(client);
+    this.settings = new SettingsManager(client);
+  }
+
+  async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {
+    this.view = 'chat';
+    this.conversations.activeId = id;
+    await this.chat.open(id, focusMessageId);
+  }
+
+  async newConversation(): Promise<void> {
+    const id = await this.conversations.create();
+    if (id) await this.openConversation(id);
+  }
+
+  async deleteConversation(id: string): Promise<void> {
+    await this.conversations.remove(id);
+    if (this.chat.conversation?.id === id) this.chat.close();
+  }
+}

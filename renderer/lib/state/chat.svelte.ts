@@ -1,0 +1,129 @@
+import type { Conversation, Message } from '../../../electron/contract/types.ts';
+import type { Client } from '../api/client.ts';
+import { toasts } from './toasts.svelte.ts';
+
+/**
+ * The open conversation: a view of the store, refreshed from it, plus the text of the reply that
+ * is streaming now. Streamed text is applied once per frame, however fast tokens arrive.
+ */
+export class ChatManager {
+  conversation = $state<Conversation | null>(null);
+  messages = $state<Message[]>([]);
+  loading = $state(false);
+  /** A message to scroll to and highlight (from a search hit). */
+  focusMessageId = $state<string | null>(null);
+  readonly streamingId = $derived(this.messages.find((m) => m.status === 'streaming')?.id ?? null);
+  readonly lastReply = $derived([...this.messages].reverse().find((m) => m.role === 'assistant' && m.contextTokens !== null) ?? null);
+  readonly #client: Client;
+  #pending = new Map<string, string>();
+  #frame: number | null = null;
+  #loadSeq = 0;
+
+  constructor(client: Client) {
+    this.#client = client;
+    client.on('chat.delta', (e) => {
+      if (e.conversationId !== this.conversation?.id) return;
+      this.#pending.set(e.messageId, (this.#pending.get(e.messageId) ?? '') + e.text);
+      this.#frame ??= requestAnimationFrame(() => this.#flush());
+    });
+    client.on('chat.done', (e) => {
+      if (e.conversationId !== this.conversation?.id) return;
+      this.#flush();
+      this.#replace(e.message);
+    });
+    client.onConnection((c) => {
+      // After a reconnect (or a restart of main) the store is the truth: reload from it.
+      if (c === 'open' && this.conversation) void this.open(this.conversation.id, this.focusMessageId);
+    });
+  }
+
+  #flush(): void {
+    if (this.#frame !== null) cancelAnimationFrame(this.#frame);
+    this.#frame = null;
+    for (const [id, text] of this.#pending) {
+      const m = this.messages.find((x) => x.id === id);
+      if (m && m.status === 'streaming') m.content += text;
+    }
+    this.#pending.clear();
+  }
+
+  #replace(message: Message): void {
+    const i = this.messages.findIndex((m) => m.id === message.id);
+    if (i >= 0) this.messages[i] = message;
+  }
+
+  async open(conversationId: string, focusMessageId: string | null = null): Promise<void> {
+    const seq = ++this.#loadSeq;
+    this.loading = true;
+    try {
+      const detail = await this.#client.call('conversations.get', { conversationId });
+      if (seq !== this.#loadSeq) return;
+      this.#pending.clear();
+      this.conversation = detail.conversation;
+      this.messages = detail.messages;
+      this.focusMessageId = focusMessageId;
+    } catch (e) {
+      toasts.error(e);
+      this.close();
+    } finally {
+      if (seq === this.#loadSeq) this.loading = false;
+    }
+  }
+
+  close(): void {
+    this.#loadSeq++;
+    this.conversation = null;
+    this.messages = [];
+  }
+
+  async send(text: string): Promise<boolean> {
+    if (!this.conversation || !text.trim()) return false;
+    try {
+      const turn = await this.#client.call('chat.send', { conversationId: this.conversation.id, text });
+      this.messages.push(turn.userMessage, turn.assistantMessage);
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.conversation) return;
+    await this.#client.call('chat.stop', { conversationId: this.conversation.id }).catch((e) => toasts.error(e));
+  }
+
+  async regenerate(): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      const reply = await this.#client.call('chat.regenerate', { conversationId: this.conversation.id });
+      const last = this.messages[this.messages.length - 1];
+      if (last?.role === 'assistant') this.messages.pop();
+      this.messages.push(reply);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async edit(messageId: string, text: string): Promise<boolean> {
+    try {
+      const turn = await this.#client.call('chat.edit', { messageId, text });
+      const i = this.messages.findIndex((m) => m.id === messageId);
+      this.messages = [...this.messages.slice(0, i), turn.userMessage, turn.assistantMessage];
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
+  async setSystemPrompt(systemPrompt: string): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      this.conversation = await this.#client.call('conversations.setSystemPrompt', { conversationId: this.conversation.id, systemPrompt });
+      toasts.show('System prompt saved for this conversation.');
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+}

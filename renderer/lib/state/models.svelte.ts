@@ -1,0 +1,78 @@
+import type { ModelInfo, ModelLibrary } from '../../../electron/contract/types.ts';
+import type { Client } from '../api/client.ts';
+import { toasts } from './toasts.svelte.ts';
+
+export interface AddingModel {
+  fileName: string;
+  /** 0..1 while the file is copied in (browser mode); null once it is being checked. */
+  progress: number | null;
+}
+
+export class ModelsManager {
+  library = $state<ModelLibrary>({ models: [], activeModelId: null });
+  loaded = $state(false);
+  adding = $state<AddingModel | null>(null);
+  addError = $state<string | null>(null);
+  readonly active = $derived(this.library.models.find((m) => m.id === this.library.activeModelId) ?? null);
+  readonly #client: Client;
+
+  constructor(client: Client) {
+    this.#client = client;
+    client.on('models.changed', (library) => (this.library = library));
+    client.onConnection((c) => {
+      if (c === 'open') void this.refresh();
+    });
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.library = await this.#client.call('models.list', {});
+      this.loaded = true;
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async addFile(file: File): Promise<ModelInfo | null> {
+    this.addError = null;
+    if (!/\.gguf$/i.test(file.name)) {
+      // Still checked by main (the extension can lie either way); this is only a faster hint.
+      const head = new Uint8Array(await file.slice(0, 4).arrayBuffer());
+      if (String.fromCharCode(...head) !== 'GGUF') {
+        this.addError = `“${file.name}” is not a GGUF model. Enclave runs models in the GGUF format (files ending in .gguf).`;
+        return null;
+      }
+    }
+    this.adding = { fileName: file.name, progress: 0 };
+    try {
+      const path = await this.#client.importModelFile(file, (p) => {
+        if (this.adding) this.adding.progress = p;
+      });
+      if (this.adding) this.adding.progress = null;
+      const model = await this.#client.call('models.add', { path });
+      toasts.show(`Added ${model.name}.`);
+      return model;
+    } catch (e) {
+      this.addError = e instanceof Error ? e.message : String(e);
+      return null;
+    } finally {
+      this.adding = null;
+    }
+  }
+
+  async activate(modelId: string): Promise<void> {
+    try {
+      await this.#client.call('models.activate', { modelId });
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async remove(modelId: string): Promise<void> {
+    try {
+      this.library = await this.#client.call('models.remove', { modelId });
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+}
