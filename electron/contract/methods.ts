@@ -2,6 +2,7 @@
 // Main validates every input against these schemas before a service sees it; the renderer
 // imports the types only.
 import { z } from 'zod';
+import type { MethodNameFromList } from './method-names.ts';
 import type {
   AppInfo,
   Conversation,
@@ -81,3 +82,8 @@ export type MethodInput<M extends MethodName> = z.input<Methods[M]['input']>;
 export type ParsedInput<M extends MethodName> = z.output<Methods[M]['input']>;
 export type MethodOutput<M extends MethodName> = Methods[M]['output'];
 export const methodNames = Object.keys(methods) as MethodName[];
+
+// Compile-time proof that method-names.ts lists exactly the contract's methods.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const namesMatch: Same<MethodName, MethodNameFromList> = true;
+void namesMatch;

@@ -213,11 +213,11 @@ export class Engine {
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     const loaded = this.#loaded;
-    if (!loaded || this.#status.state !== 'ready') {
-      throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
-    }
     if (this.#generating) {
       throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
+    }
+    if (!loaded || this.#status.state !== 'ready') {
+      throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     }
     this.#generating = true;
     this.#setStatus({ state: 'generating', busyConversationId: req.conversationId });
@@ -226,6 +226,21 @@ export class Engine {
     const started = performance.now();
     let firstTokenAt: number | null = null;
     let tokenCount = 0;
+    let streamed = '';
+    const stats = (text: string, stopReason: GenerateResult['stopReason']): GenerateResult => {
+      const ended = performance.now();
+      const genSeconds = firstTokenAt === null ? 0 : (ended - firstTokenAt) / 1000;
+      return {
+        text,
+        stopReason,
+        tokenCount,
+        durationMs: Math.round(ended - started),
+        tokensPerSecond: tokenCount > 1 && genSeconds > 0 ? (tokenCount - 1) / genSeconds : null,
+        contextTokens: slot.sequence.nextTokenIndex,
+        contextSize: loaded.context.contextSize,
+        modelName: loaded.info.name,
+      };
+    };
     try {
       const response = await slot.chat.generateResponse(history, {
         signal: req.signal,
@@ -238,26 +253,20 @@ export class Engine {
           if (firstTokenAt === null) firstTokenAt = performance.now();
           tokenCount += tokens.length;
         },
-        onTextChunk: (text) => req.onText(text),
+        onTextChunk: (text) => {
+          streamed += text;
+          req.onText(text);
+        },
       });
       slot.lastHistory = response.lastEvaluation.cleanHistory;
       slot.lastContextWindow = response.lastEvaluation.contextWindow;
-      const ended = performance.now();
-      const genSeconds = firstTokenAt === null ? 0 : (ended - firstTokenAt) / 1000;
       const stop = response.metadata.stopReason;
-      return {
-        text: response.response,
-        stopReason: stop === 'abort' ? 'aborted' : stop === 'maxTokens' ? 'max-tokens' : 'end',
-        tokenCount,
-        durationMs: Math.round(ended - started),
-        tokensPerSecond: tokenCount > 1 && genSeconds > 0 ? (tokenCount - 1) / genSeconds : null,
-        contextTokens: slot.sequence.nextTokenIndex,
-        contextSize: loaded.context.contextSize,
-        modelName: loaded.info.name,
-      };
+      return stats(response.response, stop === 'abort' ? 'aborted' : stop === 'maxTokens' ? 'max-tokens' : 'end');
     } catch (e) {
       slot.lastHistory = null;
       slot.lastContextWindow = null;
+      // Stopped before the first token: node-llama-cpp throws instead of returning.
+      if (req.signal.aborted) return stats(streamed, 'aborted');
       const message = (e as Error).message ?? String(e);
       if (/compress chat history|context size|too long/i.test(message)) {
         throw new UserFacingError(

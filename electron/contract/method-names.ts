@@ -1,0 +1,31 @@
+// The method names alone, with no imports, so the sandboxed preload can expose one named
+// function per method without bundling the schemas. methods.ts checks at compile time that
+// this list and the contract agree exactly.
+export const METHOD_NAMES = [
+  'app.info',
+  'settings.get',
+  'settings.update',
+  'models.list',
+  'models.add',
+  'models.remove',
+  'models.activate',
+  'models.unload',
+  'engine.status',
+  'conversations.list',
+  'conversations.create',
+  'conversations.get',
+  'conversations.rename',
+  'conversations.setSystemPrompt',
+  'conversations.delete',
+  'conversations.search',
+  'chat.send',
+  'chat.edit',
+  'chat.regenerate',
+  'chat.stop',
+] as const;
+
+export type MethodNameFromList = (typeof METHOD_NAMES)[number];
+
+/** IPC channels of the Electron transport. */
+export const IPC_CALL = 'enclave:call';
+export const IPC_EVENT = 'enclave:event';

@@ -1,0 +1,136 @@
+// The Electron entry: one instance, one hardened window, the services behind the IPC transport.
+// Enclave makes no outbound connection: every request that is not the app's own content is blocked.
+import { app, BrowserWindow, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createEnclave, type Enclave } from './core/app.ts';
+import { contentSecurityPolicy } from './core/security.ts';
+import { attachElectronTransport } from './transport/electron.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const rendererDir = resolve(here, '..', 'renderer');
+const APP_ORIGIN = 'app://enclave';
+const packageJson = JSON.parse(readFileSync(resolve(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+app.enableSandbox();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let win: BrowserWindow | null = null;
+  let enclave: Enclave | null = null;
+
+  const dataDirFlag = process.argv.find((a) => a.startsWith('--data-dir='));
+  if (dataDirFlag) app.setPath('userData', resolve(dataDirFlag.slice('--data-dir='.length)));
+
+  app.on('second-instance', () => {
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.focus();
+  });
+
+  // Every window and frame: no navigation, no new windows, no webviews.
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (e) => e.preventDefault());
+    contents.on('will-redirect', (e) => e.preventDefault());
+    contents.on('will-attach-webview', (e) => e.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+
+  const isTrustedSender = (event: IpcMainInvokeEvent): boolean => {
+    const url = event.senderFrame?.url ?? '';
+    return event.sender === win?.webContents && url.startsWith(`${APP_ORIGIN}/`);
+  };
+
+  async function createWindow(): Promise<void> {
+    win = new BrowserWindow({
+      width: 1200,
+      height: 820,
+      minWidth: 720,
+      minHeight: 480,
+      title: 'Enclave',
+      show: false,
+      webPreferences: {
+        preload: join(here, 'preload.cjs'),
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+        spellcheck: false,
+        navigateOnDragDrop: false,
+      },
+    });
+    win.once('ready-to-show', () => win?.show());
+    win.on('closed', () => (win = null));
+    await win.loadURL(`${APP_ORIGIN}/index.html`);
+  }
+
+  app.whenReady().then(async () => {
+    const ses = session.defaultSession;
+    // Only the app's own content loads; nothing reaches the network.
+    ses.webRequest.onBeforeRequest((details, callback) => {
+      const allowed = details.url.startsWith(`${APP_ORIGIN}/`) || details.url.startsWith('devtools://');
+      callback({ cancel: !allowed });
+    });
+    ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
+    ses.setPermissionCheckHandler((_wc, permission) => permission === 'clipboard-sanitized-write');
+
+    protocol.handle('app', async (request) => {
+      const url = new URL(request.url);
+      const file = resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
+      if (url.host !== 'enclave' || !file.startsWith(rendererDir + sep)) return new Response('Not found', { status: 404 });
+      const body = await readFile(file).catch(() => null);
+      if (!body) return new Response('Not found', { status: 404 });
+      return new Response(new Uint8Array(body), {
+        headers: {
+          'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+          'Content-Security-Policy': contentSecurityPolicy(),
+          'X-Content-Type-Options': 'nosniff',
+        },
+      });
+    });
+
+    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: packageJson.version || app.getVersion() });
+    attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender });
+    await createWindow();
+    void enclave.restoreActiveModel();
+
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) void createWindow();
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+
+  // Save what is streaming and release the model in order before the process ends.
+  let shuttingDown = false;
+  app.on('before-quit', (event) => {
+    if (!enclave || shuttingDown) return;
+    event.preventDefault();
+    shuttingDown = true;
+    enclave
+      .shutdown()
+      .catch((e) => console.error('[main] shutdown failed', e))
+      .finally(() => {
+        enclave = null;
+        app.quit();
+      });
+  });
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METHOD_NAMES } from '../../electron/contract/method-names.ts';
+import { methodNames } from '../../electron/contract/methods.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { createRouter } from '../../electron/core/router.ts';
+
+let dir: string;
+let enclave: Enclave;
+
+function tableCounts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of ['conversations', 'messages', 'models', 'settings']) {
+    out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
+  }
+  return out;
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-router-'));
+  enclave = createEnclave({ dataDir: dir, mode: 'web', version: 'test' });
+});
+
+afterAll(async () => {
+  await enclave.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// Payloads that no method accepts: wrong top-level types, and objects with a key no schema has.
+const alwaysInvalid: unknown[] = ['text', 42, true, [], [1, 2], { unexpected: 'key' }, { __proto__: { polluted: true }, extra: 1 }];
+
+// For methods that take fields, payloads with the right keys but wrong types or values.
+const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
+  'settings.update': [{ threads: -1 }, { threads: 1.5 }, { contextSize: 10 }, { temperature: 'hot' }, { topP: 0 }, { maxTokens: 1e9 }, { gpu: 'cuda' }],
+  'models.add': [{}, { path: '' }, { path: 7 }, { path: 'x'.repeat(5000) }],
+  'models.remove': [{}, { modelId: '' }, { modelId: null }],
+  'models.activate': [{}, { modelId: 3 }, { modelId: 'x'.repeat(100) }],
+  'conversations.create': [{ title: 5 }, { systemPrompt: 'x'.repeat(30_000) }],
+  'conversations.get': [{}, { conversationId: '' }, { conversationId: {} }],
+  'conversations.rename': [{ conversationId: 'a' }, { conversationId: 'a', title: '   ' }, { conversationId: 'a', title: 'x'.repeat(300) }],
+  'conversations.setSystemPrompt': [{ conversationId: 'a' }, { conversationId: 'a', systemPrompt: 1 }],
+  'conversations.delete': [{}, { conversationId: 1 }],
+  'conversations.search': [{}, { query: 1 }, { query: 'a', limit: 0 }, { query: 'a', limit: 1e6 }],
+  'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
+  'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],
+  'chat.regenerate': [{}, { conversationId: false }],
+  'chat.stop': [{}, { conversationId: [] }],
+};
+
+describe('router', () => {
+  it('the preload list names exactly the contract methods', () => {
+    expect([...METHOD_NAMES].sort()).toEqual([...methodNames].sort());
+  });
+
+  for (const method of METHOD_NAMES) {
+    it(`${method} rejects malformed input with a typed error and writes nothing`, async () => {
+      const before = tableCounts();
+      for (const payload of [...alwaysInvalid, ...(wrongFields[method] ?? [])]) {
+        const result = await enclave.router.call(method, payload);
+        expect(result.ok, `${method} accepted ${JSON.stringify(payload)?.slice(0, 60)}`).toBe(false);
+        if (!result.ok) {
+          expect(result.error.code).toBe('ipc/invalid-input');
+          expect(result.error.message).toMatch(new RegExp(`Invalid input for ${method.replace('.', '\\.')}`));
+        }
+      }
+      expect(tableCounts()).toEqual(before);
+    });
+  }
+
+  it('rejects unknown and non-string method names', async () => {
+    for (const method of ['nope', 'constructor', '__proto__', 'toString', 42, null, { m: 1 }]) {
+      const result = await enclave.router.call(method, {});
+      expect(result).toMatchObject({ ok: false, error: { code: 'ipc/unknown-method' } });
+    }
+  });
+
+  it('answers valid calls, and a user error from a service comes back as a value', async () => {
+    const created = await enclave.router.call('conversations.create', {});
+    expect(created.ok).toBe(true);
+    const missing = await enclave.router.call('conversations.get', { conversationId: 'does-not-exist' });
+    expect(missing).toEqual({ ok: false, error: { code: 'conversation/not-found', message: 'That conversation no longer exists.' } });
+    const noModel = await enclave.router.call('chat.send', { conversationId: (created as { value: { id: string } }).value.id, text: 'hi' });
+    expect(noModel).toMatchObject({ ok: false, error: { code: 'model/not-loaded' } });
+    // Nothing was written for the refused message.
+    expect(enclave.db.prepare('SELECT COUNT(*) FROM messages').pluck().get()).toBe(0);
+  });
+
+  it('turns a programming error into an internal error value and logs it', async () => {
+    const logged: string[] = [];
+    const router = createRouter(
+      { 'app.info': () => { throw new Error('boom'); } } as never,
+      (message) => logged.push(message),
+    );
+    const result = await router.call('app.info', {});
+    expect(result).toMatchObject({ ok: false, error: { code: 'internal' } });
+    expect(logged).toEqual(['[router] app.info failed']);
+  });
+});

@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConversationStore, proposeTitle, toFtsQuery } from '../../electron/services/store/conversation-store.ts';
+import { openDatabase, schemaVersion, type Database } from '../../electron/services/store/db.ts';
+import { latestSchemaVersion, migrations } from '../../electron/services/store/migrations/index.ts';
+import { ModelStore } from '../../electron/services/store/model-store.ts';
+import { DEFAULT_SETTINGS, SettingsStore } from '../../electron/services/store/settings-store.ts';
+
+let dir: string;
+let file: string;
+const open: Database[] = [];
+
+function openDb(targetVersion?: number): Database {
+  const db = openDatabase(file, { targetVersion });
+  open.push(db);
+  return db;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-store-'));
+  file = join(dir, 'enclave.db');
+});
+
+afterEach(() => {
+  for (const db of open.splice(0)) if (db.open) db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('migrations', () => {
+  it('creates the latest schema on an empty file, with WAL and foreign keys on', () => {
+    const db = openDb();
+    expect(schemaVersion(db)).toBe(latestSchemaVersion);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name").pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['conversations', 'messages', 'messages_fts', 'models', 'settings']));
+  });
+
+  for (const earlier of migrations.slice(0, -1)) {
+    it(`upgrades a file at schema version ${earlier.version} and keeps its data searchable`, () => {
+      const old = openDb(earlier.version);
+      expect(schemaVersion(old)).toBe(earlier.version);
+      const store = new ConversationStore(old);
+      const c = store.createConversation({ title: 'Before upgrade' });
+      store.appendMessage({ conversationId: c.id, role: 'user', content: 'the deposition of the witness', status: 'complete' });
+      old.close();
+
+      const db = openDb();
+      expect(schemaVersion(db)).toBe(latestSchemaVersion);
+      const upgraded = new ConversationStore(db);
+      expect(upgraded.getConversation(c.id)?.title).toBe('Before upgrade');
+      expect(upgraded.search('deposition').map((h) => h.conversationId)).toEqual([c.id]);
+    });
+  }
+
+  it('refuses a file written by a newer Enclave instead of damaging it', () => {
+    const db = openDb();
+    db.pragma(`user_version = ${latestSchemaVersion + 1}`);
+    db.close();
+    expect(() => openDb()).toThrow(/newer than this Enclave/);
+  });
+});
+
+describe('ConversationStore', () => {
+  it('creates, lists newest first, renames and deletes conversations with their messages', () => {
+    let now = 1000;
+    const db = openDb();
+    const store = new ConversationStore(db, () => now++);
+    const a = store.createConversation();
+    const b = store.createConversation({ title: 'Second', systemPrompt: 'Be brief.' });
+    expect(a.title).toBe('New conversation');
+    expect(b.systemPrompt).toBe('Be brief.');
+    store.appendMessage({ conversationId: a.id, role: 'user', content: 'hello', status: 'complete' });
+    expect(store.listConversations().map((c) => c.id)).toEqual([a.id, b.id]);
+    expect(store.listConversations()[0]).toMatchObject({ messageCount: 1, preview: 'hello' });
+
+    expect(store.renameConversation(b.id, '  Renamed  ')?.title).toBe('Renamed');
+    store.proposeTitleIfDefault(b.id, 'should not replace a chosen title');
+    expect(store.getConversation(b.id)?.title).toBe('Renamed');
+
+    expect(store.deleteConversation(a.id)).toBe(true);
+    expect(store.getConversation(a.id)).toBeNull();
+    expect(db.prepare('SELECT COUNT(*) FROM messages').pluck().get()).toBe(0);
+    expect(store.search('hello')).toEqual([]);
+  });
+
+  it('keeps messages in order and truncates after a position (edit and regenerate)', () => {
+    const store = new ConversationStore(openDb());
+    const c = store.createConversation();
+    const ids = ['one', 'two', 'three', 'four'].map(
+      (t, i) => store.appendMessage({ conversationId: c.id, role: i % 2 ? 'assistant' : 'user', content: t, status: 'complete' }).id,
+    );
+    expect(store.listMessages(c.id).map((m) => m.content)).toEqual(['one', 'two', 'three', 'four']);
+    expect(store.deleteMessagesAfter(c.id, store.positionOf(ids[1])!)).toBe(2);
+    expect(store.listMessages(c.id).map((m) => m.content)).toEqual(['one', 'two']);
+    const next = store.appendMessage({ conversationId: c.id, role: 'user', content: 'five', status: 'complete' });
+    expect(store.positionOf(next.id)).toBe(2);
+  });
+
+  it('checkpoints a streaming reply and marks it interrupted on the next start, text kept', () => {
+    const db = openDb();
+    const store = new ConversationStore(db);
+    const c = store.createConversation();
+    const reply = store.appendMessage({ conversationId: c.id, role: 'assistant', content: '', status: 'streaming' });
+    store.checkpoint(reply.id, 'Partial answer so far');
+    db.close();
+
+    const reopened = new ConversationStore(openDb());
+    expect(reopened.markStreamingInterrupted()).toBe(1);
+    const m = reopened.getMessage(reply.id)!;
+    expect(m.status).toBe('interrupted');
+    expect(m.content).toBe('Partial answer so far');
+    // A finished reply is not touched by a late checkpoint.
+    reopened.checkpoint(reply.id, 'late write');
+    expect(reopened.getMessage(reply.id)!.content).toBe('Partial answer so far');
+  });
+
+  it('records how a reply ended with its statistics', () => {
+    const store = new ConversationStore(openDb());
+    const c = store.createConversation();
+    const reply = store.appendMessage({ conversationId: c.id, role: 'assistant', content: '', status: 'streaming' });
+    const done = store.finishMessage(reply.id, 'Final text', 'stopped', {
+      tokenCount: 12,
+      tokensPerSecond: 30.5,
+      durationMs: 400,
+      contextTokens: 80,
+      contextSize: 4096,
+      modelName: 'Test',
+    });
+    expect(done).toMatchObject({ content: 'Final text', status: 'stopped', tokenCount: 12, tokensPerSecond: 30.5, contextTokens: 80, contextSize: 4096, modelName: 'Test' });
+  });
+
+  it('searches all messages with FTS5, highlights the match, and treats input as text, not syntax', () => {
+    const store = new ConversationStore(openDb());
+    const a = store.createConversation({ title: 'Contract review' });
+    const b = store.createConversation({ title: 'Clinic' });
+    store.appendMessage({ conversationId: a.id, role: 'user', content: 'What is the notice period for termination?', status: 'complete' });
+    const hit = store.appendMessage({ conversationId: b.id, role: 'assistant', content: 'The patient reported dizziness after the new medication.', status: 'complete' });
+
+    const results = store.search('medic');
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ conversationId: b.id, messageId: hit.id, conversationTitle: 'Clinic', role: 'assistant' });
+    expect(results[0].snippet.filter((p) => p.match).map((p) => p.text)).toEqual(['medication']);
+    expect(results[0].snippet.map((p) => p.text).join('')).toContain('dizziness after the new medication');
+
+    // FTS syntax in user input must neither throw nor change the meaning.
+    for (const hostile of ['"unbalanced', 'NEAR(a b)', 'notice OR', '* ^ -', 'termination)']) {
+      expect(() => store.search(hostile)).not.toThrow();
+    }
+    expect(store.search('termination)').map((h) => h.conversationId)).toEqual([a.id]);
+    expect(store.search('   ')).toEqual([]);
+  });
+
+  it('proposes a short title from the first message', () => {
+    expect(proposeTitle('  # Summarize the attached discharge letter please\nmore')).toBe('Summarize the attached discharge letter please');
+    expect(proposeTitle('word '.repeat(40)).length).toBeLessThanOrEqual(49);
+    expect(proposeTitle('\n\n')).toBe('New conversation');
+    expect(toFtsQuery('a "b')).toBe('"a"* "b"*');
+  });
+});
+
+describe('settings and models', () => {
+  it('persists settings over defaults and the active model', () => {
+    const db = openDb();
+    const settings = new SettingsStore(db);
+    expect(settings.get()).toEqual(DEFAULT_SETTINGS);
+    settings.update({ threads: 1, temperature: 0.2 });
+    db.close();
+    const reopened = new SettingsStore(openDb());
+    expect(reopened.get()).toEqual({ ...DEFAULT_SETTINGS, threads: 1, temperature: 0.2 });
+    expect(reopened.activeModelId()).toBeNull();
+    reopened.setActiveModelId('m1');
+    expect(reopened.activeModelId()).toBe('m1');
+  });
+
+  it('stores model metadata and refuses the same path twice', () => {
+    const models = new ModelStore(openDb());
+    const m = {
+      id: 'm1', path: '/models/a.gguf', fileName: 'a.gguf', name: 'A', architecture: 'llama', parameterCount: 1000,
+      quantization: 'Q4_K_M', contextLength: 4096, fileSize: 123, addedAt: 1,
+    };
+    models.insert(m);
+    expect(models.list()).toEqual([m]);
+    expect(models.findByPath('/models/a.gguf')?.id).toBe('m1');
+    expect(() => models.insert({ ...m, id: 'm2' })).toThrow(/UNIQUE/);
+    expect(models.remove('m1')).toBe(true);
+    expect(models.list()).toEqual([]);
+  });
+});
