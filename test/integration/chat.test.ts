@@ -1,0 +1,148 @@
+// The whole main side through the router (as a transport calls it): real SQLite file, real GGUF.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
+import type { EventMap, Message } from '../../electron/contract/types.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { ENDLESS_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+
+let dir: string;
+let enclave: Enclave;
+const deltas: EventMap['chat.delta'][] = [];
+
+async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
+  const result = await enclave.router.call(method, input);
+  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
+  return result.value as MethodOutput<M>;
+}
+
+function nextDone(conversationId: string): Promise<Message> {
+  return new Promise((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      if (name === 'chat.done' && (payload as EventMap['chat.done']).conversationId === conversationId) {
+        off();
+        resolve((payload as EventMap['chat.done']).message);
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-chat-'));
+  enclave = createEnclave({ dataDir: dir, mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off', maxTokens: 48 } });
+  enclave.events.subscribe((name, payload) => {
+    if (name === 'chat.delta') deltas.push(payload as EventMap['chat.delta']);
+  });
+});
+
+afterAll(async () => {
+  await enclave.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('models through the router', () => {
+  it('refuses a file that is not a model and changes nothing', async () => {
+    await expect(call('models.add', { path: NOT_A_MODEL })).rejects.toMatchObject({ code: 'model/not-gguf' });
+    expect((await call('models.list', {})).models).toEqual([]);
+  });
+
+  it('adds a model with its metadata; the first one becomes active and loads', async () => {
+    const model = await call('models.add', { path: ENDLESS_MODEL });
+    expect(model).toMatchObject({ name: 'Endless Test Model', architecture: 'llama', quantization: 'F32' });
+    await enclave.models.settled;
+    expect(await call('engine.status', {})).toMatchObject({ state: 'ready', modelId: model.id, threads: 1 });
+    expect((await call('models.list', {})).activeModelId).toBe(model.id);
+    // Adding the same file again does not duplicate it.
+    expect((await call('models.add', { path: ENDLESS_MODEL })).id).toBe(model.id);
+  });
+});
+
+describe('chat through the router', () => {
+  let conversationId: string;
+
+  it('sends, streams, and saves the reply with its statistics', async () => {
+    conversationId = (await call('conversations.create', {})).id;
+    const done = nextDone(conversationId);
+    const turn = await call('chat.send', { conversationId, text: 'What is the notice period?' });
+    expect(turn.userMessage).toMatchObject({ role: 'user', content: 'What is the notice period?', status: 'complete' });
+    expect(turn.assistantMessage).toMatchObject({ role: 'assistant', status: 'streaming', content: '' });
+    const reply = await done;
+    expect(reply).toMatchObject({ id: turn.assistantMessage.id, status: 'complete', tokenCount: 48, contextSize: 2048 });
+    expect(reply.tokensPerSecond).toBeGreaterThan(0);
+    expect(reply.contextTokens).toBeGreaterThan(48);
+    const streamed = deltas.filter((d) => d.messageId === reply.id).map((d) => d.text).join('');
+    expect(streamed).toBe(reply.content);
+    const detail = await call('conversations.get', { conversationId });
+    expect(detail.conversation.title).toBe('What is the notice period?');
+    expect(detail.messages.map((m) => m.status)).toEqual(['complete', 'complete']);
+  });
+
+  it('refuses a second message while the model answers, writing nothing', async () => {
+    await call('settings.update', { maxTokens: 4000 });
+    const done = nextDone(conversationId);
+    await call('chat.send', { conversationId, text: 'Keep going' });
+    const before = (await call('conversations.get', { conversationId })).messages.length;
+    await expect(call('chat.send', { conversationId, text: 'Impatient' })).rejects.toMatchObject({ code: 'chat/busy' });
+    expect((await call('conversations.get', { conversationId })).messages.length).toBe(before);
+    expect(await call('chat.stop', { conversationId })).toEqual({ stopped: true });
+    const stopped = await done;
+    expect(stopped.status).toBe('stopped');
+    await call('settings.update', { maxTokens: 48 });
+  });
+
+  it('keeps the stopped partial reply, marked as stopped', async () => {
+    const messages = (await call('conversations.get', { conversationId })).messages;
+    const last = messages[messages.length - 1];
+    expect(last.status).toBe('stopped');
+    expect(last.tokenCount).toBeLessThan(4000);
+  });
+
+  it('regenerates the last reply, replacing it', async () => {
+    const before = (await call('conversations.get', { conversationId })).messages;
+    const done = nextDone(conversationId);
+    const fresh = await call('chat.regenerate', { conversationId });
+    const reply = await done;
+    const after = (await call('conversations.get', { conversationId })).messages;
+    expect(after).toHaveLength(before.length);
+    expect(after[after.length - 1]).toMatchObject({ id: fresh.id, status: 'complete' });
+    expect(after.some((m) => m.id === before[before.length - 1].id)).toBe(false);
+    expect(reply.content.length).toBeGreaterThan(0);
+  });
+
+  it('edits a sent message and answers again from there', async () => {
+    const messages = (await call('conversations.get', { conversationId })).messages;
+    const done = nextDone(conversationId);
+    const turn = await call('chat.edit', { messageId: messages[0].id, text: 'Edited question' });
+    await done;
+    const after = (await call('conversations.get', { conversationId })).messages;
+    expect(after.map((m) => m.id)).toEqual([messages[0].id, turn.assistantMessage.id]);
+    expect(after[0].content).toBe('Edited question');
+    await expect(call('chat.edit', { messageId: after[1].id, text: 'not mine' })).rejects.toMatchObject({ code: 'message/not-editable' });
+  });
+
+  it('finds messages by full-text search and renames and deletes conversations', async () => {
+    const hits = await call('conversations.search', { query: 'edited' });
+    expect(hits.map((h) => h.conversationId)).toEqual([conversationId]);
+    await call('conversations.rename', { conversationId, title: 'Lease question' });
+    expect((await call('conversations.list', {}))[0].title).toBe('Lease question');
+    await call('conversations.delete', { conversationId });
+    expect(await call('conversations.search', { query: 'edited' })).toEqual([]);
+    await expect(call('conversations.get', { conversationId })).rejects.toMatchObject({ code: 'conversation/not-found' });
+  });
+
+  it('uses the per-conversation system prompt and persists settings', async () => {
+    const c = await call('conversations.create', { systemPrompt: 'You are brief.' });
+    expect((await call('conversations.setSystemPrompt', { conversationId: c.id, systemPrompt: 'Answer in French.' })).systemPrompt).toBe('Answer in French.');
+    const done = nextDone(c.id);
+    await call('chat.send', { conversationId: c.id, text: 'Bonjour' });
+    expect((await done).status).toBe('complete');
+    expect(await call('settings.get', {})).toMatchObject({ threads: 1, contextSize: 2048, maxTokens: 48 });
+  });
+
+  it('reloads the model when the context size changes', async () => {
+    await call('settings.update', { contextSize: 1024 });
+    expect(await call('engine.status', {})).toMatchObject({ state: 'ready', contextSize: 1024 });
+  });
+});

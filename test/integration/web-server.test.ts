@@ -1,0 +1,84 @@
+// The browser-mode server as a real process: its WebSocket transport's guards, and what a crash
+// in the middle of a reply leaves behind.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { startWebServer, until, type RunningServer } from '../support/web-server.ts';
+import { WireClient } from '../support/ws-client.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'enclave-web-'));
+const servers: RunningServer[] = [];
+afterAll(async () => {
+  for (const s of servers) await s.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(args: string[]): Promise<RunningServer> {
+  const s = await startWebServer(args);
+  servers.push(s);
+  return s;
+}
+
+describe('browser-mode transport', () => {
+  it('refuses a connection without this launch’s token or from another origin', async () => {
+    const server = await start(['--data-dir', join(dir, 'guards'), '--threads', '1']);
+    await expect(WireClient.connect(server.origin, 'wrong-token')).rejects.toThrow(/refused|401|Unexpected/);
+    await expect(WireClient.connect(server.origin, server.token, { origin: 'http://evil.example' })).rejects.toThrow();
+    const client = await WireClient.connect(server.origin, server.token);
+    // Malformed frames neither crash the server nor break the connection.
+    client.sendText('{not json');
+    client.sendText('[1,2,3]');
+    client.sendText('x'.repeat(2 * 1024 * 1024 - 10).slice(0, 10));
+    expect(await client.raw('conversations.create', { title: 3 })).toMatchObject({ ok: false, error: { code: 'ipc/invalid-input' } });
+    expect(await client.raw('no.such.method', {})).toMatchObject({ ok: false, error: { code: 'ipc/unknown-method' } });
+    expect((await client.call('conversations.list', {})).length).toBe(0);
+    // The renderer is served with a strict CSP.
+    const page = await fetch(server.origin + '/');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    // Uploads need the token, and must be GGUF.
+    const noToken = await fetch(`${server.origin}/api/upload?name=x.gguf`, { method: 'POST', body: 'GGUF', headers: { origin: server.origin } });
+    expect(noToken.status).toBe(403);
+    const notModel = await fetch(`${server.origin}/api/upload?name=notes.gguf`, {
+      method: 'POST',
+      body: 'just some text',
+      headers: { origin: server.origin, 'x-enclave-token': server.token },
+    });
+    expect(notModel.status).toBe(400);
+    expect(((await notModel.json()) as { error: { code: string } }).error.code).toBe('model/not-gguf');
+    client.close();
+    await server.stop();
+  });
+
+  it('after a crash mid-reply, the reply is there, marked interrupted, losing at most about a second', async () => {
+    const dataDir = join(dir, 'crash');
+    const server = await start(['--data-dir', dataDir, '--threads', '1', '--model', ENDLESS_MODEL]);
+    const client = await WireClient.connect(server.origin, server.token);
+    await until(async () => (await client.call('engine.status', {})).state === 'ready', 30_000, 'model ready');
+    await client.call('settings.update', { maxTokens: 65_536 });
+    const conversation = await client.call('conversations.create', {});
+
+    const arrivals: { at: number; chars: number }[] = [];
+    client.on('chat.delta', (d) => arrivals.push({ at: performance.now(), chars: d.text.length }));
+    const turn = await client.call('chat.send', { conversationId: conversation.id, text: 'Write for a long time' });
+    await until(() => arrivals.length > 0 && performance.now() - arrivals[0].at > 1600, 20_000, 'streaming for 1.6 s');
+    await server.kill();
+    const killedAt = performance.now();
+    const streamedChars = arrivals.reduce((n, a) => n + a.chars, 0);
+    const lastSecondChars = arrivals.filter((a) => a.at > killedAt - 1000).reduce((n, a) => n + a.chars, 0);
+
+    const restarted = await start(['--data-dir', dataDir, '--threads', '1']);
+    const after = await WireClient.connect(restarted.origin, restarted.token);
+    const detail = await after.call('conversations.get', { conversationId: conversation.id });
+    const reply = detail.messages.find((m) => m.id === turn.assistantMessage.id)!;
+    expect(reply.status).toBe('interrupted');
+    expect(reply.content.length).toBeGreaterThan(0);
+    expect(reply.content.length).toBeLessThanOrEqual(streamedChars);
+    expect(streamedChars - reply.content.length).toBeLessThanOrEqual(lastSecondChars);
+    expect(detail.messages[0]).toMatchObject({ role: 'user', content: 'Write for a long time', status: 'complete' });
+    after.close();
+    await restarted.stop();
+  });
+});

@@ -1,0 +1,58 @@
+// Starts the real browser-mode server (dist/electron/web.js) as a child process, as a user would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { WEB_ENTRY } from '../fixtures/paths.ts';
+
+export interface RunningServer {
+  url: string;
+  origin: string;
+  token: string;
+  process: ChildProcess;
+  output: () => string;
+  /** Graceful stop (SIGTERM): the app saves and releases everything. */
+  stop(): Promise<void>;
+  /** A crash: SIGKILL, nothing gets a chance to run. */
+  kill(): Promise<void>;
+}
+
+export async function startWebServer(args: string[]): Promise<RunningServer> {
+  const child = spawn(process.execPath, [WEB_ENTRY, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
+  });
+  const parsed = new URL(url);
+  const wait = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    origin: parsed.origin,
+    token: parsed.searchParams.get('token')!,
+    process: child,
+    output: () => output,
+    stop: () => wait('SIGTERM'),
+    kill: () => wait('SIGKILL'),
+  };
+}
+
+/** Waits until `predicate` holds, polling; for conditions a test cannot be told about. */
+export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
