@@ -1,0 +1,173 @@
+// End to end in real Chromium (Debian's), through browser mode, as a new user would use Enclave.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+import { startWebServer, type RunningServer } from '../support/web-server.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const dataDir = mkdtempSync(join(tmpdir(), 'enclave-e2e-'));
+let browser: Browser;
+let server: RunningServer;
+let page: Page;
+const requests: string[] = [];
+const pageErrors: string[] = [];
+
+async function openApp(s: RunningServer): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  p.on('request', (r) => requests.push(r.url()));
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  await p.goto(s.url);
+  return p;
+}
+
+function assistantMessages(p: Page) {
+  return p.getByRole('article', { name: 'Model replied' });
+}
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('Enclave in the browser', () => {
+  it('first run: explains what is needed, refuses a non-model file, accepts a GGUF model', async () => {
+    page = await openApp(server);
+    await expect.poll(() => page.getByRole('heading', { name: 'Welcome to Enclave' }).isVisible()).toBe(true);
+    // The launch token does not stay in the address bar.
+    expect(page.url()).not.toContain('token=');
+
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(NOT_A_MODEL);
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('is not a GGUF model');
+    expect(await page.getByRole('heading', { name: 'Welcome to Enclave' }).isVisible()).toBe(true);
+
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(ENDLESS_MODEL);
+    await expect.poll(() => page.getByRole('status', { name: 'Model status' }).textContent(), { timeout: 30_000 }).toContain('ready');
+    expect(await page.getByRole('status', { name: 'Model status' }).textContent()).toContain('Endless Test Model');
+  });
+
+  it('settings persist: threads and a long max reply', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Max reply tokens').fill('60000');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByText('Settings saved.').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+  });
+
+  it('chat: streams a reply, stops it (kept, marked stopped), regenerates it', async () => {
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Tell me about the quiet fox');
+    await box.press('Enter');
+
+    const stop = page.getByRole('button', { name: 'Stop' });
+    await stop.waitFor({ timeout: 20_000 });
+    const reply = assistantMessages(page).last();
+    await expect.poll(async () => (await reply.textContent())?.length ?? 0).toBeGreaterThan(200);
+    const midway = (await reply.textContent())!.length;
+    await expect.poll(async () => (await reply.textContent())!.length).toBeGreaterThan(midway); // still streaming
+    await stop.click();
+    await expect.poll(() => reply.getByText('Stopped').isVisible()).toBe(true);
+    expect(await reply.textContent()).toContain('The quick brown fox');
+    expect(await reply.textContent()).toMatch(/\d+ tokens · [\d.]+ tok\/s/);
+    // The title was proposed from the first message.
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Tell me about the quiet fox');
+    expect(await page.getByText(/Context [\d,]+ \/ [\d,]+/).isVisible()).toBe(true);
+
+    await reply.getByRole('button', { name: 'Regenerate' }).click();
+    await stop.waitFor();
+    await page.keyboard.press('Escape'); // Esc stops too
+    await expect.poll(() => assistantMessages(page).last().getByText('Stopped').isVisible()).toBe(true);
+    expect(await assistantMessages(page).count()).toBe(1);
+  });
+
+  it('search finds the message, highlighted, and opens the conversation at it', async () => {
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('quiet');
+    const results = page.getByRole('region', { name: 'Search results' });
+    await expect.poll(() => results.locator('mark').first().textContent()).toBe('quiet');
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('');
+  });
+
+  it('after the server restarts, the conversation and the search hit are still there', async () => {
+    await page.close();
+    await server.stop();
+    server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
+    page = await openApp(server);
+
+    const conversation = page.getByRole('button', { name: /^Tell me about the quiet fox/ });
+    await conversation.waitFor();
+    await conversation.click();
+    await expect.poll(() => page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Tell me about the quiet fox');
+    expect(await assistantMessages(page).last().getByText('Stopped').isVisible()).toBe(true);
+
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('quiet fox');
+    const hit = page.getByRole('region', { name: 'Search results' }).getByRole('button').first();
+    await hit.waitFor();
+    await hit.click();
+    await expect.poll(() => page.locator('article.focused').textContent()).toContain('Tell me about the quiet fox');
+    // The model that was active is loaded again on start.
+    await expect.poll(() => page.getByRole('status', { name: 'Model status' }).textContent(), { timeout: 30_000 }).toContain('ready');
+  });
+
+  it('renames and deletes a conversation with confirmation', async () => {
+    await page.getByRole('searchbox', { name: 'Search messages' }).fill('');
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    await page.getByRole('button', { name: 'Rename New conversation' }).click();
+    const title = page.getByRole('textbox', { name: 'Conversation title' });
+    await title.fill('Scratch');
+    await title.press('Enter');
+    await page.getByRole('button', { name: 'Delete Scratch' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this conversation?' });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Delete Scratch' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Tell me about the quiet fox/ }).count()).toBe(1);
+  });
+
+  it('a reply made of script, event handlers, javascript: links and remote images renders inert', async () => {
+    await page.getByRole('button', { name: 'Models' }).click();
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(HOSTILE_MODEL);
+    const card = page.getByRole('listitem', { name: 'Hostile Test Model' });
+    await card.getByRole('button', { name: 'Use this model' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Model status' }).textContent(), { timeout: 30_000 }).toMatch(/Hostile Test Model · ready/);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    const before = page.url();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Show me the findings');
+    await box.press('Enter');
+
+    const reply = assistantMessages(page).last();
+    await expect.poll(() => reply.textContent(), { timeout: 20_000 }).toContain('End of reply.');
+    await expect.poll(() => reply.getByRole('button', { name: 'Regenerate' }).isVisible()).toBe(true);
+    // Markdown still renders: heading, list, table, bold.
+    expect(await reply.getByRole('heading', { name: 'Findings' }).isVisible()).toBe(true);
+    expect(await reply.getByRole('listitem').count()).toBe(2);
+    expect(await reply.getByRole('table').isVisible()).toBe(true);
+    // Nothing ran, nothing loaded, nothing navigated.
+    expect(await page.evaluate(() => (window as unknown as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
+    expect(await reply.locator('script, img, iframe, [onerror]').count()).toBe(0);
+    expect(await reply.getByText('[tracker: http://127.0.0.2:9/pixel.png]').isVisible()).toBe(true);
+    const link = reply.getByText('open me');
+    expect(await link.getAttribute('href')).toBeNull();
+    await link.click();
+    await page.waitForTimeout(200);
+    expect(page.url()).toBe(before);
+    expect(await page.evaluate(() => (window as unknown as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
+
+    const foreign = requests.filter((u) => !u.startsWith(server.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+    expect(foreign.filter((u) => !u.startsWith('http://127.0.0.1:'))).toEqual([]);
+    expect(requests.some((u) => u.includes('127.0.0.2'))).toBe(false);
+    expect(pageErrors).toEqual([]);
+  });
+});
