@@ -19,6 +19,11 @@ interface ActiveReply {
 
 /** How often streamed text is written to disk: a crash loses at most this much of a reply. */
 export const CHECKPOINT_INTERVAL_MS = 500;
+/**
+ * Streamed text is sent to the renderer at most once per frame: a small model on a fast CPU makes
+ * over a thousand tokens a second, and one IPC or socket message per token costs throughput.
+ */
+export const DELTA_INTERVAL_MS = 16;
 
 export class ChatService {
   readonly #store: ConversationStore;
@@ -140,6 +145,15 @@ export class ChatService {
   async #run(conversationId: string, assistant: Message, signal: AbortSignal): Promise<void> {
     const conversation = this.#store.getConversation(conversationId)!;
     let text = '';
+    let unsent = '';
+    let deltaTimer: ReturnType<typeof setTimeout> | null = null;
+    const flushDelta = () => {
+      if (deltaTimer) clearTimeout(deltaTimer);
+      deltaTimer = null;
+      if (!unsent) return;
+      this.#events.delta({ conversationId, messageId: assistant.id, text: unsent });
+      unsent = '';
+    };
     let lastCheckpoint = performance.now();
     let final: Message;
     try {
@@ -151,7 +165,10 @@ export class ChatService {
         signal,
         onText: (chunk) => {
           text += chunk;
-          this.#events.delta({ conversationId, messageId: assistant.id, text: chunk });
+          unsent += chunk;
+          // The first words go out at once (time to first token); the rest once per frame.
+          if (text.length === chunk.length) flushDelta();
+          else deltaTimer ??= setTimeout(flushDelta, DELTA_INTERVAL_MS);
           const now = performance.now();
           if (now - lastCheckpoint >= this.#checkpointMs) {
             lastCheckpoint = now;
@@ -172,6 +189,7 @@ export class ChatService {
       if (!(e instanceof UserFacingError)) console.error('[chat] generation failed', e);
       final = this.#store.finishMessage(assistant.id, text, 'error', null, message);
     }
+    flushDelta();
     this.#events.done({ conversationId, message: final });
     this.#events.conversationsChanged(conversationId);
   }
