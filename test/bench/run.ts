@@ -70,24 +70,24 @@ async function rawTurns(modelPath: string): Promise<{ reuse: number[]; turn10Fre
   const sequence = context.getSequence();
   const chat = new LlamaChat({ contextSequence: sequence });
   let clean: ChatHistoryItem[] = [];
-  let window: ChatHistoryItem[] | null = null;
+  let contextWindow: ChatHistoryItem[] | null = null;
   const reuse: number[] = [];
   for (let i = 1; i <= 10; i++) {
     const turn: ChatHistoryItem[] = [{ type: 'user', text: turnText(i) }, { type: 'model', response: [] }];
     const start = performance.now();
     let first = 0;
-    const r = await chat.generateResponse([...clean, ...turn], {
+    const r: { lastEvaluation: { cleanHistory: ChatHistoryItem[]; contextWindow: ChatHistoryItem[] } } = await chat.generateResponse([...clean, ...turn], {
       maxTokens: 48,
       temperature: 0.7,
       topP: 0.9,
-      lastEvaluationContextWindow: window ? { history: [...window, ...turn] } : undefined,
+      lastEvaluationContextWindow: contextWindow ? { history: [...contextWindow, ...turn] } : undefined,
       onTextChunk: () => {
         if (!first) first = performance.now();
       },
     });
     reuse.push(first - start);
     clean = r.lastEvaluation.cleanHistory;
-    window = r.lastEvaluation.contextWindow;
+    contextWindow = r.lastEvaluation.contextWindow;
   }
   // The same tenth turn on an empty sequence: the whole history is evaluated before the first token.
   const freshSequence = context.getSequence();

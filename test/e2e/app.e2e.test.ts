@@ -155,7 +155,7 @@ describe('Enclave in the browser', () => {
     expect(await reply.getByRole('listitem').count()).toBe(2);
     expect(await reply.getByRole('table').isVisible()).toBe(true);
     // Nothing ran, nothing loaded, nothing navigated.
-    expect(await page.evaluate(() => (window as unknown as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
     expect(await reply.locator('script, img, iframe, [onerror]').count()).toBe(0);
     expect(await reply.getByText('[tracker: http://127.0.0.2:9/pixel.png]').isVisible()).toBe(true);
     const link = reply.getByText('open me');
@@ -163,7 +163,7 @@ describe('Enclave in the browser', () => {
     await link.click();
     await page.waitForTimeout(200);
     expect(page.url()).toBe(before);
-    expect(await page.evaluate(() => (window as unknown as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
 
     const foreign = requests.filter((u) => !u.startsWith(server.origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
     expect(foreign.filter((u) => !u.startsWith('http://127.0.0.1:'))).toEqual([]);
