@@ -103,9 +103,10 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
   }
   const url = new URL(req.url ?? '/', origin);
   const name = basename(url.searchParams.get('name') ?? 'model.gguf').replace(/[^\w.\- ]+/g, '_').slice(0, 120) || 'model.gguf';
-  const dir = modelsDir(dataDir);
+  // A folder per upload keeps the user's file name intact and never overwrites another model.
+  const dir = join(modelsDir(dataDir), `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
   await mkdir(dir, { recursive: true });
-  const target = join(dir, `${Date.now().toString(36)}-${name}`);
+  const target = join(dir, name);
   const out = createWriteStream(target, { flags: 'wx' });
   let checked = false;
   let head = Buffer.alloc(0);
@@ -115,7 +116,7 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
     failed = true;
     req.unpipe(out);
     out.destroy();
-    await rm(target, { force: true });
+    await rm(dir, { recursive: true, force: true });
     sendJson(res, status, { error: { code, message } });
     req.resume();
   };

@@ -1,7 +1,7 @@
 // The user's models: add (validated), remove, choose the active one. Knows no transport.
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { EngineStatus, ModelInfo, ModelLibrary as ModelLibraryView } from '../../contract/types.ts';
 import type { ModelStore } from '../store/model-store.ts';
@@ -78,7 +78,9 @@ export class ModelLibrary {
     }
     this.#models.remove(modelId);
     if (this.#ownedDir && resolve(model.path).startsWith(this.#ownedDir + sep)) {
-      await rm(model.path, { force: true });
+      // Browser-mode uploads live in a folder of their own under the data folder.
+      const uploadDir = dirname(resolve(model.path));
+      await rm(uploadDir === this.#ownedDir ? model.path : uploadDir, { recursive: true, force: true });
     }
     this.#changed();
     return this.list();

@@ -1,0 +1,18 @@
+// electron-builder configuration (`npm run dist`). Native parts ship prebuilt N-API binaries
+// (better-sqlite3, node-llama-cpp), so nothing is rebuilt for Electron and nothing is
+// downloaded when the installed app first runs. ELECTRON_DIST may point at a local Electron
+// (e.g. on machines that cannot download it).
+module.exports = {
+  appId: 'app.enclave.desktop',
+  productName: 'Enclave',
+  directories: { output: 'release', buildResources: 'resources' },
+  files: ['dist/**', 'package.json', '!dist/**/*.map', '!dist/electron/preload.js'],
+  asar: true,
+  // Native addons and llama.cpp's binaries must be real files on disk.
+  asarUnpack: ['node_modules/better-sqlite3/**', 'node_modules/node-llama-cpp/**', 'node_modules/@node-llama-cpp/**'],
+  npmRebuild: false,
+  electronDist: process.env.ELECTRON_DIST || undefined,
+  linux: { target: ['dir', 'tar.gz'], category: 'Office' },
+  mac: { target: ['dmg'], category: 'public.app-category.productivity' },
+  win: { target: ['nsis'] },
+};
