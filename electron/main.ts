@@ -3,25 +3,17 @@
 import { app, BrowserWindow, protocol, session, type IpcMainInvokeEvent } from 'electron';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEnclave, type Enclave } from './core/app.ts';
 import { contentSecurityPolicy } from './core/security.ts';
+import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachElectronTransport } from './transport/electron.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
 const APP_ORIGIN = 'app://enclave';
 const packageJson = JSON.parse(readFileSync(resolve(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 app.enableSandbox();
@@ -92,13 +84,13 @@ if (!app.requestSingleInstanceLock()) {
 
     protocol.handle('app', async (request) => {
       const url = new URL(request.url);
-      const file = resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
-      if (url.host !== 'enclave' || !file.startsWith(rendererDir + sep)) return new Response('Not found', { status: 404 });
+      const file = resolveInside(rendererDir, url.pathname);
+      if (url.host !== 'enclave' || !file) return new Response('Not found', { status: 404 });
       const body = await readFile(file).catch(() => null);
       if (!body) return new Response('Not found', { status: 404 });
       return new Response(new Uint8Array(body), {
         headers: {
-          'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+          'Content-Type': mimeTypeOf(file),
           'Content-Security-Policy': contentSecurityPolicy(),
           'X-Content-Type-Options': 'nosniff',
         },

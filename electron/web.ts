@@ -5,11 +5,12 @@ import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { homedir } from 'node:os';
-import { basename, dirname, extname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEnclave, modelsDir } from './core/app.ts';
 import { contentSecurityPolicy } from './core/security.ts';
+import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachWebSocketTransport, tokenMatches } from './transport/websocket.ts';
 import type { Settings } from './contract/types.ts';
 
@@ -56,17 +57,6 @@ const token = randomBytes(24).toString('base64url');
 const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override });
 let origin = '';
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
-
 function securityHeaders(res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', contentSecurityPolicy(`ws://${new URL(origin).host}`));
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -83,15 +73,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', origin);
-  let file = resolve(rendererDir, '.' + decodeURIComponent(url.pathname));
-  if (!file.startsWith(rendererDir + sep) && file !== rendererDir) {
+  let file = resolveInside(rendererDir, url.pathname);
+  if (!file) {
     res.writeHead(404).end();
     return;
   }
   const info = await stat(file).catch(() => null);
   if (!info || info.isDirectory()) file = join(rendererDir, 'index.html');
-  const type = MIME[extname(file)] ?? 'application/octet-stream';
-  res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
+  res.writeHead(200, { 'Content-Type': mimeTypeOf(file), 'Cache-Control': 'no-cache' });
   createReadStream(file).on('error', () => res.end()).pipe(res);
 }
 

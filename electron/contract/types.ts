@@ -59,6 +59,17 @@ export interface Conversation {
   updatedAt: number;
 }
 
+/** The engine's state before any model is loaded (also the renderer's first view of it). */
+export const NO_MODEL_STATUS: EngineStatus = {
+  state: 'no-model',
+  modelId: null,
+  loadProgress: 0,
+  contextSize: null,
+  threads: null,
+  busyConversationId: null,
+  error: null,
+};
+
 export interface ConversationSummary extends Conversation {
   messageCount: number;
   preview: string;

@@ -13,7 +13,7 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
-import type { EngineStatus, GpuMode, ModelInfo, Settings } from '../../contract/types.ts';
+import { NO_MODEL_STATUS, type EngineStatus, type GpuMode, type ModelInfo, type Settings } from '../../contract/types.ts';
 import { physicalCoreCount } from './cpu.ts';
 
 export interface ChatTurn {
@@ -72,15 +72,7 @@ export class Engine {
   #llama: Llama | null = null;
   #llamaGpu: GpuMode | null = null;
   #loaded: Loaded | null = null;
-  #status: EngineStatus = {
-    state: 'no-model',
-    modelId: null,
-    loadProgress: 0,
-    contextSize: null,
-    threads: null,
-    busyConversationId: null,
-    error: null,
-  };
+  #status: EngineStatus = { ...NO_MODEL_STATUS };
   #lock: Promise<unknown> = Promise.resolve();
   #generating = false;
   #onStatus: (s: EngineStatus) => void;

@@ -1,16 +1,8 @@
-import type { EngineStatus } from '../../../electron/contract/types.ts';
+import { NO_MODEL_STATUS, type EngineStatus } from '../../../electron/contract/types.ts';
 import type { Client, ConnectionState } from '../api/client.ts';
 
 export class EngineManager {
-  status = $state<EngineStatus>({
-    state: 'no-model',
-    modelId: null,
-    loadProgress: 0,
-    contextSize: null,
-    threads: null,
-    busyConversationId: null,
-    error: null,
-  });
+  status = $state<EngineStatus>({ ...NO_MODEL_STATUS });
   connection = $state<ConnectionState>('connecting');
   readonly ready = $derived(this.status.state === 'ready' || this.status.state === 'generating');
 
