@@ -1,7 +1,6 @@
 // The Electron entry: one instance, one hardened window, the services behind the IPC transport.
 // Enclave makes no outbound connection: every request that is not the app's own content is blocked.
 import { app, BrowserWindow, protocol, session, type IpcMainInvokeEvent } from 'electron';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,6 @@ import { attachElectronTransport } from './transport/electron.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
 const APP_ORIGIN = 'app://enclave';
-const packageJson = JSON.parse(readFileSync(resolve(here, '..', '..', 'package.json'), 'utf8')) as { version: string };
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 app.enableSandbox();
@@ -97,7 +95,7 @@ if (!app.requestSingleInstanceLock()) {
       });
     });
 
-    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: packageJson.version || app.getVersion() });
+    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: app.getVersion() });
     attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender });
     await createWindow();
     void enclave.restoreActiveModel();

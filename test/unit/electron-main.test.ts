@@ -1,0 +1,185 @@
+// The Electron binary cannot be installed here, so the real electron/main.ts is loaded against a
+// recording stand-in for the 'electron' module: the one edge that cannot exist on this machine.
+// It checks what main.ts asks Electron to do: the window's hardening, blocked requests, denied
+// permissions and navigation, the app:// protocol's CSP, and IPC from untrusted senders.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+type Handler = (...args: unknown[]) => unknown;
+
+const recorded = vi.hoisted(() => {
+  const state = {
+    userData: '',
+    windows: [] as { options: Record<string, unknown>; webContents: { send: Handler }; loadedUrl: string }[],
+    appHandlers: new Map<string, Handler[]>(),
+    ipcHandlers: new Map<string, Handler>(),
+    protocolHandler: null as null | ((request: { url: string }) => Promise<Response>),
+    privileged: [] as unknown[],
+    beforeRequest: null as null | Handler,
+    permissionRequest: null as null | Handler,
+    permissionCheck: null as null | Handler,
+    sandboxEnabled: false,
+    ready: null as null | Promise<void>,
+  };
+  return state;
+});
+
+vi.mock('electron', () => {
+  let resolveReady: () => void = () => {};
+  recorded.ready = new Promise<void>((r) => (resolveReady = r));
+  class BrowserWindow {
+    static getAllWindows = () => recorded.windows;
+    webContents = { send: vi.fn(), id: 1 };
+    loadedUrl = '';
+    constructor(public options: Record<string, unknown>) {
+      recorded.windows.push(this);
+    }
+    once() {}
+    on() {}
+    show() {}
+    isDestroyed() {
+      return false;
+    }
+    async loadURL(url: string) {
+      this.loadedUrl = url;
+    }
+  }
+  const app = {
+    enableSandbox: () => (recorded.sandboxEnabled = true),
+    requestSingleInstanceLock: () => true,
+    setPath: (_: string, p: string) => (recorded.userData = p),
+    getPath: () => recorded.userData,
+    getVersion: () => '0.0.0-test',
+    quit: vi.fn(),
+    on: (event: string, handler: Handler) => {
+      recorded.appHandlers.set(event, [...(recorded.appHandlers.get(event) ?? []), handler]);
+    },
+    whenReady: () => {
+      const p = Promise.resolve();
+      setTimeout(resolveReady, 0);
+      return p;
+    },
+  };
+  return {
+    app,
+    BrowserWindow,
+    ipcMain: {
+      handle: (channel: string, handler: Handler) => recorded.ipcHandlers.set(channel, handler),
+      removeHandler: (channel: string) => recorded.ipcHandlers.delete(channel),
+    },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes: unknown[]) => recorded.privileged.push(...schemes),
+      handle: (_scheme: string, handler: (request: { url: string }) => Promise<Response>) => (recorded.protocolHandler = handler),
+    },
+    session: {
+      defaultSession: {
+        webRequest: { onBeforeRequest: (handler: Handler) => (recorded.beforeRequest = handler) },
+        setPermissionRequestHandler: (handler: Handler) => (recorded.permissionRequest = handler),
+        setPermissionCheckHandler: (handler: Handler) => (recorded.permissionCheck = handler),
+      },
+    },
+  };
+});
+
+const dataDir = mkdtempSync(join(tmpdir(), 'enclave-electron-'));
+
+beforeAll(async () => {
+  process.argv.push(`--data-dir=${dataDir}`);
+  await import('../../electron/main.ts');
+  await recorded.ready;
+  await vi.waitFor(() => expect(recorded.windows.length).toBe(1));
+});
+
+afterAll(async () => {
+  for (const quit of recorded.appHandlers.get('before-quit') ?? []) quit({ preventDefault: () => {} });
+  await new Promise((r) => setTimeout(r, 200));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('Electron main process', () => {
+  it('opens one sandboxed, context-isolated window with no Node access, from app://', () => {
+    expect(recorded.sandboxEnabled).toBe(true);
+    const [win] = recorded.windows;
+    expect(win.options.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+    });
+    expect(String((win.options.webPreferences as { preload: string }).preload)).toMatch(/preload\.cjs$/);
+    expect(win.loadedUrl).toBe('app://enclave/index.html');
+    expect(recorded.userData).toBe(dataDir);
+  });
+
+  it('blocks every request that is not the app’s own content', () => {
+    const verdict = (url: string) => {
+      let result: { cancel: boolean } | undefined;
+      recorded.beforeRequest!({ url }, (r: { cancel: boolean }) => (result = r));
+      return result!.cancel;
+    };
+    expect(verdict('app://enclave/index.html')).toBe(false);
+    expect(verdict('app://enclave/assets/index.js')).toBe(false);
+    for (const url of ['https://example.com/', 'http://127.0.0.1:8080/', 'ws://127.0.0.1:5757/rpc', 'file:///etc/passwd', 'app://other/x', 'data:text/html,hi']) {
+      expect(verdict(url), url).toBe(true);
+    }
+  });
+
+  it('denies permission requests (except writing to the clipboard)', () => {
+    for (const permission of ['media', 'geolocation', 'notifications', 'openExternal', 'fullscreen', 'midi']) {
+      let granted: boolean | undefined;
+      recorded.permissionRequest!({}, permission, (g: boolean) => (granted = g));
+      expect(granted, permission).toBe(false);
+      expect(recorded.permissionCheck!({}, permission)).toBe(false);
+    }
+    let clipboard: boolean | undefined;
+    recorded.permissionRequest!({}, 'clipboard-sanitized-write', (g: boolean) => (clipboard = g));
+    expect(clipboard).toBe(true);
+  });
+
+  it('denies navigation, redirects, new windows and webviews in every web contents', () => {
+    const listeners = new Map<string, Handler>();
+    let openHandler: Handler | null = null;
+    const contents = {
+      on: (event: string, handler: Handler) => listeners.set(event, handler),
+      setWindowOpenHandler: (handler: Handler) => (openHandler = handler),
+    };
+    for (const handler of recorded.appHandlers.get('web-contents-created') ?? []) handler({}, contents);
+    for (const event of ['will-navigate', 'will-redirect', 'will-attach-webview']) {
+      const preventDefault = vi.fn();
+      listeners.get(event)!({ preventDefault });
+      expect(preventDefault, event).toHaveBeenCalled();
+    }
+    expect(openHandler!({ url: 'https://example.com' })).toEqual({ action: 'deny' });
+  });
+
+  it('serves the renderer over app:// with a strict CSP, and nothing outside it', async () => {
+    const ok = await recorded.protocolHandler!({ url: 'app://enclave/index.html' });
+    expect(ok.status).toBe(200);
+    const csp = ok.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe/);
+    expect(csp).toContain("connect-src 'self'");
+    for (const url of ['app://enclave/../package.json', 'app://enclave/%2e%2e/%2e%2e/package.json', 'app://elsewhere/index.html']) {
+      expect((await recorded.protocolHandler!({ url })).status, url).toBe(404);
+    }
+  });
+
+  it('answers IPC only from its own window, validating every payload', async () => {
+    const call = recorded.ipcHandlers.get('enclave:call')!;
+    const win = recorded.windows[0];
+    const trusted = { sender: win.webContents, senderFrame: { url: 'app://enclave/index.html' } };
+    expect(await call(trusted, 'conversations.list', {})).toEqual({ ok: true, value: [] });
+    expect(await call(trusted, 'conversations.create', { title: 42 })).toMatchObject({ ok: false, error: { code: 'ipc/invalid-input' } });
+    const foreignFrame = { sender: win.webContents, senderFrame: { url: 'https://evil.example/' } };
+    const otherContents = { sender: { send: vi.fn() }, senderFrame: { url: 'app://enclave/index.html' } };
+    for (const event of [foreignFrame, otherContents]) {
+      expect(await call(event, 'conversations.list', {})).toMatchObject({ ok: false });
+    }
+  });
+});
