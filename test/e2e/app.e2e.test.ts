@@ -120,6 +120,29 @@ describe('Enclave in the browser', () => {
     await expect.poll(() => page.getByRole('status', { name: 'Model status' }).textContent(), { timeout: 30_000 }).toContain('ready');
   });
 
+  it('edits a sent message and resends it; keeps a system prompt per conversation', async () => {
+    const you = page.getByRole('article', { name: 'You said' }).first();
+    await you.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByRole('textbox', { name: 'Edit message' });
+    await editor.fill('Tell me about the quiet owl');
+    await page.getByRole('button', { name: 'Save and resend' }).click();
+    await page.getByRole('button', { name: 'Stop' }).waitFor();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => assistantMessages(page).last().getByText('Stopped').isVisible()).toBe(true);
+    expect(await page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Tell me about the quiet owl');
+    expect(await assistantMessages(page).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'System prompt' }).click();
+    await page.getByLabel('System prompt for this conversation').fill('You are a careful assistant for a law office.');
+    await page.getByRole('button', { name: 'Save system prompt' }).click();
+    await expect.poll(() => page.getByText('System prompt saved for this conversation.').isVisible()).toBe(true);
+    await page.reload();
+    await page.getByRole('button', { name: /^Tell me about the quiet fox/ }).click();
+    await page.getByRole('button', { name: 'System prompt' }).click();
+    expect(await page.getByLabel('System prompt for this conversation').inputValue()).toBe('You are a careful assistant for a law office.');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('renames and deletes a conversation with confirmation', async () => {
     await page.getByRole('searchbox', { name: 'Search messages' }).fill('');
     await page.getByRole('button', { name: 'New conversation' }).first().click();
@@ -154,6 +177,7 @@ describe('Enclave in the browser', () => {
     expect(await reply.getByRole('heading', { name: 'Findings' }).isVisible()).toBe(true);
     expect(await reply.getByRole('listitem').count()).toBe(2);
     expect(await reply.getByRole('table').isVisible()).toBe(true);
+    expect(await reply.locator('pre code').textContent()).toContain('const answer = 42;');
     // Nothing ran, nothing loaded, nothing navigated.
     expect(await page.evaluate(() => (globalThis as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
     expect(await reply.locator('script, img, iframe, [onerror]').count()).toBe(0);
