@@ -8,11 +8,12 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createEnclave, modelsDir } from './core/app.ts';
+import { createEnclave, documentsDir, modelsDir } from './core/app.ts';
 import { contentSecurityPolicy } from './core/security.ts';
 import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachWebSocketTransport, tokenMatches } from './transport/websocket.ts';
 import type { Settings } from './contract/types.ts';
+import { MAX_DOCUMENT_BYTES } from './services/documents/document-library.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
@@ -91,15 +92,19 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
     return;
   }
   const url = new URL(req.url ?? '/', origin);
-  const name = basename(url.searchParams.get('name') ?? 'model.gguf').replace(/[^\w.\- ]+/g, '_').slice(0, 120) || 'model.gguf';
-  // A folder per upload keeps the user's file name intact and never overwrites another model.
-  const dir = join(modelsDir(dataDir), `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
+  const purpose = url.searchParams.get('purpose') === 'document' ? 'document' : 'model';
+  const name = basename(url.searchParams.get('name') ?? 'upload').replace(/[^\w.\- ]+/g, '_').slice(0, 120) || 'upload';
+  // A folder per upload keeps the user's file name intact and never overwrites another file.
+  const base = purpose === 'model' ? modelsDir(dataDir) : documentsDir(dataDir);
+  const dir = join(base, `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
   await mkdir(dir, { recursive: true });
   const target = join(dir, name);
   const out = createWriteStream(target, { flags: 'wx' });
-  let checked = false;
+  // Models must be GGUF; documents are checked by the document library once they are in.
+  let checked = purpose === 'document';
   let head = Buffer.alloc(0);
   let failed = false;
+  let received = 0;
   const fail = async (status: number, code: string, message: string) => {
     if (failed) return;
     failed = true;
@@ -110,6 +115,13 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
     req.resume();
   };
   req.on('data', (chunk: Buffer) => {
+    if (purpose === 'document') {
+      received += chunk.length;
+      if (received > MAX_DOCUMENT_BYTES && !failed) {
+        void fail(413, 'document/too-large', `“${name}” is larger than ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB, the most Enclave reads.`);
+      }
+      return;
+    }
     if (checked || failed) return;
     head = Buffer.concat([head, chunk]);
     if (head.length >= 4) {
@@ -123,6 +135,10 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
   out.on('error', (e) => void fail(500, 'model/unreadable', `The model could not be saved: ${e.message}`));
   out.on('finish', () => {
     if (failed) return;
+    if (purpose === 'document' && received === 0) {
+      void fail(400, 'document/empty', `“${name}” is empty.`);
+      return;
+    }
     if (!checked) {
       void fail(400, 'model/not-gguf', `“${name}” is not a GGUF model: the file is empty or too short.`);
       return;

@@ -17,6 +17,15 @@ export type ErrorCode =
   | 'chat/busy'
   | 'chat/nothing-to-regenerate'
   | 'chat/too-long'
+  | 'document/not-found'
+  | 'document/unreadable'
+  | 'document/unsupported'
+  | 'document/too-large'
+  | 'document/empty'
+  | 'document/corrupt'
+  | 'document/no-text'
+  | 'document/wrong-password'
+  | 'document/not-encrypted'
   | 'internal';
 
 export interface AppError {

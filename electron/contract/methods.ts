@@ -8,6 +8,9 @@ import type {
   Conversation,
   ConversationDetail,
   ConversationSummary,
+  DocumentImport,
+  DocumentInfo,
+  DocumentPage,
   EngineStatus,
   Message,
   ModelInfo,
@@ -20,6 +23,7 @@ import type {
 const id = z.string().min(1).max(64);
 const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: id }).strict();
+const documentRef = z.object({ documentId: id }).strict();
 export const MAX_MESSAGE_CHARS = 200_000;
 const messageText = z.string().trim().min(1, 'A message cannot be empty.').max(MAX_MESSAGE_CHARS);
 
@@ -69,6 +73,16 @@ export const methods = {
   'conversations.search': method<SearchHit[]>()(
     z.object({ query: z.string().max(500), limit: z.number().int().min(1).max(200).optional() }).strict(),
   ),
+
+  'documents.list': method<DocumentInfo[]>()(empty),
+  'documents.import': method<DocumentImport>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'documents.get': method<DocumentInfo>()(documentRef),
+  'documents.page': method<DocumentPage>()(
+    z.object({ documentId: id, pageNumber: z.number().int().min(1).max(1_000_000) }).strict(),
+  ),
+  'documents.unlock': method<DocumentInfo>()(z.object({ documentId: id, password: z.string().min(1).max(1024) }).strict()),
+  'documents.cancel': method<{ cancelled: boolean }>()(documentRef),
+  'documents.delete': method<{ deleted: true }>()(documentRef),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

@@ -120,12 +120,55 @@ export interface SentTurn {
   assistantMessage: Message;
 }
 
+export type DocumentKind = 'pdf' | 'docx' | 'text' | 'markdown' | 'html';
+/** reading: being read (or to be resumed after a crash); needs-password: an encrypted PDF. */
+export type DocumentStatus = 'reading' | 'needs-password' | 'ready' | 'failed';
+
+export interface DocumentInfo {
+  id: string;
+  title: string;
+  fileName: string;
+  kind: DocumentKind;
+  sizeBytes: number;
+  /** True when page numbers are the document's own (PDF, Word); false for text split into parts. */
+  paginated: boolean;
+  pageCount: number;
+  status: DocumentStatus;
+  error: string | null;
+  /** Something the user should know that is not an error (e.g. the extension did not match). */
+  notice: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface DocumentPage {
+  documentId: string;
+  pageNumber: number;
+  pageCount: number;
+  text: string;
+  ocr: boolean;
+}
+
+export interface DocumentImport {
+  document: DocumentInfo;
+  /** The same content was already in the library: nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface DocumentProgress {
+  documentId: string;
+  pagesRead: number;
+  pageCount: number | null;
+}
+
 export interface EventMap {
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
   'chat.done': { conversationId: string; message: Message };
   'conversations.changed': { conversationId: string | null };
   'models.changed': ModelLibrary;
+  'documents.progress': DocumentProgress;
+  'documents.changed': { documentId: string | null };
 }
 
 export type EventName = keyof EventMap;

@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, Settings } from '../contract/types.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
+import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
 import { Engine } from '../services/engine/engine.ts';
 import { ModelLibrary } from '../services/engine/model-library.ts';
 import { ConversationStore } from '../services/store/conversation-store.ts';
 import { openDatabase, type Database } from '../services/store/db.ts';
+import { DocumentStore } from '../services/store/document-store.ts';
 import { ModelStore } from '../services/store/model-store.ts';
 import { SettingsStore } from '../services/store/settings-store.ts';
 import { EventBus } from './events.ts';
@@ -30,6 +32,7 @@ export interface Enclave {
   engine: Engine;
   models: ModelLibrary;
   chat: ChatService;
+  documents: DocumentLibrary;
   conversations: ConversationStore;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
@@ -39,6 +42,11 @@ export interface Enclave {
 
 export function modelsDir(dataDir: string): string {
   return join(dataDir, 'models');
+}
+
+/** Where browser mode keeps copies of uploaded documents (the desktop app reads them in place). */
+export function documentsDir(dataDir: string): string {
+  return join(dataDir, 'documents');
 }
 
 export function createEnclave(options: EnclaveOptions): Enclave {
@@ -71,6 +79,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       conversationsChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
     },
   });
+
+  const documents = new DocumentLibrary({
+    store: new DocumentStore(db),
+    ownedDir: documentsDir(options.dataDir),
+    events: {
+      progress: (p) => events.emit('documents.progress', p),
+      changed: (documentId) => events.emit('documents.changed', { documentId }),
+    },
+  });
+  const resumed = documents.resumeInterrupted();
+  if (resumed > 0) console.warn(`[documents] ${resumed} document(s) were being read when Enclave last stopped; reading them again.`);
 
   const requireConversation = <T>(value: T | null): T => {
     if (value === null) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
@@ -122,6 +141,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       return { deleted: true as const };
     },
     'conversations.search': ({ query, limit }) => conversations.search(query, limit),
+    'documents.list': () => documents.list(),
+    'documents.import': ({ path }) => documents.import(path),
+    'documents.get': ({ documentId }) => documents.get(documentId),
+    'documents.page': ({ documentId, pageNumber }) => documents.page(documentId, pageNumber),
+    'documents.unlock': ({ documentId, password }) => documents.unlock(documentId, password),
+    'documents.cancel': ({ documentId }) => documents.cancel(documentId),
+    'documents.delete': ({ documentId }) => documents.delete(documentId),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -135,6 +161,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     engine,
     models,
     chat,
+    documents,
     conversations,
     settings,
     async restoreActiveModel() {
@@ -147,6 +174,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       }
     },
     async shutdown() {
+      await documents.shutdown();
       await chat.shutdown();
       await engine.dispose();
       db.close();

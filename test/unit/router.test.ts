@@ -12,7 +12,7 @@ let enclave: Enclave;
 
 function tableCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['conversations', 'messages', 'models', 'settings']) {
+  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages']) {
     out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
   }
   return out;
@@ -43,6 +43,12 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'conversations.setSystemPrompt': [{ conversationId: 'a' }, { conversationId: 'a', systemPrompt: 1 }],
   'conversations.delete': [{}, { conversationId: 1 }],
   'conversations.search': [{}, { query: 1 }, { query: 'a', limit: 0 }, { query: 'a', limit: 1e6 }],
+  'documents.import': [{}, { path: '' }, { path: ['a'] }],
+  'documents.get': [{}, { documentId: '' }],
+  'documents.page': [{ documentId: 'a' }, { documentId: 'a', pageNumber: 0 }, { documentId: 'a', pageNumber: 1.5 }, { documentId: 'a', pageNumber: '1' }],
+  'documents.unlock': [{ documentId: 'a' }, { documentId: 'a', password: '' }, { documentId: 'a', password: 5 }],
+  'documents.cancel': [{}, { documentId: 7 }],
+  'documents.delete': [{}, { documentId: null }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
   'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],
   'chat.regenerate': [{}, { conversationId: false }],

@@ -1,0 +1,134 @@
+// Documents and their pages. All SQL about them lives here.
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { DocumentInfo, DocumentKind, DocumentPage, DocumentStatus } from '../../contract/types.ts';
+
+interface DocumentRow {
+  id: string;
+  title: string;
+  file_name: string;
+  kind: DocumentKind;
+  source_path: string;
+  size_bytes: number;
+  sha256: string;
+  paginated: number;
+  page_count: number;
+  status: DocumentStatus;
+  error: string | null;
+  notice: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StoredDocument extends DocumentInfo {
+  sourcePath: string;
+  sha256: string;
+}
+
+function toDocument(r: DocumentRow): StoredDocument {
+  return {
+    id: r.id,
+    title: r.title,
+    fileName: r.file_name,
+    kind: r.kind,
+    sizeBytes: r.size_bytes,
+    paginated: r.paginated === 1,
+    pageCount: r.page_count,
+    status: r.status,
+    error: r.error,
+    notice: r.notice,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    sourcePath: r.source_path,
+    sha256: r.sha256,
+  };
+}
+
+export class DocumentStore {
+  readonly #db: Database;
+  readonly #now: () => number;
+
+  constructor(db: Database, now: () => number = Date.now) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  create(input: { title: string; fileName: string; kind: DocumentKind; sourcePath: string; sizeBytes: number; sha256: string; notice: string | null }): StoredDocument {
+    const id = randomUUID();
+    const now = this.#now();
+    this.#db
+      .prepare(
+        `INSERT INTO documents (id, title, file_name, kind, source_path, size_bytes, sha256, paginated, status, notice, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'reading', ?, ?, ?)`,
+      )
+      .run(id, input.title, input.fileName, input.kind, input.sourcePath, input.sizeBytes, input.sha256, input.notice, now, now);
+    return this.get(id)!;
+  }
+
+  get(id: string): StoredDocument | null {
+    const row = this.#db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as DocumentRow | undefined;
+    return row ? toDocument(row) : null;
+  }
+
+  findBySha256(sha256: string): StoredDocument | null {
+    const row = this.#db.prepare('SELECT * FROM documents WHERE sha256 = ?').get(sha256) as DocumentRow | undefined;
+    return row ? toDocument(row) : null;
+  }
+
+  list(): StoredDocument[] {
+    return (this.#db.prepare('SELECT * FROM documents ORDER BY created_at DESC, rowid DESC').all() as DocumentRow[]).map(toDocument);
+  }
+
+  listByStatus(status: DocumentStatus): StoredDocument[] {
+    return (this.#db.prepare('SELECT * FROM documents WHERE status = ?').all(status) as DocumentRow[]).map(toDocument);
+  }
+
+  setLayout(id: string, layout: { pageCount: number; paginated: boolean; title?: string | null }): void {
+    this.#db
+      .prepare('UPDATE documents SET page_count = ?, paginated = ?, title = COALESCE(?, title), updated_at = ? WHERE id = ?')
+      .run(layout.pageCount, layout.paginated ? 1 : 0, layout.title ?? null, this.#now(), id);
+  }
+
+  setStatus(id: string, status: DocumentStatus, error: string | null = null): StoredDocument | null {
+    this.#db.prepare('UPDATE documents SET status = ?, error = ?, updated_at = ? WHERE id = ?').run(status, error, this.#now(), id);
+    return this.get(id);
+  }
+
+  /** Replaces a page's text (a resumed or re-read document writes its pages again). */
+  putPage(documentId: string, pageNumber: number, text: string, ocr = false): void {
+    this.#db
+      .prepare(
+        `INSERT INTO document_pages (document_id, page_number, text, ocr) VALUES (?, ?, ?, ?)
+         ON CONFLICT(document_id, page_number) DO UPDATE SET text = excluded.text, ocr = excluded.ocr`,
+      )
+      .run(documentId, pageNumber, text, ocr ? 1 : 0);
+  }
+
+  clearPages(documentId: string): void {
+    this.#db.prepare('DELETE FROM document_pages WHERE document_id = ?').run(documentId);
+  }
+
+  page(documentId: string, pageNumber: number): DocumentPage | null {
+    const row = this.#db
+      .prepare(
+        `SELECT p.page_number, p.text, p.ocr, d.page_count FROM document_pages p JOIN documents d ON d.id = p.document_id
+         WHERE p.document_id = ? AND p.page_number = ?`,
+      )
+      .get(documentId, pageNumber) as { page_number: number; text: string; ocr: number; page_count: number } | undefined;
+    return row ? { documentId, pageNumber: row.page_number, pageCount: row.page_count, text: row.text, ocr: row.ocr === 1 } : null;
+  }
+
+  /** Pages stored so far, and how many of them hold any text. */
+  pageStats(documentId: string): { stored: number; withText: number; characters: number } {
+    return this.#db
+      .prepare(
+        `SELECT COUNT(*) AS stored, COALESCE(SUM(length(trim(text)) > 0), 0) AS withText, COALESCE(SUM(length(text)), 0) AS characters
+         FROM document_pages WHERE document_id = ?`,
+      )
+      .get(documentId) as { stored: number; withText: number; characters: number };
+  }
+
+  delete(id: string): boolean {
+    return this.#db.prepare('DELETE FROM documents WHERE id = ?').run(id).changes > 0;
+  }
+}
