@@ -10,6 +10,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Polls wait for the UI or a worker, not a timing goal: generous for a loaded CI machine.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
     reporters: ['default'],
   },
 });

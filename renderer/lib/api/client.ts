@@ -21,8 +21,8 @@ export interface Client {
   call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>;
   on<E extends EventName>(name: E, listener: (payload: EventMap[E]) => void): () => void;
   onConnection(listener: (state: ConnectionState) => void): () => void;
-  /** Makes a user-chosen model file available to main and returns its path there. */
-  importModelFile(file: File, onProgress?: (fraction: number) => void): Promise<string>;
+  /** Makes a user-chosen file available to main and returns its path there. */
+  importFile(file: File, purpose: 'model' | 'document', onProgress?: (fraction: number) => void): Promise<string>;
 }
 
 function unwrap<T>(result: Result<unknown>): T {
@@ -56,7 +56,7 @@ function electronClient(bridge: EnclaveBridge): Client {
       listener('open');
       return () => {};
     },
-    async importModelFile(file) {
+    async importFile(file) {
       // Electron reads the file where it is: nothing is copied.
       return bridge.pathForFile(file);
     },
@@ -147,10 +147,10 @@ function webSocketClient(): Client {
       listener(state);
       return () => connectionListeners.delete(listener);
     },
-    importModelFile(file, onProgress) {
+    importFile(file, purpose, onProgress) {
       return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
-        xhr.open('POST', `/api/upload?name=${encodeURIComponent(file.name)}`);
+        xhr.open('POST', `/api/upload?purpose=${purpose}&name=${encodeURIComponent(file.name)}`);
         xhr.setRequestHeader('x-enclave-token', token);
         xhr.upload.onprogress = (e) => {
           if (e.lengthComputable) onProgress?.(e.loaded / e.total);

@@ -2,11 +2,12 @@
 import { createClient, type Client } from '../api/client.ts';
 import { ChatManager } from './chat.svelte.ts';
 import { ConversationsManager } from './conversations.svelte.ts';
+import { DocumentsManager } from './documents.svelte.ts';
 import { EngineManager } from './engine.svelte.ts';
 import { ModelsManager } from './models.svelte.ts';
 import { SettingsManager } from './settings.svelte.ts';
 
-export type View = 'chat' | 'models' | 'settings';
+export type View = 'chat' | 'documents' | 'models' | 'settings';
 
 export class AppState {
   readonly client: Client;
@@ -15,6 +16,7 @@ export class AppState {
   readonly conversations: ConversationsManager;
   readonly chat: ChatManager;
   readonly settings: SettingsManager;
+  readonly documents: DocumentsManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -24,6 +26,7 @@ export class AppState {
     this.conversations = new ConversationsManager(client);
     this.chat = new ChatManager(client);
     this.settings = new SettingsManager(client);
+    this.documents = new DocumentsManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

@@ -45,7 +45,7 @@ export class ModelsManager {
     }
     this.adding = { fileName: file.name, progress: 0 };
     try {
-      const path = await this.#client.importModelFile(file, (p) => {
+      const path = await this.#client.importFile(file, 'model', (p) => {
         if (this.adding) this.adding.progress = p;
       });
       if (this.adding) this.adding.progress = null;

@@ -1,0 +1,115 @@
+// Documents end to end in Chromium through browser mode: drop files on the window, watch them
+// being read, open the library and read pages, unlock a protected PDF, see clear errors.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDocumentFixtures, makePdf, pageSentence, type DocumentFixtures } from '../fixtures/documents.ts';
+import { startWebServer, type RunningServer } from '../support/web-server.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-docs-'));
+let browser: Browser;
+let server: RunningServer;
+let page: Page;
+let fx: DocumentFixtures;
+let bigPdf: string;
+
+/** Drops files on the window as a person dragging them from the file manager would. */
+async function dropFiles(p: Page, paths: string[]): Promise<void> {
+  const files = paths.map((path) => ({ name: basename(path), b64: readFileSync(path).toString('base64') }));
+  const dataTransfer = await p.evaluateHandle((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name));
+    }
+    return dt;
+  }, files);
+  await p.dispatchEvent('body', 'dragenter', { dataTransfer });
+  await p.dispatchEvent('body', 'dragover', { dataTransfer });
+  await p.dispatchEvent('body', 'drop', { dataTransfer });
+}
+
+beforeAll(async () => {
+  fx = await generateDocumentFixtures();
+  bigPdf = join(dir, 'deposition.pdf');
+  writeFileSync(bigPdf, await makePdf(1500, { title: 'Deposition of the witness' }));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  server = await startWebServer(['--data-dir', join(dir, 'data'), '--threads', '1']);
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  await page.goto(server.url);
+  // A model is not needed to read documents, but the app's main screens come after the first run.
+  await page.getByLabel('Choose a GGUF model file').waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('documents in the browser', () => {
+  it('files dropped during first run are kept, and the user is told', async () => {
+    await dropFiles(page, [fx.docx3]);
+    await expect.poll(() => page.getByText('Added to your documents.').isVisible()).toBe(true);
+  });
+
+  it('drop two files: each shows its own progress, then both are in the library', async () => {
+    const { ENDLESS_MODEL } = await import('../fixtures/paths.ts');
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(ENDLESS_MODEL);
+    await page.getByRole('button', { name: 'Documents' }).waitFor();
+    await page.getByRole('button', { name: 'Documents' }).click();
+
+    await dropFiles(page, [bigPdf, fx.pdf12]);
+    const library = page.getByRole('table', { name: 'Document library' });
+    const reading = page.getByRole('progressbar', { name: 'Reading Deposition of the witness' });
+    await expect.poll(() => reading.isVisible(), { interval: 25, timeout: 30_000 }).toBe(true);
+    await expect.poll(async () => library.getByRole('row', { name: 'Deposition of the witness' }).textContent(), { timeout: 60_000 }).toContain('Ready');
+    await expect.poll(async () => library.getByRole('row', { name: 'Lease of 12 pages' }).textContent(), { timeout: 30_000 }).toContain('Ready');
+    expect(await library.getByRole('row', { name: 'Deposition of the witness' }).textContent()).toContain('1500 pages');
+    expect(await library.getByRole('row', { name: 'discharge-letter' }).textContent()).toContain('3 pages');
+  });
+
+  it('opens a document and reads it page by page, keeping page numbers', async () => {
+    await page.getByRole('button', { name: 'Lease of 12 pages', exact: true }).click();
+    await expect.poll(() => page.getByRole('article', { name: 'Page 1' }).textContent()).toContain(pageSentence(1));
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => page.getByRole('article', { name: 'Page 2' }).textContent()).toContain(pageSentence(2));
+    await page.getByLabel('Page', { exact: true }).fill('11');
+    await page.getByLabel('Page', { exact: true }).press('Enter');
+    await expect.poll(() => page.getByRole('article', { name: 'Page 11' }).textContent()).toContain(pageSentence(11));
+    await page.getByRole('button', { name: '← All documents' }).click();
+  });
+
+  it('a protected PDF asks for its password; a wrong one says so; the right one opens it', async () => {
+    await page.getByLabel('Choose documents').setInputFiles(fx.encryptedPdf);
+    const row = page.getByRole('row', { name: 'encrypted' });
+    await row.getByLabel('This PDF is protected. Password:').waitFor();
+    await row.getByLabel('This PDF is protected. Password:').fill('guess');
+    await row.getByRole('button', { name: 'Open' }).click();
+    await expect.poll(() => row.getByRole('alert').textContent()).toContain('That password is not right');
+    await row.getByLabel('This PDF is protected. Password:').fill('open sesame');
+    await row.getByRole('button', { name: 'Open' }).click();
+    // Once open, the PDF's own title (from its metadata) replaces the file name.
+    await expect.poll(() => page.getByRole('row', { name: 'Generated lease' }).textContent()).toContain('Ready');
+    expect(await page.getByRole('row', { name: 'Generated lease' }).textContent()).toContain('2 pages');
+  });
+
+  it('an unsupported file gets a clear message and nothing else changes', async () => {
+    const rowsBefore = await page.getByRole('table', { name: 'Document library' }).getByRole('row').count();
+    await page.getByLabel('Choose documents').setInputFiles(fx.png);
+    await expect.poll(() => page.getByRole('list', { name: 'Files being added' }).getByRole('alert').textContent()).toContain('is an image');
+    expect(await page.getByRole('table', { name: 'Document library' }).getByRole('row').count()).toBe(rowsBefore);
+  });
+
+  it('deletes a document after confirmation', async () => {
+    await page.getByRole('button', { name: 'Delete discharge-letter' }).click();
+    await page.getByRole('dialog', { name: 'Delete this document?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByRole('row', { name: 'discharge-letter' }).count()).toBe(0);
+  });
+});
