@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'document/no-text'
   | 'document/wrong-password'
   | 'document/not-encrypted'
+  | 'document/not-ready'
+  | 'summary/not-found'
   | 'internal';
 
 export interface AppError {

@@ -18,6 +18,7 @@ import type {
   SearchHit,
   SentTurn,
   Settings,
+  Summary,
 } from './types.ts';
 
 const id = z.string().min(1).max(64);
@@ -83,6 +84,13 @@ export const methods = {
   'documents.unlock': method<DocumentInfo>()(z.object({ documentId: id, password: z.string().min(1).max(1024) }).strict()),
   'documents.cancel': method<{ cancelled: boolean }>()(documentRef),
   'documents.delete': method<{ deleted: true }>()(documentRef),
+
+  'summaries.start': method<Summary>()(
+    z.object({ documentId: id, kind: z.enum(['brief', 'detailed', 'key-points', 'clinical', 'legal']) }).strict(),
+  ),
+  'summaries.list': method<Summary[]>()(documentRef),
+  'summaries.cancel': method<{ cancelled: boolean }>()(z.object({ summaryId: id }).strict()),
+  'summaries.delete': method<{ deleted: true }>()(z.object({ summaryId: id }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

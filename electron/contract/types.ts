@@ -161,6 +161,39 @@ export interface DocumentProgress {
   pageCount: number | null;
 }
 
+export type SummaryKind = 'brief' | 'detailed' | 'key-points' | 'clinical' | 'legal';
+export type SummaryStatus = 'running' | 'complete' | 'stopped' | 'failed' | 'interrupted';
+
+export interface SummarySection {
+  firstPage: number;
+  lastPage: number;
+  text: string;
+}
+
+export interface Summary {
+  id: string;
+  documentId: string;
+  kind: SummaryKind;
+  status: SummaryStatus;
+  /** Markdown; every point ends with the pages it came from, e.g. [p. 12–13]. */
+  content: string;
+  sections: SummarySection[];
+  modelName: string | null;
+  error: string | null;
+  durationMs: number | null;
+  /** Of durationMs, the time spent inside the model. */
+  modelMs: number | null;
+  createdAt: number;
+}
+
+export interface SummaryProgress {
+  summaryId: string;
+  documentId: string;
+  stage: 'sections' | 'combining';
+  step: number;
+  steps: number;
+}
+
 export interface EventMap {
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
@@ -169,6 +202,9 @@ export interface EventMap {
   'models.changed': ModelLibrary;
   'documents.progress': DocumentProgress;
   'documents.changed': { documentId: string | null };
+  'summaries.progress': SummaryProgress;
+  'summaries.delta': { summaryId: string; documentId: string; text: string };
+  'summaries.done': Summary;
 }
 
 export type EventName = keyof EventMap;

@@ -5,6 +5,7 @@ import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, Settings } from '../contract/types.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
+import { Summarizer } from '../services/documents/summarizer.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
 import { Engine } from '../services/engine/engine.ts';
 import { ModelLibrary } from '../services/engine/model-library.ts';
@@ -13,6 +14,7 @@ import { openDatabase, type Database } from '../services/store/db.ts';
 import { DocumentStore } from '../services/store/document-store.ts';
 import { ModelStore } from '../services/store/model-store.ts';
 import { SettingsStore } from '../services/store/settings-store.ts';
+import { SummaryStore } from '../services/store/summary-store.ts';
 import { EventBus } from './events.ts';
 import { createRouter, type Router } from './router.ts';
 
@@ -33,6 +35,7 @@ export interface Enclave {
   models: ModelLibrary;
   chat: ChatService;
   documents: DocumentLibrary;
+  summaries: Summarizer;
   conversations: ConversationStore;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
@@ -80,8 +83,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
   });
 
+  const documentStore = new DocumentStore(db);
   const documents = new DocumentLibrary({
-    store: new DocumentStore(db),
+    store: documentStore,
     ownedDir: documentsDir(options.dataDir),
     events: {
       progress: (p) => events.emit('documents.progress', p),
@@ -90,6 +94,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   });
   const resumed = documents.resumeInterrupted();
   if (resumed > 0) console.warn(`[documents] ${resumed} document(s) were being read when Enclave last stopped; reading them again.`);
+
+  const summaries = new Summarizer({
+    summaries: new SummaryStore(db),
+    documents: documentStore,
+    engine,
+    events: {
+      progress: (p) => events.emit('summaries.progress', p),
+      delta: (d) => events.emit('summaries.delta', d),
+      done: (summary) => events.emit('summaries.done', summary),
+    },
+  });
 
   const requireConversation = <T>(value: T | null): T => {
     if (value === null) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
@@ -148,6 +163,10 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'documents.unlock': ({ documentId, password }) => documents.unlock(documentId, password),
     'documents.cancel': ({ documentId }) => documents.cancel(documentId),
     'documents.delete': ({ documentId }) => documents.delete(documentId),
+    'summaries.start': ({ documentId, kind }) => summaries.start(documentId, kind),
+    'summaries.list': ({ documentId }) => summaries.list(documentId),
+    'summaries.cancel': ({ summaryId }) => summaries.cancel(summaryId),
+    'summaries.delete': ({ summaryId }) => summaries.delete(summaryId),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -162,6 +181,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     models,
     chat,
     documents,
+    summaries,
     conversations,
     settings,
     async restoreActiveModel() {
@@ -175,6 +195,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     async shutdown() {
       await documents.shutdown();
+      await summaries.shutdown();
       await chat.shutdown();
       await engine.dispose();
       db.close();

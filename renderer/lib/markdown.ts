@@ -4,7 +4,8 @@ import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
-const SAFE_LINK = /^(https?:|mailto:)/i;
+const SAFE_LINK = /^(https?:|mailto:|#page-\d+$)/i;
+const CITATION = /\[(pp?\.|part)\s*(\d+)(\s*[–-]\s*\d+)?\](?!\()/gi;
 
 const purifier = DOMPurify();
 purifier.addHook('uponSanitizeElement', (node, data) => {
@@ -33,7 +34,9 @@ const PURIFY_CONFIG = {
   ALLOW_DATA_ATTR: false,
 };
 
-export function renderMarkdown(text: string): string {
-  const html = marked.parse(text) as string;
+export function renderMarkdown(text: string, options: { citations?: boolean } = {}): string {
+  // In summaries, [p. 12–13] becomes a link to page 12 (opened by the component, never navigated).
+  const source = options.citations ? text.replace(CITATION, (whole, _l: string, first: string) => `[${whole.slice(1, -1)}](#page-${first})`) : text;
+  const html = marked.parse(source) as string;
   return purifier.sanitize(html, PURIFY_CONFIG) as string;
 }

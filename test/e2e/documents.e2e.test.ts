@@ -67,7 +67,8 @@ describe('documents in the browser', () => {
 
     await dropFiles(page, [bigPdf, fx.pdf12]);
     const library = page.getByRole('table', { name: 'Document library' });
-    const reading = page.getByRole('progressbar', { name: 'Reading Deposition of the witness' });
+    // Named by the file until the PDF's own title has been read.
+    const reading = page.getByRole('progressbar', { name: /^Reading (deposition|Deposition of the witness)$/ });
     await expect.poll(() => reading.isVisible(), { interval: 25, timeout: 30_000 }).toBe(true);
     await expect.poll(async () => library.getByRole('row', { name: 'Deposition of the witness' }).textContent(), { timeout: 60_000 }).toContain('Ready');
     await expect.poll(async () => library.getByRole('row', { name: 'Lease of 12 pages' }).textContent(), { timeout: 30_000 }).toContain('Ready');
@@ -83,6 +84,36 @@ describe('documents in the browser', () => {
     await page.getByLabel('Page', { exact: true }).fill('11');
     await page.getByLabel('Page', { exact: true }).press('Enter');
     await expect.poll(() => page.getByRole('article', { name: 'Page 11' }).textContent()).toContain(pageSentence(11));
+  });
+
+  it('summarizes with page citations; a citation opens its page; the summary exports as Markdown', async () => {
+    await page.getByLabel('Kind of summary').selectOption('legal');
+    await page.getByRole('button', { name: 'Summarize' }).click();
+    const saved = page.getByRole('article', { name: 'Legal: parties, dates, obligations, risks summary' });
+    await saved.waitFor({ timeout: 60_000 });
+    const citation = saved.getByRole('link', { name: /^p\. \d+/ }).first();
+    const label = (await citation.textContent())!;
+    const cited = Number(/p\. (\d+)/.exec(label)![1]);
+    expect(cited).toBeGreaterThanOrEqual(1);
+    expect(cited).toBeLessThanOrEqual(12);
+    // We are on page 11; the citation takes the reader to the page it names, without navigating away.
+    const url = page.url();
+    await citation.click();
+    await expect.poll(() => page.getByRole('article', { name: `Page ${cited}` }).textContent()).toContain(pageSentence(cited));
+    expect(page.url()).toBe(url);
+
+    const download = page.waitForEvent('download');
+    await saved.getByRole('button', { name: 'Export as Markdown' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('Lease of 12 pages - legal summary.md');
+    const text = readFileSync((await file.path())!, 'utf8');
+    expect(text).toMatch(/^# Legal: parties, dates, obligations, risks summary of “Lease of 12 pages”/);
+    expect(text).toMatch(/\[p\. \d+(–\d+)?\]/);
+
+    // Saved with the document: still there after reopening it.
+    await page.getByRole('button', { name: '← All documents' }).click();
+    await page.getByRole('button', { name: 'Lease of 12 pages', exact: true }).click();
+    await expect.poll(() => saved.isVisible()).toBe(true);
     await page.getByRole('button', { name: '← All documents' }).click();
   });
 

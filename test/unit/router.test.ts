@@ -12,7 +12,7 @@ let enclave: Enclave;
 
 function tableCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages']) {
+  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries']) {
     out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
   }
   return out;
@@ -49,6 +49,10 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'documents.unlock': [{ documentId: 'a' }, { documentId: 'a', password: '' }, { documentId: 'a', password: 5 }],
   'documents.cancel': [{}, { documentId: 7 }],
   'documents.delete': [{}, { documentId: null }],
+  'summaries.start': [{ documentId: 'a' }, { documentId: 'a', kind: 'poem' }, { documentId: 1, kind: 'brief' }],
+  'summaries.list': [{}, { documentId: 3 }],
+  'summaries.cancel': [{}, { summaryId: '' }],
+  'summaries.delete': [{}, { summaryId: false }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
   'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],
   'chat.regenerate': [{}, { conversationId: false }],

@@ -170,6 +170,8 @@ export class DocumentLibrary {
             case 'meta':
               pageCount = m.pageCount;
               this.#store.setLayout(doc.id, { pageCount: m.pageCount ?? 0, paginated: m.paginated, title: m.title });
+              // The library can now show the document's own title and page count while it reads.
+              this.#events.changed(doc.id);
               progress(true);
               break;
             case 'page':

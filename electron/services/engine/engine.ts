@@ -273,6 +273,16 @@ export class Engine {
     }
   }
 
+  /** Tokens `text` takes for the loaded model (to cut documents into sections that fit). */
+  countTokens(text: string): number {
+    if (!this.#loaded) throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
+    return this.#loaded.model.tokenize(text, false).length;
+  }
+
+  get contextSize(): number | null {
+    return this.#loaded?.context.contextSize ?? null;
+  }
+
   /** Input and output tokens evaluated so far by a conversation's sequence (for tests and benchmarks). */
   tokenUsage(conversationId: string): { input: number; output: number } | null {
     const slot = this.#loaded?.slots.find((s) => s.conversationId === conversationId);

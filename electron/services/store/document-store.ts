@@ -118,6 +118,13 @@ export class DocumentStore {
     return row ? { documentId, pageNumber: row.page_number, pageCount: row.page_count, text: row.text, ocr: row.ocr === 1 } : null;
   }
 
+  /** Every page of a document, in order (for summarizing). */
+  pages(documentId: string): { pageNumber: number; text: string }[] {
+    return this.#db
+      .prepare('SELECT page_number AS pageNumber, text FROM document_pages WHERE document_id = ? ORDER BY page_number')
+      .all(documentId) as { pageNumber: number; text: string }[];
+  }
+
   /** Pages stored so far, and how many of them hold any text. */
   pageStats(documentId: string): { stored: number; withText: number; characters: number } {
     return this.#db

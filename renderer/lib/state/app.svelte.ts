@@ -6,6 +6,7 @@ import { DocumentsManager } from './documents.svelte.ts';
 import { EngineManager } from './engine.svelte.ts';
 import { ModelsManager } from './models.svelte.ts';
 import { SettingsManager } from './settings.svelte.ts';
+import { SummariesManager } from './summaries.svelte.ts';
 
 export type View = 'chat' | 'documents' | 'models' | 'settings';
 
@@ -17,6 +18,7 @@ export class AppState {
   readonly chat: ChatManager;
   readonly settings: SettingsManager;
   readonly documents: DocumentsManager;
+  readonly summaries: SummariesManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -27,6 +29,7 @@ export class AppState {
     this.chat = new ChatManager(client);
     this.settings = new SettingsManager(client);
     this.documents = new DocumentsManager(client);
+    this.summaries = new SummariesManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

@@ -1,0 +1,69 @@
+import type { Summary, SummaryKind, SummaryProgress } from '../../../electron/contract/types.ts';
+import type { Client } from '../api/client.ts';
+import { toasts } from './toasts.svelte.ts';
+
+export const SUMMARY_KINDS: { kind: SummaryKind; label: string }[] = [
+  { kind: 'brief', label: 'Brief' },
+  { kind: 'detailed', label: 'Detailed' },
+  { kind: 'key-points', label: 'Key points' },
+  { kind: 'clinical', label: 'Clinical: history, findings, medications, plan' },
+  { kind: 'legal', label: 'Legal: parties, dates, obligations, risks' },
+];
+
+/** Summaries of the document open in the reader, and the one being written. */
+export class SummariesManager {
+  documentId = $state<string | null>(null);
+  list = $state<Summary[]>([]);
+  running = $state<{ id: string; progress: SummaryProgress | null; text: string } | null>(null);
+  readonly #client: Client;
+
+  constructor(client: Client) {
+    this.#client = client;
+    client.on('summaries.progress', (p) => {
+      if (this.running?.id === p.summaryId) this.running.progress = p;
+    });
+    client.on('summaries.delta', (d) => {
+      if (this.running?.id === d.summaryId) this.running.text += d.text;
+    });
+    client.on('summaries.done', (s) => {
+      if (this.running?.id === s.id) this.running = null;
+      if (s.documentId === this.documentId) void this.load(s.documentId);
+      if (s.status === 'failed') toasts.show(s.error ?? 'The summary failed.', 'error');
+    });
+  }
+
+  async load(documentId: string): Promise<void> {
+    this.documentId = documentId;
+    try {
+      const list = await this.#client.call('summaries.list', { documentId });
+      if (this.documentId === documentId) this.list = list;
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async start(kind: SummaryKind): Promise<void> {
+    if (!this.documentId) return;
+    try {
+      const s = await this.#client.call('summaries.start', { documentId: this.documentId, kind });
+      this.running = { id: s.id, progress: null, text: '' };
+      this.list = [s, ...this.list];
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this.running) return;
+    await this.#client.call('summaries.cancel', { summaryId: this.running.id }).catch((e) => toasts.error(e));
+  }
+
+  async remove(summaryId: string): Promise<void> {
+    try {
+      await this.#client.call('summaries.delete', { summaryId });
+      this.list = this.list.filter((s) => s.id !== summaryId);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+}
