@@ -9,7 +9,18 @@ module.exports = {
   files: ['dist/**', 'package.json', '!dist/**/*.map', '!dist/electron/preload.js'],
   asar: true,
   // Native addons and llama.cpp's binaries must be real files on disk.
-  asarUnpack: ['node_modules/better-sqlite3/**', 'node_modules/node-llama-cpp/**', 'node_modules/@node-llama-cpp/**'],
+  asarUnpack: [
+    'node_modules/better-sqlite3/**',
+    'node_modules/node-llama-cpp/**',
+    'node_modules/@node-llama-cpp/**',
+    // OCR: the canvas addon, tesseract's wasm core and its English data, read from disk.
+    'node_modules/@napi-rs/**',
+    'node_modules/tesseract.js/**',
+    'node_modules/tesseract.js-core/**',
+    'node_modules/@tesseract.js-data/**',
+    // Worker threads are started from files on disk.
+    'dist/electron/**',
+  ],
   npmRebuild: false,
   electronDist: process.env.ELECTRON_DIST || undefined,
   linux: { target: ['dir', 'tar.gz'], category: 'Office' },

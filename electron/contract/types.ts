@@ -133,6 +133,8 @@ export interface DocumentInfo {
   /** True when page numbers are the document's own (PDF, Word); false for text split into parts. */
   paginated: boolean;
   pageCount: number;
+  /** Pages whose text was read by OCR (scans). */
+  ocrPages: number;
   status: DocumentStatus;
   error: string | null;
   /** Something the user should know that is not an error (e.g. the extension did not match). */

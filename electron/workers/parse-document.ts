@@ -6,6 +6,7 @@ import { UserFacingError } from '../contract/errors.ts';
 import type { ParseJob, WorkerMessage } from '../services/documents/worker-protocol.ts';
 import { readDocx } from '../services/documents/parsers/docx.ts';
 import { readHtml } from '../services/documents/parsers/html.ts';
+import { PageOcr } from '../services/documents/parsers/ocr.ts';
 import { PasswordRequired, readPdf } from '../services/documents/parsers/pdf.ts';
 import { readPlainText } from '../services/documents/parsers/text.ts';
 import type { PageSink } from '../services/documents/parsers/types.ts';
@@ -26,12 +27,18 @@ async function run(): Promise<void> {
   const data = await readFile(job.path);
   const sink: PageSink = {
     meta: (info) => post({ type: 'meta', ...info }),
-    page: (pageNumber, text) => post({ type: 'page', pageNumber, text }),
+    page: (pageNumber, text, ocr) => post({ type: 'page', pageNumber, text, ocr: ocr ?? false }),
   };
   switch (job.kind) {
-    case 'pdf':
-      await readPdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), job.fileName, sink, job.password);
+    case 'pdf': {
+      const ocr = new PageOcr();
+      try {
+        await readPdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), job.fileName, sink, job.password, ocr);
+      } finally {
+        await ocr.close();
+      }
       break;
+    }
     case 'docx':
       readDocx(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), job.fileName, sink);
       break;

@@ -143,7 +143,18 @@ describe('bad input gets a clear message and loses nothing', () => {
     else expect(truncated.error).toBeTruthy();
   });
 
-  it('a PDF with no text says so (scans need OCR)', async () => {
+  it('a scanned page is read by OCR, offline, keeping its page number, and marked as such', async () => {
+    const doc = await importAndWait(fx.mixedScanPdf);
+    expect(doc).toMatchObject({ status: 'ready', pageCount: 3, ocrPages: 1 });
+    const scanned = await call('documents.page', { documentId: doc.id, pageNumber: 2 });
+    expect(scanned.ocr).toBe(true);
+    expect(scanned.text).toContain('discharged on Monday');
+    expect(scanned.text).toContain('amoxicillin');
+    const typed = await call('documents.page', { documentId: doc.id, pageNumber: 3 });
+    expect(typed).toMatchObject({ ocr: false, text: 'Typed last page: signed by the attending physician.' });
+  });
+
+  it('a PDF with no legible text says so, even after OCR', async () => {
     const blank = await importAndWait(fx.blankPdf);
     expect(blank.status).toBe('failed');
     expect(blank.error).toMatch(/No text could be read/);

@@ -175,14 +175,14 @@ export class DocumentLibrary {
               progress(true);
               break;
             case 'page':
-              this.#store.putPage(doc.id, m.pageNumber, m.text);
+              this.#store.putPage(doc.id, m.pageNumber, m.text, m.ocr);
               pagesRead = m.pageNumber;
               progress(false);
               break;
             case 'done': {
               const stats = this.#store.pageStats(doc.id);
               if (stats.withText === 0) {
-                finish('failed', `No text could be read from “${doc.fileName}”. If it is a scan, its pages are images: reading them (OCR) is not available yet.`);
+                finish('failed', `No text could be read from “${doc.fileName}”, not even by OCR: its pages hold no legible text.`);
               } else {
                 this.#store.setLayout(doc.id, { pageCount: stats.stored, paginated: this.#store.get(doc.id)!.paginated });
                 finish('ready', null);

@@ -10,7 +10,7 @@ export interface ParseJob {
 
 export type WorkerMessage =
   | { type: 'meta'; pageCount: number | null; paginated: boolean; title: string | null }
-  | { type: 'page'; pageNumber: number; text: string }
+  | { type: 'page'; pageNumber: number; text: string; ocr: boolean }
   | { type: 'done' }
   | { type: 'password'; wrong: boolean }
   | { type: 'error'; code: ErrorCode; message: string };

@@ -18,6 +18,7 @@ interface DocumentRow {
   notice: string | null;
   created_at: number;
   updated_at: number;
+  ocr_pages: number;
 }
 
 export interface StoredDocument extends DocumentInfo {
@@ -34,6 +35,7 @@ function toDocument(r: DocumentRow): StoredDocument {
     sizeBytes: r.size_bytes,
     paginated: r.paginated === 1,
     pageCount: r.page_count,
+    ocrPages: r.ocr_pages,
     status: r.status,
     error: r.error,
     notice: r.notice,
@@ -43,6 +45,8 @@ function toDocument(r: DocumentRow): StoredDocument {
     sha256: r.sha256,
   };
 }
+
+const SELECT_DOCUMENT = `SELECT d.*, (SELECT COUNT(*) FROM document_pages p WHERE p.document_id = d.id AND p.ocr = 1) AS ocr_pages FROM documents d`;
 
 export class DocumentStore {
   readonly #db: Database;
@@ -66,21 +70,21 @@ export class DocumentStore {
   }
 
   get(id: string): StoredDocument | null {
-    const row = this.#db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as DocumentRow | undefined;
+    const row = this.#db.prepare(`${SELECT_DOCUMENT} WHERE d.id = ?`).get(id) as DocumentRow | undefined;
     return row ? toDocument(row) : null;
   }
 
   findBySha256(sha256: string): StoredDocument | null {
-    const row = this.#db.prepare('SELECT * FROM documents WHERE sha256 = ?').get(sha256) as DocumentRow | undefined;
+    const row = this.#db.prepare(`${SELECT_DOCUMENT} WHERE d.sha256 = ?`).get(sha256) as DocumentRow | undefined;
     return row ? toDocument(row) : null;
   }
 
   list(): StoredDocument[] {
-    return (this.#db.prepare('SELECT * FROM documents ORDER BY created_at DESC, rowid DESC').all() as DocumentRow[]).map(toDocument);
+    return (this.#db.prepare(`${SELECT_DOCUMENT} ORDER BY d.created_at DESC, d.rowid DESC`).all() as DocumentRow[]).map(toDocument);
   }
 
   listByStatus(status: DocumentStatus): StoredDocument[] {
-    return (this.#db.prepare('SELECT * FROM documents WHERE status = ?').all(status) as DocumentRow[]).map(toDocument);
+    return (this.#db.prepare(`${SELECT_DOCUMENT} WHERE d.status = ?`).all(status) as DocumentRow[]).map(toDocument);
   }
 
   setLayout(id: string, layout: { pageCount: number; paginated: boolean; title?: string | null }): void {

@@ -2,6 +2,7 @@
 // for its password; a damaged one is a clear error.
 import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { UserFacingError } from '../../../contract/errors.ts';
+import type { PageOcr } from './ocr.ts';
 import { tidyPageText, type PageSink } from './types.ts';
 
 export class PasswordRequired extends Error {
@@ -17,7 +18,8 @@ interface TextItemLike {
   hasEOL?: boolean;
 }
 
-export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink, password?: string): Promise<void> {
+/** Reads every page's text; pages with no text layer (scans) are read by `ocr` when given. */
+export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink, password?: string, ocr?: PageOcr): Promise<void> {
   let doc: PDFDocumentProxy;
   const task = getDocument({ data, password, disableFontFace: true, useSystemFonts: false, stopAtErrors: false, verbosity: 0 });
   try {
@@ -34,6 +36,7 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
     sink.meta({ pageCount: doc.numPages, paginated: true, title });
     for (let n = 1; n <= doc.numPages; n++) {
       let text = '';
+      let byOcr = false;
       try {
         const page = await doc.getPage(n);
         const content = await page.getTextContent();
@@ -41,12 +44,16 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
           if (typeof item.str === 'string') text += item.str;
           if (item.hasEOL) text += '\n';
         }
+        if (!text.trim() && ocr) {
+          text = await ocr.read(page, (doc as unknown as { canvasFactory: Parameters<PageOcr['read']>[1] }).canvasFactory);
+          byOcr = true;
+        }
         page.cleanup();
       } catch {
         // A damaged page reads as empty; its number is kept so the others keep theirs.
         text = '';
       }
-      sink.page(n, tidyPageText(text));
+      sink.page(n, tidyPageText(text), byOcr && text.trim().length > 0);
     }
   } finally {
     await task.destroy();

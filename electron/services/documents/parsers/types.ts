@@ -1,7 +1,7 @@
 /** What a parser reports as it reads; pages are 1-based and arrive in order. */
 export interface PageSink {
   meta(info: { pageCount: number | null; paginated: boolean; title: string | null }): void;
-  page(pageNumber: number, text: string): void;
+  page(pageNumber: number, text: string, ocr?: boolean): void;
 }
 
 /** Text of a page as people read it: trimmed lines, no runs of blank lines. */
