@@ -17,6 +17,8 @@ export const METHOD_NAMES = [
   'conversations.rename',
   'conversations.setSystemPrompt',
   'conversations.delete',
+  'conversations.attachDocument',
+  'conversations.detachDocument',
   'conversations.search',
   'documents.list',
   'documents.import',

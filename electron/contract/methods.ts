@@ -71,6 +71,8 @@ export const methods = {
     z.object({ conversationId: id, systemPrompt: z.string().max(20_000) }).strict(),
   ),
   'conversations.delete': method<{ deleted: true }>()(conversationRef),
+  'conversations.attachDocument': method<DocumentInfo[]>()(z.object({ conversationId: id, documentId: id }).strict()),
+  'conversations.detachDocument': method<DocumentInfo[]>()(z.object({ conversationId: id, documentId: id }).strict()),
   'conversations.search': method<SearchHit[]>()(
     z.object({ query: z.string().max(500), limit: z.number().int().min(1).max(200).optional() }).strict(),
   ),

@@ -99,6 +99,8 @@ export interface Message {
 export interface ConversationDetail {
   conversation: Conversation;
   messages: Message[];
+  /** Documents shared with this conversation. */
+  documents: DocumentInfo[];
 }
 
 export interface SnippetPart {

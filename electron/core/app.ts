@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, Settings } from '../contract/types.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
+import { buildDocumentContext } from '../services/documents/document-context.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
@@ -71,11 +72,21 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     ownedDir: modelsDir(options.dataDir),
     onChange: (library) => events.emit('models.changed', library),
   });
+  const documentStore = new DocumentStore(db);
+  const summaryStore = new SummaryStore(db);
   const chat = new ChatService({
     store: conversations,
     engine,
     settings: () => settings.get(),
     checkpointIntervalMs: options.checkpointIntervalMs,
+    // Shared documents take at most half of the context; the conversation keeps the rest.
+    contextFor: (conversationId, question) =>
+      buildDocumentContext(documentStore.attachedTo(conversationId), question, Math.floor((engine.contextSize ?? 2048) / 2), {
+        pages: (id) => documentStore.pages(id),
+        rankPages: (id, q, limit) => documentStore.rankPages(id, q, limit),
+        latestSummary: (id) => summaryStore.latestComplete(id)?.content ?? null,
+        countTokens: (text) => engine.countTokens(text),
+      })?.text ?? null,
     events: {
       delta: (e) => events.emit('chat.delta', e),
       done: (e) => events.emit('chat.done', e),
@@ -83,7 +94,6 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
   });
 
-  const documentStore = new DocumentStore(db);
   const documents = new DocumentLibrary({
     store: documentStore,
     ownedDir: documentsDir(options.dataDir),
@@ -96,7 +106,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   if (resumed > 0) console.warn(`[documents] ${resumed} document(s) were being read when Enclave last stopped; reading them again.`);
 
   const summaries = new Summarizer({
-    summaries: new SummaryStore(db),
+    summaries: summaryStore,
     documents: documentStore,
     engine,
     events: {
@@ -135,7 +145,20 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     'conversations.get': ({ conversationId }) => {
       const conversation = requireConversation(conversations.getConversation(conversationId));
-      return { conversation, messages: conversations.listMessages(conversationId) };
+      return { conversation, messages: conversations.listMessages(conversationId), documents: documents.attachedTo(conversationId) };
+    },
+    'conversations.attachDocument': ({ conversationId, documentId }) => {
+      requireConversation(conversations.getConversation(conversationId));
+      documents.get(documentId); // must exist
+      documentStore.attach(conversationId, documentId);
+      engine.forgetConversation(conversationId);
+      return documents.attachedTo(conversationId);
+    },
+    'conversations.detachDocument': ({ conversationId, documentId }) => {
+      requireConversation(conversations.getConversation(conversationId));
+      documentStore.detach(conversationId, documentId);
+      engine.forgetConversation(conversationId);
+      return documents.attachedTo(conversationId);
     },
     'conversations.rename': ({ conversationId, title }) => {
       const renamed = requireConversation(conversations.renameConversation(conversationId, title));

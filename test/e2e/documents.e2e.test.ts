@@ -138,6 +138,27 @@ describe('documents in the browser', () => {
     expect(await page.getByRole('table', { name: 'Document library' }).getByRole('row').count()).toBe(rowsBefore);
   });
 
+  it('a document dropped on a conversation is shared with it, and the model answers with it', async () => {
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    await page.getByRole('textbox', { name: 'Message' }).waitFor(); // the conversation is open
+    await dropFiles(page, [fx.markdown]);
+    const shared = page.getByRole('group', { name: 'Documents in this conversation' });
+    await expect.poll(() => shared.textContent()).toContain('minutes');
+    await page.getByLabel('Attach a document').selectOption({ label: 'Lease of 12 pages' });
+    await expect.poll(() => shared.textContent()).toContain('Lease of 12 pages');
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('What was decided about the budget?');
+    await box.press('Enter');
+    await expect.poll(() => page.getByRole('article', { name: 'Model replied' }).last().getByRole('button', { name: 'Regenerate' }).isVisible(), { timeout: 60_000 }).toBe(true);
+    await shared.getByRole('button', { name: 'Stop sharing minutes' }).click();
+    await expect.poll(() => shared.getByRole('button', { name: 'Stop sharing minutes' }).count()).toBe(0);
+    expect(await shared.getByRole('button', { name: 'Stop sharing Lease of 12 pages' }).count()).toBe(1);
+    // It can be shared again from the picker.
+    expect(await page.getByLabel('Attach a document').textContent()).toContain('minutes');
+    await page.getByRole('button', { name: 'Documents' }).click();
+  });
+
   it('deletes a document after confirmation', async () => {
     await page.getByRole('button', { name: 'Delete discharge-letter' }).click();
     await page.getByRole('dialog', { name: 'Delete this document?' }).getByRole('button', { name: 'Delete' }).click();

@@ -141,6 +141,27 @@ describe('chat through the router', () => {
     expect(await call('settings.get', {})).toMatchObject({ threads: 1, contextSize: 2048, maxTokens: 48 });
   });
 
+  it('gives the model a shared document: the prompt grows by the document, and the reply still comes', async () => {
+    const { generateDocumentFixtures } = await import('../fixtures/documents.ts');
+    const fx = await generateDocumentFixtures();
+    const without = await call('conversations.create', {});
+    let done = nextDone(without.id);
+    await call('chat.send', { conversationId: without.id, text: 'What does clause 3 say?' });
+    const plain = await done;
+    const withDoc = await call('conversations.create', {});
+    const { document } = await call('documents.import', { path: fx.docx3 });
+    await enclave.documents.whenIdle(document.id);
+    await call('conversations.attachDocument', { conversationId: withDoc.id, documentId: document.id });
+    done = nextDone(withDoc.id);
+    await call('chat.send', { conversationId: withDoc.id, text: 'What does clause 3 say?' });
+    const grounded = await done;
+    expect(grounded.status).toBe('complete');
+    // The whole 3-page letter (with its page markers) was in the prompt.
+    const promptWithout = plain.contextTokens! - plain.tokenCount!;
+    const promptWith = grounded.contextTokens! - grounded.tokenCount!;
+    expect(promptWith - promptWithout).toBeGreaterThan(enclave.engine.countTokens('Patient admitted with chest pain. troponin normal. follow-up with the GP'));
+  });
+
   it('reloads the model when the context size changes', async () => {
     await call('settings.update', { contextSize: 1024 });
     expect(await call('engine.status', {})).toMatchObject({ state: 'ready', contextSize: 1024 });

@@ -186,6 +186,22 @@ describe('bad input gets a clear message and loses nothing', () => {
   });
 });
 
+describe('talking about a document in a conversation', () => {
+  it('attaches a document to a conversation, and detaches it; deleting the document detaches it', async () => {
+    const conversation = await call('conversations.create', {});
+    const doc = await importAndWait(fx.markdown);
+    expect((await call('conversations.attachDocument', { conversationId: conversation.id, documentId: doc.id })).map((d) => d.id)).toEqual([doc.id]);
+    // Attaching twice keeps one.
+    expect(await call('conversations.attachDocument', { conversationId: conversation.id, documentId: doc.id })).toHaveLength(1);
+    expect((await call('conversations.get', { conversationId: conversation.id })).documents.map((d) => d.title)).toEqual(['minutes']);
+    expect(await call('conversations.detachDocument', { conversationId: conversation.id, documentId: doc.id })).toEqual([]);
+    await call('conversations.attachDocument', { conversationId: conversation.id, documentId: doc.id });
+    await call('documents.delete', { documentId: doc.id });
+    expect((await call('conversations.get', { conversationId: conversation.id })).documents).toEqual([]);
+    await expect(call('conversations.attachDocument', { conversationId: conversation.id, documentId: doc.id })).rejects.toMatchObject({ code: 'document/not-found' });
+  });
+});
+
 describe('cancel, delete and resume', () => {
   it('cancelling a long read removes the document and everything it had read', async () => {
     const path = join(dir, 'long-to-cancel.pdf');

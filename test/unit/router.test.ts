@@ -42,6 +42,8 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'conversations.rename': [{ conversationId: 'a' }, { conversationId: 'a', title: '   ' }, { conversationId: 'a', title: 'x'.repeat(300) }],
   'conversations.setSystemPrompt': [{ conversationId: 'a' }, { conversationId: 'a', systemPrompt: 1 }],
   'conversations.delete': [{}, { conversationId: 1 }],
+  'conversations.attachDocument': [{ conversationId: 'a' }, { conversationId: 'a', documentId: '' }],
+  'conversations.detachDocument': [{ documentId: 'a' }, { conversationId: 1, documentId: 'a' }],
   'conversations.search': [{}, { query: 1 }, { query: 'a', limit: 0 }, { query: 'a', limit: 1e6 }],
   'documents.import': [{}, { path: '' }, { path: ['a'] }],
   'documents.get': [{}, { documentId: '' }],

@@ -31,6 +31,7 @@ export class ChatService {
   readonly #settings: () => Settings;
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
+  readonly #contextFor: (conversationId: string, question: string) => string | null;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -39,12 +40,15 @@ export class ChatService {
     settings: () => Settings;
     events: ChatEvents;
     checkpointIntervalMs?: number;
+    /** Extra system context for a question (documents shared with the conversation), if any. */
+    contextFor?: (conversationId: string, question: string) => string | null;
   }) {
     this.#store = deps.store;
     this.#engine = deps.engine;
     this.#settings = deps.settings;
     this.#events = deps.events;
     this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
+    this.#contextFor = deps.contextFor ?? (() => null);
   }
 
   /** Resolves when the reply in progress (if any) has finished and been saved. */
@@ -158,10 +162,14 @@ export class ChatService {
     let lastCheckpoint = performance.now();
     let final: Message;
     try {
+      const turns = this.#turnsBefore(conversationId, assistant.id);
+      const question = [...turns].reverse().find((t) => t.role === 'user')?.text ?? '';
+      const documents = this.#contextFor(conversationId, question);
+      const systemPrompt = [conversation.systemPrompt.trim(), documents].filter(Boolean).join('\n\n');
       const result = await this.#engine.generate({
         conversationId,
-        systemPrompt: conversation.systemPrompt,
-        turns: this.#turnsBefore(conversationId, assistant.id),
+        systemPrompt,
+        turns,
         settings: this.#settings(),
         signal,
         onText: (chunk) => {

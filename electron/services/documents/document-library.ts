@@ -69,6 +69,10 @@ export class DocumentLibrary {
     return doc;
   }
 
+  attachedTo(conversationId: string): DocumentInfo[] {
+    return this.#store.attachedTo(conversationId).map(publicInfo);
+  }
+
   get(documentId: string): DocumentInfo {
     return publicInfo(this.#require(documentId));
   }

@@ -139,6 +139,38 @@ export class DocumentStore {
       .get(documentId) as { stored: number; withText: number; characters: number };
   }
 
+  attach(conversationId: string, documentId: string): void {
+    this.#db
+      .prepare('INSERT INTO conversation_documents (conversation_id, document_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(conversationId, documentId, this.#now());
+  }
+
+  detach(conversationId: string, documentId: string): void {
+    this.#db.prepare('DELETE FROM conversation_documents WHERE conversation_id = ? AND document_id = ?').run(conversationId, documentId);
+  }
+
+  attachedTo(conversationId: string): StoredDocument[] {
+    return (
+      this.#db
+        .prepare(`${SELECT_DOCUMENT} JOIN conversation_documents cd ON cd.document_id = d.id WHERE cd.conversation_id = ? ORDER BY cd.added_at`)
+        .all(conversationId) as DocumentRow[]
+    ).map(toDocument);
+  }
+
+  /** Page numbers of a document ranked by BM25 against `query` (free text, never FTS syntax). */
+  rankPages(documentId: string, query: string, limit: number): number[] {
+    const terms = (query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []).slice(0, 24);
+    if (terms.length === 0) return [];
+    const fts = terms.map((t) => `"${t}"*`).join(' OR ');
+    return this.#db
+      .prepare(
+        `SELECT p.page_number FROM document_pages_fts f JOIN document_pages p ON p.rowid = f.rowid
+         WHERE document_pages_fts MATCH ? AND p.document_id = ? ORDER BY bm25(document_pages_fts) LIMIT ?`,
+      )
+      .pluck()
+      .all(fts, documentId, limit) as number[];
+  }
+
   delete(id: string): boolean {
     return this.#db.prepare('DELETE FROM documents WHERE id = ?').run(id).changes > 0;
   }

@@ -1,4 +1,4 @@
-import type { Conversation, Message } from '../../../electron/contract/types.ts';
+import type { Conversation, DocumentInfo, Message } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -9,6 +9,8 @@ import { toasts } from './toasts.svelte.ts';
 export class ChatManager {
   conversation = $state<Conversation | null>(null);
   messages = $state<Message[]>([]);
+  /** Documents shared with the open conversation. */
+  documents = $state<DocumentInfo[]>([]);
   loading = $state(false);
   /** A message to scroll to and highlight (from a search hit). */
   focusMessageId = $state<string | null>(null);
@@ -61,6 +63,7 @@ export class ChatManager {
       this.#pending.clear();
       this.conversation = detail.conversation;
       this.messages = detail.messages;
+      this.documents = detail.documents;
       this.focusMessageId = focusMessageId;
     } catch (e) {
       toasts.error(e);
@@ -74,6 +77,25 @@ export class ChatManager {
     this.#loadSeq++;
     this.conversation = null;
     this.messages = [];
+    this.documents = [];
+  }
+
+  async attach(documentId: string): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      this.documents = await this.#client.call('conversations.attachDocument', { conversationId: this.conversation.id, documentId });
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async detach(documentId: string): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      this.documents = await this.#client.call('conversations.detachDocument', { conversationId: this.conversation.id, documentId });
+    } catch (e) {
+      toasts.error(e);
+    }
   }
 
   async send(text: string): Promise<boolean> {

@@ -42,7 +42,9 @@ export class DocumentsManager {
   }
 
   /** Adds files one after another; each shows its own progress and its own error. */
-  async addFiles(files: File[]): Promise<void> {
+  async addFiles(files: File[]): Promise<{ added: DocumentInfo[]; failed: number }> {
+    const added: DocumentInfo[] = [];
+    let failed = 0;
     for (const file of files) {
       const upload: Upload = { key: this.#uploadKey++, fileName: file.name, progress: 0, error: null };
       this.uploads.push(upload);
@@ -51,12 +53,15 @@ export class DocumentsManager {
         const path = await this.#client.importFile(file, 'document', (p) => (live.progress = p));
         const result = await this.#client.call('documents.import', { path });
         if (result.duplicate) toasts.show(`“${file.name}” is already in your documents, as “${result.document.title}”.`);
+        added.push(result.document);
         this.uploads = this.uploads.filter((u) => u.key !== upload.key);
         await this.refresh();
       } catch (e) {
         live.error = e instanceof Error ? e.message : String(e);
+        failed++;
       }
     }
+    return { added, failed };
   }
 
   dismissUpload(key: number): void {
