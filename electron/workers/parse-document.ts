@@ -1,7 +1,7 @@
-// Worker thread: reads one document and streams its pages to main. CPU-heavy parsing (a
+// Worker thread: reads documents sent by main, one at a time, streaming their pages back. CPU-heavy parsing (a
 // 1,000-page PDF) stays off the main thread; main can terminate this worker to cancel.
 import { readFile } from 'node:fs/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { UserFacingError } from '../contract/errors.ts';
 import type { ParseJob, WorkerMessage } from '../services/documents/worker-protocol.ts';
 import { readDocx } from '../services/documents/parsers/docx.ts';
@@ -11,7 +11,6 @@ import { PasswordRequired, readPdf } from '../services/documents/parsers/pdf.ts'
 import { readPlainText } from '../services/documents/parsers/text.ts';
 import type { PageSink } from '../services/documents/parsers/types.ts';
 
-const job = workerData as ParseJob;
 const post = (message: WorkerMessage) => parentPort!.postMessage(message);
 
 /** UTF-8 when it is valid; otherwise Windows-1252, the usual encoding of older text files. */
@@ -23,7 +22,7 @@ function decodeText(data: Buffer): string {
   }
 }
 
-async function run(): Promise<void> {
+async function run(job: ParseJob): Promise<void> {
   const data = await readFile(job.path);
   const sink: PageSink = {
     meta: (info) => post({ type: 'meta', ...info }),
@@ -52,11 +51,14 @@ async function run(): Promise<void> {
   }
 }
 
-run().then(
-  () => post({ type: 'done' }),
-  (e: unknown) => {
-    if (e instanceof PasswordRequired) post({ type: 'password', wrong: e.wrongPassword });
-    else if (e instanceof UserFacingError) post({ type: 'error', code: e.code, message: e.message });
-    else post({ type: 'error', code: 'document/corrupt', message: `“${job.fileName}” could not be read: ${(e as Error)?.message ?? String(e)}` });
-  },
-);
+// One job at a time; main sends the next only after this one's last message.
+parentPort!.on('message', (job: ParseJob) => {
+  run(job).then(
+    () => post({ type: 'done' }),
+    (e: unknown) => {
+      if (e instanceof PasswordRequired) post({ type: 'password', wrong: e.wrongPassword });
+      else if (e instanceof UserFacingError) post({ type: 'error', code: e.code, message: e.message });
+      else post({ type: 'error', code: 'document/corrupt', message: `“${job.fileName}” could not be read: ${(e as Error)?.message ?? String(e)}` });
+    },
+  );
+});

@@ -10,6 +10,7 @@ import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem } from 'node-l
 import { ENDLESS_MODEL, generateFixtures, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
+import { benchDocuments } from './documents.ts';
 
 const THREADS = 1;
 const CONTEXT = 2048;
@@ -195,3 +196,4 @@ generateFixtures();
 await benchModel('Seeded fixture model (endless-chat.gguf)', ENDLESS_MODEL);
 if (storiesModelPresent()) await benchModel('stories260K.gguf (../shared/models)', STORIES_MODEL);
 else console.log('\n(stories260K.gguf not found beside the repo: only the fixture model was measured)');
+await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);

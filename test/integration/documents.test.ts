@@ -222,6 +222,25 @@ describe('cancel, delete and resume', () => {
     expect(count).toBe(0);
   }, 60_000);
 
+  it('files added together are read one after another; cancelling a queued one removes only it', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const paths = await Promise.all(
+      [400, 5, 6].map(async (n, i) => {
+        const path = join(dir, `queued-${i}.pdf`);
+        writeFileSync(path, await makePdf(n, { title: `Queued ${i}` }));
+        return path;
+      }),
+    );
+    const imported = [];
+    for (const path of paths) imported.push((await call('documents.import', { path })).document);
+    expect(await call('documents.cancel', { documentId: imported[1].id })).toEqual({ cancelled: true });
+    await enclave.documents.whenIdle(imported[0].id);
+    await enclave.documents.whenIdle(imported[2].id);
+    expect((await call('documents.get', { documentId: imported[0].id })).status).toBe('ready');
+    expect(await call('documents.get', { documentId: imported[2].id })).toMatchObject({ status: 'ready', pageCount: 6 });
+    await expect(call('documents.get', { documentId: imported[1].id })).rejects.toMatchObject({ code: 'document/not-found' });
+  });
+
   it('deleting a document removes its pages and its search entries', async () => {
     const doc = (await call('documents.list', {})).find((d) => d.fileName === 'discharge-letter.docx')!;
     expect(enclave.db.prepare("SELECT COUNT(*) FROM document_pages_fts WHERE document_pages_fts MATCH 'troponin'").pluck().get()).toBe(1);

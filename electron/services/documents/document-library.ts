@@ -5,12 +5,12 @@ import { createReadStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { DocumentImport, DocumentInfo, DocumentPage, DocumentProgress } from '../../contract/types.ts';
 import type { DocumentStore, StoredDocument } from '../store/document-store.ts';
 import { detectKind } from './detect.ts';
-import type { ParseJob, WorkerMessage } from './worker-protocol.ts';
+import { ParseQueue } from './parse-queue.ts';
+import type { WorkerMessage } from './worker-protocol.ts';
 
 /** The largest document Enclave reads. A 1,000-page text PDF is typically 5–50 MB. */
 export const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
@@ -26,8 +26,7 @@ export interface DocumentEvents {
 }
 
 interface Job {
-  worker: Worker;
-  cancelled: boolean;
+  cancel(): Promise<void>;
   finished: Promise<void>;
 }
 
@@ -52,6 +51,7 @@ export class DocumentLibrary {
   /** Files under this folder were copied in by Enclave (browser-mode uploads): ours to delete. */
   readonly #ownedDir: string | null;
   readonly #jobs = new Map<string, Job>();
+  readonly #queue = new ParseQueue(WORKER_FILE);
 
   constructor(deps: { store: DocumentStore; events: DocumentEvents; ownedDir?: string }) {
     this.#store = deps.store;
@@ -144,71 +144,86 @@ export class DocumentLibrary {
   #start(doc: StoredDocument, password?: string): void {
     this.#store.clearPages(doc.id);
     this.#store.setStatus(doc.id, 'reading');
-    const job: ParseJob = { path: doc.sourcePath, fileName: doc.fileName, kind: doc.kind, password };
-    const worker = new Worker(WORKER_FILE, { workerData: job });
     let pageCount: number | null = null;
     let pagesRead = 0;
     let lastProgress = 0;
     let settled = false;
+    let cancelled = false;
     const progress = (force: boolean) => {
       const now = performance.now();
       if (!force && now - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = now;
       this.#events.progress({ documentId: doc.id, pagesRead, pageCount });
     };
+    // Pages are written in batches: one transaction per burst instead of one per page.
+    let pending: { pageNumber: number; text: string; ocr: boolean }[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    const flush = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = null;
+      if (pending.length > 0 && !settled && !cancelled) {
+        this.#store.putPages(doc.id, pending);
+        pagesRead = pending[pending.length - 1].pageNumber;
+        progress(false);
+      }
+      pending = [];
+    };
     const finish = (status: 'ready' | 'failed' | 'needs-password', error: string | null) => {
       if (settled) return;
+      flush();
       settled = true;
       if (status !== 'ready') this.#store.clearPages(doc.id);
       this.#store.setStatus(doc.id, status, error);
-      void worker.terminate();
     };
 
-    const entry: Job = {
-      worker,
-      cancelled: false,
-      finished: new Promise<void>((resolveFinished) => {
-        worker.on('message', (m: WorkerMessage) => {
-          if (entry.cancelled || settled) return;
-          switch (m.type) {
-            case 'meta':
-              pageCount = m.pageCount;
-              this.#store.setLayout(doc.id, { pageCount: m.pageCount ?? 0, paginated: m.paginated, title: m.title });
-              // The library can now show the document's own title and page count while it reads.
-              this.#events.changed(doc.id);
-              progress(true);
-              break;
-            case 'page':
-              this.#store.putPage(doc.id, m.pageNumber, m.text, m.ocr);
-              pagesRead = m.pageNumber;
-              progress(false);
-              break;
-            case 'done': {
-              const stats = this.#store.pageStats(doc.id);
-              if (stats.withText === 0) {
-                finish('failed', `No text could be read from “${doc.fileName}”, not even by OCR: its pages hold no legible text.`);
-              } else {
-                this.#store.setLayout(doc.id, { pageCount: stats.stored, paginated: this.#store.get(doc.id)!.paginated });
-                finish('ready', null);
-              }
-              progress(true);
-              break;
-            }
-            case 'password':
-              finish('needs-password', m.wrong ? 'That password is not right. Try again.' : null);
-              break;
-            case 'error':
-              finish('failed', m.message);
-              break;
+    const onMessage = (m: WorkerMessage) => {
+      switch (m.type) {
+        case 'meta':
+          pageCount = m.pageCount;
+          this.#store.setLayout(doc.id, { pageCount: m.pageCount ?? 0, paginated: m.paginated, title: m.title });
+          // The library can now show the document's own title and page count while it reads.
+          this.#events.changed(doc.id);
+          progress(true);
+          break;
+        case 'page':
+          pending.push({ pageNumber: m.pageNumber, text: m.text, ocr: m.ocr });
+          if (pending.length >= 64) flush();
+          else flushTimer ??= setTimeout(flush, 50);
+          break;
+        case 'done': {
+          flush();
+          const stats = this.#store.pageStats(doc.id);
+          if (stats.withText === 0) {
+            finish('failed', `No text could be read from “${doc.fileName}”, not even by OCR: its pages hold no legible text.`);
+          } else {
+            this.#store.setLayout(doc.id, { pageCount: stats.stored, paginated: this.#store.get(doc.id)!.paginated });
+            finish('ready', null);
           }
-        });
-        worker.on('error', (e) => finish('failed', `“${doc.fileName}” could not be read: ${e.message}`));
-        worker.on('exit', () => {
-          if (!settled && !entry.cancelled) finish('failed', `Reading “${doc.fileName}” stopped unexpectedly.`);
-          if (this.#jobs.get(doc.id) === entry) this.#jobs.delete(doc.id);
-          if (!entry.cancelled) this.#events.changed(doc.id);
-          resolveFinished();
-        });
+          progress(true);
+          break;
+        }
+        case 'password':
+          finish('needs-password', m.wrong ? 'That password is not right. Try again.' : null);
+          break;
+        case 'error':
+          finish('failed', m.message);
+          break;
+      }
+    };
+    const parse = this.#queue.run(
+      { path: doc.sourcePath, fileName: doc.fileName, kind: doc.kind, password },
+      onMessage,
+      (message) => finish('failed', `Reading “${doc.fileName}” stopped: ${message}.`),
+    );
+    const entry: Job = {
+      cancel: async () => {
+        cancelled = true;
+        if (flushTimer) clearTimeout(flushTimer);
+        await parse.cancel();
+      },
+      finished: parse.finished.then(() => {
+        if (this.#jobs.get(doc.id) === entry) this.#jobs.delete(doc.id);
+        if (!cancelled) this.#events.changed(doc.id);
       }),
     };
     this.#jobs.set(doc.id, entry);
@@ -218,8 +233,7 @@ export class DocumentLibrary {
   async cancel(documentId: string): Promise<{ cancelled: boolean }> {
     const job = this.#jobs.get(documentId);
     if (!job) return { cancelled: false };
-    job.cancelled = true;
-    await job.worker.terminate();
+    await job.cancel();
     await job.finished;
     await this.delete(documentId);
     return { cancelled: true };
@@ -229,8 +243,7 @@ export class DocumentLibrary {
     const doc = this.#require(documentId);
     const job = this.#jobs.get(documentId);
     if (job) {
-      job.cancelled = true;
-      await job.worker.terminate();
+      await job.cancel();
       await job.finished;
     }
     this.#store.delete(documentId);
@@ -271,9 +284,7 @@ export class DocumentLibrary {
 
   async shutdown(): Promise<void> {
     // Jobs stop where they are; their documents stay 'reading' and are resumed on next start.
-    for (const job of this.#jobs.values()) {
-      job.cancelled = true;
-      await job.worker.terminate();
-    }
+    for (const job of this.#jobs.values()) await job.cancel();
+    await this.#queue.close();
   }
 }

@@ -108,6 +108,13 @@ export class DocumentStore {
       .run(documentId, pageNumber, text, ocr ? 1 : 0);
   }
 
+  /** Writes many pages in one transaction (one commit, not one per page). */
+  putPages(documentId: string, pages: { pageNumber: number; text: string; ocr: boolean }[]): void {
+    this.#db.transaction(() => {
+      for (const p of pages) this.putPage(documentId, p.pageNumber, p.text, p.ocr);
+    })();
+  }
+
   clearPages(documentId: string): void {
     this.#db.prepare('DELETE FROM document_pages WHERE document_id = ?').run(documentId);
   }

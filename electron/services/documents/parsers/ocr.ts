@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
-import { createWorker, type Worker as TesseractWorker } from 'tesseract.js';
+import type { Worker as TesseractWorker } from 'tesseract.js';
 
 const require = createRequire(import.meta.url);
 /** ~144 dpi for an A4 page: enough for body text, cheap enough for hundreds of pages. */
@@ -21,13 +21,10 @@ export class PageOcr {
   #worker: Promise<TesseractWorker> | null = null;
 
   #start(): Promise<TesseractWorker> {
-    this.#worker ??= createWorker('eng', 1, {
-      langPath: englishDataPath(),
-      gzip: true,
-      cacheMethod: 'none',
-      logger: () => {},
-      errorHandler: () => {},
-    });
+    // Loaded on the first scanned page only: most PDFs never need it.
+    this.#worker ??= import('tesseract.js').then(({ createWorker }) =>
+      createWorker('eng', 1, { langPath: englishDataPath(), gzip: true, cacheMethod: 'none', logger: () => {}, errorHandler: () => {} }),
+    );
     return this.#worker;
   }
 

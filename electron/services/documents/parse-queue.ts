@@ -1,0 +1,122 @@
+// One warm worker thread reads documents one after another. Starting a worker (and loading pdf.js
+// into it) costs ~0.3 s, so it is kept for the next document and let go after a minute idle.
+// Several files dropped at once queue here instead of competing for the cores.
+import { Worker } from 'node:worker_threads';
+import type { ParseJob, WorkerMessage } from './worker-protocol.ts';
+
+export interface QueuedParse {
+  /** Resolves when the job has ended: finished, failed, or cancelled. */
+  finished: Promise<void>;
+  cancel(): Promise<void>;
+}
+
+interface Entry {
+  job: ParseJob;
+  onMessage: (m: WorkerMessage) => void;
+  onFailure: (message: string) => void;
+  resolve: () => void;
+  cancelled: boolean;
+}
+
+const IDLE_MS = 60_000;
+const isTerminal = (m: WorkerMessage) => m.type === 'done' || m.type === 'error' || m.type === 'password';
+
+export class ParseQueue {
+  readonly #workerFile: string;
+  readonly #queue: Entry[] = [];
+  #worker: Worker | null = null;
+  #current: Entry | null = null;
+  #idleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(workerFile: string) {
+    this.#workerFile = workerFile;
+  }
+
+  run(job: ParseJob, onMessage: (m: WorkerMessage) => void, onFailure: (message: string) => void): QueuedParse {
+    let entry!: Entry;
+    const finished = new Promise<void>((resolve) => {
+      entry = { job, onMessage, onFailure, resolve, cancelled: false };
+    });
+    this.#queue.push(entry);
+    this.#next();
+    return {
+      finished,
+      cancel: async () => {
+        entry.cancelled = true;
+        const queued = this.#queue.indexOf(entry);
+        if (queued >= 0) {
+          this.#queue.splice(queued, 1);
+          entry.resolve();
+        } else if (this.#current === entry) {
+          // Stopping mid-document means stopping the thread; the next job gets a fresh one.
+          await this.#discardWorker();
+        }
+        await finished;
+      },
+    };
+  }
+
+  #spawn(): Worker {
+    const worker = new Worker(this.#workerFile);
+    worker.on('message', (m: WorkerMessage) => {
+      const entry = this.#current;
+      if (!entry || worker !== this.#worker) return;
+      if (!entry.cancelled) entry.onMessage(m);
+      if (isTerminal(m)) this.#complete(entry);
+    });
+    const failed = (message: string) => {
+      if (worker !== this.#worker) return;
+      this.#worker = null;
+      const entry = this.#current;
+      if (entry) {
+        if (!entry.cancelled) entry.onFailure(message);
+        this.#complete(entry);
+      }
+    };
+    worker.on('error', (e) => failed(e.message));
+    worker.on('exit', () => failed('the reading thread stopped unexpectedly'));
+    return worker;
+  }
+
+  #complete(entry: Entry): void {
+    if (this.#current === entry) this.#current = null;
+    entry.resolve();
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.#current || this.#queue.length === 0) {
+      if (!this.#current && this.#worker && !this.#idleTimer) {
+        this.#idleTimer = setTimeout(() => void this.#discardWorker(), IDLE_MS);
+        this.#idleTimer.unref();
+      }
+      return;
+    }
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    const entry = this.#queue.shift()!;
+    this.#current = entry;
+    this.#worker ??= this.#spawn();
+    this.#worker.postMessage(entry.job);
+  }
+
+  async #discardWorker(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = null;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    const entry = this.#current;
+    if (worker) await worker.terminate();
+    if (entry) this.#complete(entry);
+  }
+
+  /** Stops everything (app quit): queued and running jobs end without a result. */
+  async close(): Promise<void> {
+    for (const entry of this.#queue.splice(0)) {
+      entry.cancelled = true;
+      entry.resolve();
+    }
+    if (this.#current) this.#current.cancelled = true;
+    await this.#discardWorker();
+  }
+}
