@@ -1,0 +1,269 @@
+// Collections, chunks, embeddings and cited sources. All retrieval SQL lives here.
+import { randomUUID } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Chunk } from '../retrieval/chunker.ts';
+
+export interface CollectionRow {
+  id: string;
+  name: string;
+  createdAt: number;
+  documentIds: string[];
+}
+
+export interface ChunkHit {
+  chunkId: number;
+  score: number;
+}
+
+export interface StoredChunk extends Chunk {
+  id: number;
+  documentId: string;
+  documentTitle: string;
+  paginated: boolean;
+}
+
+export interface SourceRecord {
+  number: number;
+  chunkId: number | null;
+  documentId: string;
+  documentTitle: string;
+  pageNumber: number;
+  charStart: number;
+  charEnd: number;
+  passage: string;
+  quote: string | null;
+  verified: boolean;
+  failure: string | null;
+}
+
+/** Below this many chunks in scope, vector search is exact; above, a binary prefilter is rescored. */
+export const EXACT_VECTOR_LIMIT = 20_000;
+
+const STOPWORDS = new Set(
+  'a an and are as at be but by can could did do does for from had has have how i if in into is it its may me might my no not of on or our shall should so such than that the their them then there these they this to under upon us was we were what when where which while who whom why will with would you your'.split(' '),
+);
+
+/** Content words of a question as an FTS5 OR-query of quoted terms (never raw syntax). */
+export function contentTermsQuery(text: string): string | null {
+  const terms = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []).filter((t) => !STOPWORDS.has(t)))].slice(0, 32);
+  return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : null;
+}
+
+function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+export class RetrievalStore {
+  readonly #db: Database;
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  // Collections ---------------------------------------------------------------------------
+
+  createCollection(name: string): CollectionRow {
+    const id = randomUUID();
+    this.#db.prepare('INSERT INTO collections (id, name, created_at) VALUES (?, ?, ?)').run(id, name, Date.now());
+    return this.getCollection(id)!;
+  }
+
+  getCollection(id: string): CollectionRow | null {
+    const row = this.#db.prepare('SELECT id, name, created_at FROM collections WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
+    if (!row) return null;
+    const documentIds = this.#db.prepare('SELECT document_id FROM collection_documents WHERE collection_id = ?').pluck().all(id) as string[];
+    return { id: row.id, name: row.name, createdAt: row.created_at, documentIds };
+  }
+
+  listCollections(): CollectionRow[] {
+    const ids = this.#db.prepare('SELECT id FROM collections ORDER BY name COLLATE NOCASE, created_at').pluck().all() as string[];
+    return ids.map((id) => this.getCollection(id)!);
+  }
+
+  renameCollection(id: string, name: string): void {
+    this.#db.prepare('UPDATE collections SET name = ? WHERE id = ?').run(name, id);
+  }
+
+  deleteCollection(id: string): boolean {
+    return this.#db.prepare('DELETE FROM collections WHERE id = ?').run(id).changes > 0;
+  }
+
+  setMembership(collectionId: string, documentId: string, member: boolean): void {
+    if (member) this.#db.prepare('INSERT INTO collection_documents (collection_id, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(collectionId, documentId);
+    else this.#db.prepare('DELETE FROM collection_documents WHERE collection_id = ? AND document_id = ?').run(collectionId, documentId);
+  }
+
+  conversationCollections(conversationId: string): string[] {
+    return this.#db.prepare('SELECT collection_id FROM conversation_collections WHERE conversation_id = ?').pluck().all(conversationId) as string[];
+  }
+
+  setConversationCollections(conversationId: string, collectionIds: string[]): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM conversation_collections WHERE conversation_id = ?').run(conversationId);
+      const insert = this.#db.prepare('INSERT INTO conversation_collections (conversation_id, collection_id) VALUES (?, ?)');
+      for (const id of collectionIds) insert.run(conversationId, id);
+    })();
+  }
+
+  /** Ready documents in any of the collections. */
+  documentsIn(collectionIds: string[]): string[] {
+    if (collectionIds.length === 0) return [];
+    return this.#db
+      .prepare(
+        `SELECT DISTINCT cd.document_id FROM collection_documents cd JOIN documents d ON d.id = cd.document_id
+         WHERE d.status = 'ready' AND cd.collection_id IN (SELECT value FROM json_each(?))`,
+      )
+      .pluck()
+      .all(JSON.stringify(collectionIds)) as string[];
+  }
+
+  // Chunks and embeddings -----------------------------------------------------------------
+
+  /** Documents that are ready but not yet cut into chunks (new ones, or after a restart). */
+  documentsToChunk(): string[] {
+    return this.#db.prepare("SELECT id FROM documents WHERE status = 'ready' AND chunked = 0 ORDER BY created_at").pluck().all() as string[];
+  }
+
+  /** Replaces a document's chunks in one transaction, and marks it chunked. */
+  writeChunks(documentId: string, chunks: Chunk[]): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM chunks WHERE document_id = ?').run(documentId);
+      const insert = this.#db.prepare('INSERT INTO chunks (document_id, page_number, char_start, char_end, text) VALUES (?, ?, ?, ?, ?)');
+      for (const c of chunks) insert.run(documentId, c.pageNumber, c.charStart, c.charEnd, c.text);
+      this.#db.prepare('UPDATE documents SET chunked = 1 WHERE id = ?').run(documentId);
+    })();
+  }
+
+  chunkCounts(): { chunks: number; embedded: number } {
+    return this.#db.prepare('SELECT (SELECT COUNT(*) FROM chunks) AS chunks, (SELECT COUNT(*) FROM chunk_embeddings) AS embedded').get() as { chunks: number; embedded: number };
+  }
+
+  /** Chunks with no embedding yet, oldest first: embedding resumes from here after a restart. */
+  chunksToEmbed(limit: number): { id: number; text: string }[] {
+    return this.#db
+      .prepare('SELECT c.id, c.text FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id WHERE e.chunk_id IS NULL ORDER BY c.id LIMIT ?')
+      .all(limit) as { id: number; text: string }[];
+  }
+
+  #hasBits(): boolean {
+    return this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chunk_bits'").get() !== undefined;
+  }
+
+  /** Starts a new embedding space (another model or dimension): every vector is dropped. */
+  resetEmbeddings(dimensions: number | null): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM chunk_embeddings').run();
+      if (this.#hasBits()) this.#db.exec('DROP TABLE chunk_bits');
+      if (dimensions) this.#db.exec(`CREATE VIRTUAL TABLE chunk_bits USING vec0(embedding bit[${Math.ceil(dimensions / 8) * 8}])`);
+    })();
+  }
+
+  writeEmbeddings(rows: { chunkId: number; embedding: Float32Array }[]): void {
+    const hasBits = this.#hasBits();
+    this.#db.transaction(() => {
+      const insert = this.#db.prepare('INSERT OR REPLACE INTO chunk_embeddings (chunk_id, embedding) VALUES (?, ?)');
+      const bits = hasBits ? this.#db.prepare('INSERT OR REPLACE INTO chunk_bits (rowid, embedding) VALUES (?, vec_quantize_binary(?))') : null;
+      for (const r of rows) {
+        // Only if the chunk still exists (its document may have been deleted meanwhile).
+        if (!this.#db.prepare('SELECT 1 FROM chunks WHERE id = ?').get(r.chunkId)) continue;
+        insert.run(r.chunkId, toBlob(r.embedding));
+        bits?.run(BigInt(r.chunkId), toBlob(r.embedding));
+      }
+    })();
+  }
+
+  /** Removes prefilter rows of chunks that no longer exist (vec0 tables have no foreign keys). */
+  pruneBits(): void {
+    if (this.#hasBits()) this.#db.exec('DELETE FROM chunk_bits WHERE rowid NOT IN (SELECT chunk_id FROM chunk_embeddings)');
+  }
+
+  // Search ----------------------------------------------------------------------------------
+
+  bm25(question: string, documentIds: string[], limit: number): ChunkHit[] {
+    const query = contentTermsQuery(question);
+    if (!query || documentIds.length === 0) return [];
+    return (
+      this.#db
+        .prepare(
+          `SELECT c.id AS chunkId, bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
+           WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY score LIMIT ?`,
+        )
+        .all(query, JSON.stringify(documentIds), limit) as ChunkHit[]
+    ).map((h) => ({ chunkId: h.chunkId, score: -h.score }));
+  }
+
+  /** Nearest chunks by cosine similarity (score = 1 − distance), within the given documents. */
+  vector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
+    if (documentIds.length === 0) return [];
+    const docs = JSON.stringify(documentIds);
+    const inScope = this.#db.prepare('SELECT COUNT(*) FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id WHERE c.document_id IN (SELECT value FROM json_each(?))').pluck().get(docs) as number;
+    const rows =
+      inScope <= EXACT_VECTOR_LIMIT || !this.#hasBits()
+        ? (this.#db
+            .prepare(
+              `SELECT c.id AS chunkId, vec_distance_cosine(e.embedding, ?) AS distance FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id
+               WHERE c.document_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
+            )
+            .all(toBlob(query), docs, limit) as { chunkId: number; distance: number }[])
+        : (this.#db
+            .prepare(
+              `WITH candidates AS (SELECT rowid FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?)
+               SELECT c.id AS chunkId, vec_distance_cosine(e.embedding, ?) AS distance FROM candidates
+               JOIN chunk_embeddings e ON e.chunk_id = candidates.rowid JOIN chunks c ON c.id = e.chunk_id
+               WHERE c.document_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
+            )
+            .all(toBlob(query), Math.min(4096, limit * 20), toBlob(query), docs, limit) as { chunkId: number; distance: number }[]);
+    return rows.map((r) => ({ chunkId: r.chunkId, score: 1 - r.distance }));
+  }
+
+  chunks(ids: number[]): StoredChunk[] {
+    if (ids.length === 0) return [];
+    const rows = this.#db
+      .prepare(
+        `SELECT c.id, c.document_id, c.page_number, c.char_start, c.char_end, c.text, d.title, d.paginated FROM chunks c
+         JOIN documents d ON d.id = c.document_id WHERE c.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(ids)) as { id: number; document_id: string; page_number: number; char_start: number; char_end: number; text: string; title: string; paginated: number }[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const r = byId.get(id);
+      return r
+        ? [{ id: r.id, documentId: r.document_id, documentTitle: r.title, paginated: r.paginated === 1, pageNumber: r.page_number, charStart: r.char_start, charEnd: r.char_end, text: r.text }]
+        : [];
+    });
+  }
+
+  // Cited sources of answers -------------------------------------------------------------------
+
+  saveSources(messageId: string, sources: SourceRecord[]): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM message_sources WHERE message_id = ?').run(messageId);
+      const insert = this.#db.prepare(
+        `INSERT INTO message_sources (message_id, number, chunk_id, document_id, document_title, page_number, char_start, char_end, passage, quote, verified, failure)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const s of sources) {
+        insert.run(messageId, s.number, s.chunkId, s.documentId, s.documentTitle, s.pageNumber, s.charStart, s.charEnd, s.passage, s.quote, s.verified ? 1 : 0, s.failure);
+      }
+    })();
+  }
+
+  sourcesOf(messageIds: string[]): Map<string, SourceRecord[]> {
+    const out = new Map<string, SourceRecord[]>();
+    if (messageIds.length === 0) return out;
+    const rows = this.#db
+      .prepare('SELECT * FROM message_sources WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id, number')
+      .all(JSON.stringify(messageIds)) as {
+      message_id: string; number: number; chunk_id: number | null; document_id: string; document_title: string; page_number: number;
+      char_start: number; char_end: number; passage: string; quote: string | null; verified: number; failure: string | null;
+    }[];
+    for (const r of rows) {
+      const list = out.get(r.message_id) ?? [];
+      list.push({
+        number: r.number, chunkId: r.chunk_id, documentId: r.document_id, documentTitle: r.document_title, pageNumber: r.page_number,
+        charStart: r.char_start, charEnd: r.char_end, passage: r.passage, quote: r.quote, verified: r.verified === 1, failure: r.failure,
+      });
+      out.set(r.message_id, list);
+    }
+    return out;
+  }
+}
