@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'document/not-encrypted'
   | 'document/not-ready'
   | 'summary/not-found'
+  | 'collection/not-found'
   | 'internal';
 
 export interface AppError {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
 import type {
   AppInfo,
+  Collection,
   Conversation,
   ConversationDetail,
   ConversationSummary,
@@ -12,6 +13,7 @@ import type {
   DocumentInfo,
   DocumentPage,
   EngineStatus,
+  IndexStatus,
   Message,
   ModelInfo,
   ModelLibrary,
@@ -36,6 +38,7 @@ export const settingsPatchSchema = z
     topP: z.number().gt(0).max(1),
     maxTokens: z.number().int().min(16).max(65_536),
     gpu: z.enum(['auto', 'off']),
+    allowGeneralAnswers: z.boolean(),
   })
   .partial()
   .strict();
@@ -93,6 +96,15 @@ export const methods = {
   'summaries.list': method<Summary[]>()(documentRef),
   'summaries.cancel': method<{ cancelled: boolean }>()(z.object({ summaryId: id }).strict()),
   'summaries.delete': method<{ deleted: true }>()(z.object({ summaryId: id }).strict()),
+
+  'collections.list': method<Collection[]>()(empty),
+  'collections.create': method<Collection>()(z.object({ name: z.string().trim().min(1).max(120) }).strict()),
+  'collections.rename': method<Collection>()(z.object({ collectionId: id, name: z.string().trim().min(1).max(120) }).strict()),
+  'collections.delete': method<{ deleted: true }>()(z.object({ collectionId: id }).strict()),
+  'collections.setMembership': method<Collection>()(z.object({ collectionId: id, documentId: id, member: z.boolean() }).strict()),
+  'conversations.setCollections': method<string[]>()(z.object({ conversationId: id, collectionIds: z.array(id).max(50) }).strict()),
+  'retrieval.status': method<IndexStatus>()(empty),
+  'models.setEmbedding': method<IndexStatus>()(z.object({ modelId: id.nullable() }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

@@ -11,6 +11,8 @@ export interface Settings {
   topP: number;
   maxTokens: number;
   gpu: GpuMode;
+  /** When the documents do not answer: false says so; true answers generally, marked as such. */
+  allowGeneralAnswers: boolean;
 }
 
 export interface AppInfo {
@@ -94,6 +96,40 @@ export interface Message {
   contextSize: number | null;
   modelName: string | null;
   error: string | null;
+  /** Checked sources of a grounded answer, by citation number. */
+  sources: MessageSource[];
+  /** Citations that failed the check: not shown as sources (recorded). */
+  citationFailures: number;
+}
+
+export interface MessageSource {
+  number: number;
+  documentId: string;
+  documentTitle: string;
+  pageNumber: number;
+  charStart: number;
+  charEnd: number;
+  /** The passage the model was given. */
+  passage: string;
+  /** The words the answer relied on (checked to be in the passage). */
+  quote: string | null;
+}
+
+export interface Collection {
+  id: string;
+  name: string;
+  createdAt: number;
+  documentIds: string[];
+}
+
+export interface IndexStatus {
+  state: 'idle' | 'chunking' | 'embedding' | 'loading-model';
+  chunks: number;
+  embedded: number;
+  embeddingModelId: string | null;
+  embeddingModelName: string | null;
+  dimensions: number | null;
+  error: string | null;
 }
 
 export interface ConversationDetail {
@@ -101,6 +137,8 @@ export interface ConversationDetail {
   messages: Message[];
   /** Documents shared with this conversation. */
   documents: DocumentInfo[];
+  /** Collections its answers come from (grounded answers); empty for plain chat. */
+  collectionIds: string[];
 }
 
 export interface SnippetPart {
@@ -209,6 +247,8 @@ export interface EventMap {
   'summaries.progress': SummaryProgress;
   'summaries.delta': { summaryId: string; documentId: string; text: string };
   'summaries.done': Summary;
+  'retrieval.status': IndexStatus;
+  'collections.changed': Collection[];
 }
 
 export type EventName = keyof EventMap;

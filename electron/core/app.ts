@@ -2,11 +2,16 @@
 // router that both transports serve.
 import { join } from 'node:path';
 import { UserFacingError } from '../contract/errors.ts';
-import type { AppInfo, Settings } from '../contract/types.ts';
+import type { AppInfo, Message, Settings } from '../contract/types.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
 import { buildDocumentContext } from '../services/documents/document-context.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
+import { Embedder } from '../services/retrieval/embedder.ts';
+import { createGrounder } from '../services/retrieval/grounder.ts';
+import { Indexer } from '../services/retrieval/indexer.ts';
+import { Retriever } from '../services/retrieval/retriever.ts';
+import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
 import { Engine } from '../services/engine/engine.ts';
 import { ModelLibrary } from '../services/engine/model-library.ts';
@@ -37,6 +42,9 @@ export interface Enclave {
   chat: ChatService;
   documents: DocumentLibrary;
   summaries: Summarizer;
+  indexer: Indexer;
+  retriever: Retriever;
+  retrieval: RetrievalStore;
   conversations: ConversationStore;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
@@ -74,7 +82,19 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   });
   const documentStore = new DocumentStore(db);
   const summaryStore = new SummaryStore(db);
+  const retrievalStore = new RetrievalStore(db);
+  const embedder = new Embedder();
+  const indexer = new Indexer({
+    store: retrievalStore,
+    documents: documentStore,
+    embedder,
+    onStatus: (status) => events.emit('retrieval.status', status),
+    space: { get: () => settings.embeddingSpace(), set: (space) => settings.setEmbeddingSpace(space) },
+  });
+  const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady() });
+  const threads = () => (settings.get().threads > 0 ? settings.get().threads : physicalCoreCount());
   const chat = new ChatService({
+    grounder: createGrounder({ store: retrievalStore, retriever, allowGeneralAnswers: () => settings.get().allowGeneralAnswers }),
     store: conversations,
     engine,
     settings: () => settings.get(),
@@ -89,7 +109,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       })?.text ?? null,
     events: {
       delta: (e) => events.emit('chat.delta', e),
-      done: (e) => events.emit('chat.done', e),
+      done: (e) => events.emit('chat.done', { ...e, message: withSources([e.message])[0] }),
       conversationsChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
     },
   });
@@ -99,7 +119,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     ownedDir: documentsDir(options.dataDir),
     events: {
       progress: (p) => events.emit('documents.progress', p),
-      changed: (documentId) => events.emit('documents.changed', { documentId }),
+      changed: (documentId) => {
+        events.emit('documents.changed', { documentId });
+        // A document became ready (or went away): bring the search index up to date.
+        void indexer.kick();
+      },
     },
   });
   const resumed = documents.resumeInterrupted();
@@ -115,6 +139,28 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       done: (summary) => events.emit('summaries.done', summary),
     },
   });
+
+  /** Grounded answers carry their checked sources; failed citations are only counted. */
+  function withSources(messages: Message[]): Message[] {
+    const all = retrievalStore.sourcesOf(messages.map((m) => m.id));
+    return messages.map((m) => {
+      const sources = all.get(m.id) ?? [];
+      const shown = sources.filter((x) => x.verified);
+      return {
+        ...m,
+        sources: shown.map(({ number, documentId, documentTitle, pageNumber, charStart, charEnd, passage, quote }) => ({
+          number, documentId, documentTitle, pageNumber, charStart, charEnd, passage, quote,
+        })),
+        citationFailures: sources.length - shown.length,
+      };
+    });
+  }
+  const requireCollection = (id: string) => {
+    const c = retrievalStore.getCollection(id);
+    if (!c) throw new UserFacingError('collection/not-found', 'That collection no longer exists.');
+    return c;
+  };
+  const collectionsChanged = () => events.emit('collections.changed', retrievalStore.listCollections());
 
   const requireConversation = <T>(value: T | null): T => {
     if (value === null) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
@@ -133,7 +179,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     'models.list': () => models.list(),
     'models.add': ({ path }) => models.add(path),
-    'models.remove': ({ modelId }) => models.remove(modelId),
+    'models.remove': async ({ modelId }) => {
+      if (settings.embeddingModelId() === modelId) {
+        await indexer.setEmbeddingModel(null, threads());
+        settings.setEmbeddingModelId(null);
+      }
+      return models.remove(modelId);
+    },
     'models.activate': ({ modelId }) => models.activate(modelId),
     'models.unload': () => models.unload(),
     'engine.status': () => engine.status,
@@ -145,7 +197,12 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     'conversations.get': ({ conversationId }) => {
       const conversation = requireConversation(conversations.getConversation(conversationId));
-      return { conversation, messages: conversations.listMessages(conversationId), documents: documents.attachedTo(conversationId) };
+      return {
+        conversation,
+        messages: withSources(conversations.listMessages(conversationId)),
+        documents: documents.attachedTo(conversationId),
+        collectionIds: retrievalStore.conversationCollections(conversationId),
+      };
     },
     'conversations.attachDocument': ({ conversationId, documentId }) => {
       requireConversation(conversations.getConversation(conversationId));
@@ -190,6 +247,46 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'summaries.list': ({ documentId }) => summaries.list(documentId),
     'summaries.cancel': ({ summaryId }) => summaries.cancel(summaryId),
     'summaries.delete': ({ summaryId }) => summaries.delete(summaryId),
+    'collections.list': () => retrievalStore.listCollections(),
+    'collections.create': ({ name }) => {
+      const created = retrievalStore.createCollection(name);
+      collectionsChanged();
+      return created;
+    },
+    'collections.rename': ({ collectionId, name }) => {
+      requireCollection(collectionId);
+      retrievalStore.renameCollection(collectionId, name);
+      collectionsChanged();
+      return requireCollection(collectionId);
+    },
+    'collections.delete': ({ collectionId }) => {
+      requireCollection(collectionId);
+      retrievalStore.deleteCollection(collectionId);
+      collectionsChanged();
+      return { deleted: true as const };
+    },
+    'collections.setMembership': ({ collectionId, documentId, member }) => {
+      requireCollection(collectionId);
+      documents.get(documentId);
+      retrievalStore.setMembership(collectionId, documentId, member);
+      collectionsChanged();
+      return requireCollection(collectionId);
+    },
+    'conversations.setCollections': ({ conversationId, collectionIds }) => {
+      requireConversation(conversations.getConversation(conversationId));
+      for (const id of collectionIds) requireCollection(id);
+      retrievalStore.setConversationCollections(conversationId, [...new Set(collectionIds)]);
+      engine.forgetConversation(conversationId);
+      return retrievalStore.conversationCollections(conversationId);
+    },
+    'retrieval.status': () => indexer.status(),
+    'models.setEmbedding': async ({ modelId }) => {
+      const info = modelId ? modelStore.get(modelId) : null;
+      if (modelId && !info) throw new UserFacingError('model/not-found', 'That model is no longer in the library.');
+      const status = await indexer.setEmbeddingModel(info, threads());
+      settings.setEmbeddingModelId(modelId);
+      return status;
+    },
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -205,9 +302,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     chat,
     documents,
     summaries,
+    indexer,
+    retriever,
+    retrieval: retrievalStore,
     conversations,
     settings,
     async restoreActiveModel() {
+      // The search index catches up in the background (documents read or embedded while closed).
+      const embeddingId = settings.embeddingModelId();
+      const embeddingModel = embeddingId ? modelStore.get(embeddingId) : null;
+      if (embeddingModel) indexer.setEmbeddingModel(embeddingModel, threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
+      else void indexer.kick();
       const id = settings.activeModelId();
       if (!id || !modelStore.get(id)) return;
       try {
@@ -220,6 +325,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       await documents.shutdown();
       await summaries.shutdown();
       await chat.shutdown();
+      await indexer.shutdown();
       await engine.dispose();
       db.close();
     },

@@ -12,7 +12,7 @@ let enclave: Enclave;
 
 function tableCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries']) {
+  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries', 'collections', 'chunks']) {
     out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
   }
   return out;
@@ -33,7 +33,7 @@ const alwaysInvalid: unknown[] = ['text', 42, true, [], [1, 2], { unexpected: 'k
 
 // For methods that take fields, payloads with the right keys but wrong types or values.
 const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
-  'settings.update': [{ threads: -1 }, { threads: 1.5 }, { contextSize: 10 }, { temperature: 'hot' }, { topP: 0 }, { maxTokens: 1e9 }, { gpu: 'cuda' }],
+  'settings.update': [{ allowGeneralAnswers: 'yes' }, { threads: -1 }, { threads: 1.5 }, { contextSize: 10 }, { temperature: 'hot' }, { topP: 0 }, { maxTokens: 1e9 }, { gpu: 'cuda' }],
   'models.add': [{}, { path: '' }, { path: 7 }, { path: 'x'.repeat(5000) }],
   'models.remove': [{}, { modelId: '' }, { modelId: null }],
   'models.activate': [{}, { modelId: 3 }, { modelId: 'x'.repeat(100) }],
@@ -55,6 +55,12 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'summaries.list': [{}, { documentId: 3 }],
   'summaries.cancel': [{}, { summaryId: '' }],
   'summaries.delete': [{}, { summaryId: false }],
+  'collections.create': [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(200) }],
+  'collections.rename': [{ collectionId: 'a' }, { collectionId: 'a', name: '' }],
+  'collections.delete': [{}, { collectionId: 5 }],
+  'collections.setMembership': [{ collectionId: 'a', documentId: 'b' }, { collectionId: 'a', documentId: 'b', member: 'yes' }],
+  'conversations.setCollections': [{ conversationId: 'a' }, { conversationId: 'a', collectionIds: 'c' }, { conversationId: 'a', collectionIds: [1] }],
+  'models.setEmbedding': [{}, { modelId: 5 }, { modelId: '' }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
   'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],
   'chat.regenerate': [{}, { conversationId: false }],

@@ -4,6 +4,7 @@ import { UserFacingError } from '../../contract/errors.ts';
 import type { Message, SentTurn, Settings } from '../../contract/types.ts';
 import type { ChatTurn, Engine } from '../engine/engine.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
+import type { Grounder } from '../retrieval/grounder.ts';
 
 export interface ChatEvents {
   delta(e: { conversationId: string; messageId: string; text: string }): void;
@@ -32,6 +33,7 @@ export class ChatService {
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
   readonly #contextFor: (conversationId: string, question: string) => string | null;
+  readonly #grounder: Grounder | null;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -42,6 +44,8 @@ export class ChatService {
     checkpointIntervalMs?: number;
     /** Extra system context for a question (documents shared with the conversation), if any. */
     contextFor?: (conversationId: string, question: string) => string | null;
+    /** Grounds answers in the conversation's collections, when it has any. */
+    grounder?: Grounder;
   }) {
     this.#store = deps.store;
     this.#engine = deps.engine;
@@ -49,6 +53,7 @@ export class ChatService {
     this.#events = deps.events;
     this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
     this.#contextFor = deps.contextFor ?? (() => null);
+    this.#grounder = deps.grounder ?? null;
   }
 
   /** Resolves when the reply in progress (if any) has finished and been saved. */
@@ -165,7 +170,16 @@ export class ChatService {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = [...turns].reverse().find((t) => t.role === 'user')?.text ?? '';
       const documents = this.#contextFor(conversationId, question);
-      const systemPrompt = [conversation.systemPrompt.trim(), documents].filter(Boolean).join('\n\n');
+      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question) : null;
+      if (grounding?.refusal) {
+        // Nothing relevant in the documents: said plainly, without asking the model to improvise.
+        final = this.#store.finishMessage(assistant.id, grounding.refusal, 'complete', null);
+        this.#events.delta({ conversationId, messageId: assistant.id, text: grounding.refusal });
+        this.#events.done({ conversationId, message: final });
+        this.#events.conversationsChanged(conversationId);
+        return;
+      }
+      const systemPrompt = [conversation.systemPrompt.trim(), documents, grounding?.context].filter(Boolean).join('\n\n');
       const result = await this.#engine.generate({
         conversationId,
         systemPrompt,
@@ -185,7 +199,8 @@ export class ChatService {
           }
         },
       });
-      final = this.#store.finishMessage(assistant.id, result.text, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
+      const shown = grounding ? grounding.finish(assistant.id, result.text) : result.text;
+      final = this.#store.finishMessage(assistant.id, shown, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
         tokenCount: result.tokenCount,
         tokensPerSecond: result.tokensPerSecond,
         durationMs: result.durationMs,

@@ -69,6 +69,9 @@ function toMessage(r: MessageRow): Message {
     contextSize: r.context_size,
     modelName: r.model_name,
     error: r.error,
+    // Filled in by the retrieval layer for grounded answers.
+    sources: [],
+    citationFailures: 0,
   };
 }
 

@@ -9,6 +9,7 @@ export const DEFAULT_SETTINGS: Settings = {
   topP: 0.9,
   maxTokens: 1024,
   gpu: 'auto',
+  allowGeneralAnswers: false,
 };
 
 const SETTINGS_KEY = 'settings';
@@ -39,6 +40,22 @@ export class SettingsStore {
     const next = { ...this.get(), ...patch };
     this.#write(SETTINGS_KEY, next);
     return next;
+  }
+
+  embeddingSpace(): { modelId: string; dimensions: number } | null {
+    return this.#read<{ modelId: string; dimensions: number } | null>('embeddingSpace') ?? null;
+  }
+
+  setEmbeddingSpace(space: { modelId: string; dimensions: number } | null): void {
+    this.#write('embeddingSpace', space);
+  }
+
+  embeddingModelId(): string | null {
+    return this.#read<string | null>('embeddingModelId') ?? null;
+  }
+
+  setEmbeddingModelId(id: string | null): void {
+    this.#write('embeddingModelId', id);
   }
 
   activeModelId(): string | null {

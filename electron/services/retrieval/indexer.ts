@@ -1,0 +1,151 @@
+// Keeps the search index in step with the library, in the background: new documents are cut
+// into chunks, chunks get embeddings. Incremental (only what is missing) and resumable (what is
+// missing after a restart is simply still missing). A new embedding model re-embeds everything.
+import type { IndexStatus, ModelInfo } from '../../contract/types.ts';
+import type { DocumentStore } from '../store/document-store.ts';
+import type { RetrievalStore } from '../store/retrieval-store.ts';
+import { chunkPage } from './chunker.ts';
+import type { Embedder } from './embedder.ts';
+
+const BATCH = 16;
+
+/** Which model (and dimension) the stored vectors came from, kept across restarts. */
+export interface EmbeddingSpaceMemory {
+  get(): { modelId: string; dimensions: number } | null;
+  set(space: { modelId: string; dimensions: number } | null): void;
+}
+
+export class Indexer {
+  readonly #store: RetrievalStore;
+  readonly #documents: DocumentStore;
+  readonly #embedder: Embedder;
+  readonly #onStatus: (s: IndexStatus) => void;
+  #running: Promise<void> | null = null;
+  #again = false;
+  #stopped = false;
+  #state: IndexStatus['state'] = 'idle';
+  #error: string | null = null;
+
+  readonly #space: EmbeddingSpaceMemory;
+
+  constructor(deps: {
+    store: RetrievalStore;
+    documents: DocumentStore;
+    embedder: Embedder;
+    onStatus: (s: IndexStatus) => void;
+    space: EmbeddingSpaceMemory;
+  }) {
+    this.#space = deps.space;
+    this.#store = deps.store;
+    this.#documents = deps.documents;
+    this.#embedder = deps.embedder;
+    this.#onStatus = deps.onStatus;
+  }
+
+  status(): IndexStatus {
+    const counts = this.#store.chunkCounts();
+    const info = this.#embedder.info;
+    return {
+      state: this.#state,
+      chunks: counts.chunks,
+      embedded: info ? counts.embedded : 0,
+      embeddingModelId: info?.id ?? null,
+      embeddingModelName: info?.name ?? null,
+      dimensions: this.#embedder.dimensions,
+      error: this.#error,
+    };
+  }
+
+  /** True when every chunk has a vector from the current model (hybrid search is complete). */
+  vectorsReady(): boolean {
+    if (!this.#embedder.info) return false;
+    const c = this.#store.chunkCounts();
+    return c.embedded > 0;
+  }
+
+  #emit(state: IndexStatus['state']): void {
+    this.#state = state;
+    this.#onStatus(this.status());
+  }
+
+  /** Asks for a pass; passes never overlap, and one requested during a pass runs after it. */
+  kick(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#pass().finally(() => {
+      this.#running = null;
+      if (this.#again && !this.#stopped) {
+        this.#again = false;
+        void this.kick();
+      }
+    });
+    return this.#running;
+  }
+
+  async #pass(): Promise<void> {
+    try {
+      this.#error = null;
+      const pending = this.#store.documentsToChunk();
+      if (pending.length) this.#emit('chunking');
+      for (const id of pending) {
+        if (this.#stopped) return;
+        const chunks = this.#documents.pages(id).flatMap((p) => chunkPage(p.pageNumber, p.text));
+        this.#store.writeChunks(id, chunks);
+        await new Promise((r) => setImmediate(r)); // let the app breathe between documents
+      }
+      this.#store.pruneBits();
+      if (this.#embedder.info) {
+        let batch = this.#store.chunksToEmbed(BATCH);
+        if (batch.length) this.#emit('embedding');
+        while (batch.length && !this.#stopped) {
+          const vectors = await this.#embedder.embed(batch.map((c) => c.text));
+          this.#store.writeEmbeddings(batch.map((c, i) => ({ chunkId: c.id, embedding: vectors[i] })));
+          this.#onStatus(this.status());
+          batch = this.#store.chunksToEmbed(BATCH);
+        }
+      }
+      this.#emit('idle');
+    } catch (e) {
+      this.#error = (e as Error).message;
+      this.#emit('idle');
+    }
+  }
+
+  /** Switches the embedding model; vectors of the old one are dropped and everything re-embeds. */
+  async setEmbeddingModel(info: ModelInfo | null, threads: number): Promise<IndexStatus> {
+    this.#stopped = true;
+    await this.#running;
+    this.#stopped = false;
+    if (info) {
+      this.#emit('loading-model');
+      try {
+        const dims = await this.#embedder.load(info, threads);
+        const previous = this.#space.get();
+        // Vectors of two models (or dimensions) never mix: a different space starts empty.
+        if (!previous || previous.modelId !== info.id || previous.dimensions !== dims) {
+          this.#store.resetEmbeddings(dims);
+          this.#space.set({ modelId: info.id, dimensions: dims });
+        }
+      } catch (e) {
+        this.#error = (e as Error).message;
+        this.#emit('idle');
+        throw e;
+      }
+    } else {
+      await this.#embedder.unload();
+      this.#store.resetEmbeddings(null);
+      this.#space.set(null);
+    }
+    void this.kick();
+    return this.status();
+  }
+
+  async shutdown(): Promise<void> {
+    this.#stopped = true;
+    await this.#running;
+    await this.#embedder.dispose();
+  }
+}

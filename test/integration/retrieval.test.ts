@@ -1,0 +1,185 @@
+// Grounded answers from the user's documents: indexing, hybrid retrieval quality, collection
+// isolation, and the citation check, on real files, a real SQLite store and real GGUF models.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
+import type { EventMap, Message } from '../../electron/contract/types.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
+import { writeCorpus } from '../fixtures/documents.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
+
+let dir: string;
+let enclave: Enclave;
+const docIds: Record<string, string> = {};
+const collectionIds: Record<string, string> = {};
+let allId: string;
+let groundedModelId: string;
+
+async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
+  const result = await enclave.router.call(method, input);
+  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
+  return result.value as MethodOutput<M>;
+}
+
+async function indexed(): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const s = await call('retrieval.status', {});
+    if (s.state === 'idle' && s.chunks > 0 && (!s.embeddingModelId || s.embedded === s.chunks)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('index never caught up');
+}
+
+async function ask(conversationId: string, text: string): Promise<Message> {
+  const done = new Promise<Message>((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const e = payload as EventMap['chat.done'];
+      if (name === 'chat.done' && e.conversationId === conversationId) {
+        off();
+        resolve(e.message);
+      }
+    });
+  });
+  await call('chat.send', { conversationId, text });
+  return done;
+}
+
+function recallAt5(hits: { documentId: string; pageNumber: number }[][]): number {
+  let found = 0;
+  CORPUS_QUESTIONS.forEach((q, i) => {
+    if (hits[i].slice(0, 5).some((h) => h.documentId === docIds[q.key] && h.pageNumber === q.page)) found++;
+  });
+  return found / CORPUS_QUESTIONS.length;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-rag-'));
+  enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off' } });
+  const paths = await writeCorpus(join(dir, 'corpus'));
+  for (const doc of CORPUS) {
+    const { document } = await call('documents.import', { path: paths[doc.key] });
+    await enclave.documents.whenIdle(document.id);
+    docIds[doc.key] = document.id;
+    const collection = await call('collections.create', { name: doc.title });
+    await call('collections.setMembership', { collectionId: collection.id, documentId: document.id, member: true });
+    collectionIds[doc.key] = collection.id;
+  }
+  allId = (await call('collections.create', { name: 'Everything' })).id;
+  for (const id of Object.values(docIds)) await call('collections.setMembership', { collectionId: allId, documentId: id, member: true });
+  groundedModelId = (await call('models.add', { path: GROUNDED_MODEL })).id;
+  await enclave.models.settled;
+  await indexed();
+});
+
+afterAll(async () => {
+  await enclave.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('indexing and retrieval', () => {
+  it('chunks every document with its pages; with no embedding model, search is keyword only', async () => {
+    const status = await call('retrieval.status', {});
+    expect(status).toMatchObject({ embeddingModelId: null, embedded: 0 });
+    expect(status.chunks).toBeGreaterThanOrEqual(CORPUS.reduce((n, d) => n + d.pages.length, 0));
+  });
+
+  it('recall@5 on the test corpus: BM25 alone, then hybrid with an embedding model', async () => {
+    const bm25 = CORPUS_QUESTIONS.map((q) =>
+      enclave.retrieval.chunks(enclave.retrieval.bm25(q.question, enclave.retrieval.documentsIn([allId]), 5).map((h) => h.chunkId)),
+    );
+    const bm25Recall = recallAt5(bm25);
+
+    const embeddingModel = await call('models.add', { path: EMBEDDING_MODEL });
+    const status = await call('models.setEmbedding', { modelId: embeddingModel.id });
+    expect(status).toMatchObject({ embeddingModelName: 'Bag of Words Embedding', dimensions: 128 });
+    await indexed();
+    expect((await call('retrieval.status', {})).embedded).toBe((await call('retrieval.status', {})).chunks);
+
+    const hybrid = [];
+    for (const q of CORPUS_QUESTIONS) {
+      const result = await enclave.retriever.search(q.question, [allId], 5);
+      expect(result.mode).toBe('hybrid');
+      hybrid.push(result.passages);
+    }
+    const hybridRecall = recallAt5(hybrid);
+    console.log(`recall@5 on ${CORPUS_QUESTIONS.length} questions: BM25 ${bm25Recall.toFixed(2)}, hybrid ${hybridRecall.toFixed(2)}`);
+    expect(bm25Recall).toBeGreaterThanOrEqual(0.8);
+    expect(hybridRecall).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('never looks outside the conversation’s collections', async () => {
+    for (const q of CORPUS_QUESTIONS) {
+      const wrong = CORPUS.find((d) => d.key !== q.key)!.key;
+      const hits = enclave.retrieval.bm25(q.question, enclave.retrieval.documentsIn([collectionIds[wrong]]), 50);
+      const chunks = enclave.retrieval.chunks(hits.map((h) => h.chunkId));
+      for (const c of chunks) expect(c.documentId).toBe(docIds[wrong]);
+    }
+  });
+});
+
+describe('grounded answers', () => {
+  let conversationId: string;
+  beforeAll(async () => {
+    await call('models.activate', { modelId: groundedModelId });
+    conversationId = (await call('conversations.create', {})).id;
+    await call('conversations.setCollections', { conversationId, collectionIds: [collectionIds.lease] });
+  });
+
+  it('answers with numbered citations; only checked ones are shown, failures are recorded', async () => {
+    const reply = await ask(conversationId, 'What is the notice period for terminating the lease?');
+    expect(reply.content).toBe('The notice period is thirty days [1]. Rent doubles each year. See also.');
+    expect(reply.sources).toHaveLength(1);
+    expect(reply.sources[0]).toMatchObject({ number: 1, documentId: docIds.lease, documentTitle: 'Lease agreement', pageNumber: 3, quote: 'notice of thirty days' });
+    expect(reply.sources[0].passage).toContain('giving notice of thirty days');
+    expect(reply.citationFailures).toBe(2);
+    const failures = enclave.db.prepare('SELECT failure FROM message_sources WHERE message_id = ? AND verified = 0 ORDER BY number').pluck().all(reply.id);
+    expect(failures).toEqual(['[1] the quoted words are not in source 1', '[9] cites source 9, but there were only 5']);
+    // Reloaded from the store, the same sources come back.
+    const detail = await call('conversations.get', { conversationId });
+    expect(detail.collectionIds).toEqual([collectionIds.lease]);
+    expect(detail.messages[1].sources.map((s) => s.pageNumber)).toEqual([3]);
+  });
+
+  it('says plainly when nothing relevant is found, without asking the model', async () => {
+    const reply = await ask(conversationId, 'What is the capital of France?');
+    expect(reply.content).toMatch(/^I could not find anything about this in “Lease agreement”/);
+    expect(reply.tokenCount).toBeNull();
+    expect(reply.sources).toEqual([]);
+  });
+
+  it('with general answers allowed, the model answers (no sources) when nothing matches', async () => {
+    await call('settings.update', { allowGeneralAnswers: true });
+    const reply = await ask(conversationId, 'What is the capital of France?');
+    expect(reply.tokenCount).toBeGreaterThan(0);
+    expect(reply.sources).toEqual([]);
+    await call('settings.update', { allowGeneralAnswers: false });
+  });
+
+  it('a collection with no readable documents gets a clear answer; a conversation with no collection is plain chat', async () => {
+    const empty = await call('collections.create', { name: 'Empty matter' });
+    const c = await call('conversations.create', {});
+    await call('conversations.setCollections', { conversationId: c.id, collectionIds: [empty.id] });
+    expect((await ask(c.id, 'Anything?')).content).toMatch(/no readable documents in “Empty matter”/);
+    await call('conversations.setCollections', { conversationId: c.id, collectionIds: [] });
+    const plain = await ask(c.id, 'Anything?');
+    expect(plain.tokenCount).toBeGreaterThan(0);
+    expect(plain.citationFailures + plain.sources.length).toBe(0);
+  });
+});
+
+describe('changing the embedding model', () => {
+  it('re-embeds everything with the new model; vectors of different sizes never mix', async () => {
+    const other = await call('models.add', { path: ENDLESS_MODEL });
+    const status = await call('models.setEmbedding', { modelId: other.id });
+    expect(status.dimensions).toBe(64);
+    await indexed();
+    const sizes = enclave.db.prepare('SELECT DISTINCT length(embedding) FROM chunk_embeddings').pluck().all();
+    expect(sizes).toEqual([64 * 4]);
+    expect((await call('retrieval.status', {})).embedded).toBe((await call('retrieval.status', {})).chunks);
+    await call('models.setEmbedding', { modelId: null });
+    expect(await call('retrieval.status', {})).toMatchObject({ embeddingModelId: null, embedded: 0 });
+  });
+});
