@@ -4,7 +4,7 @@ import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
-const SAFE_LINK = /^(https?:|mailto:|#page-\d+$)/i;
+const SAFE_LINK = /^(https?:|mailto:|#page-\d+$|#source-\d+$)/i;
 const CITATION = /\[(pp?\.|part)\s*(\d+)(\s*[–-]\s*\d+)?\](?!\()/gi;
 
 const purifier = DOMPurify();
@@ -34,9 +34,14 @@ const PURIFY_CONFIG = {
   ALLOW_DATA_ATTR: false,
 };
 
-export function renderMarkdown(text: string, options: { citations?: boolean } = {}): string {
-  // In summaries, [p. 12–13] becomes a link to page 12 (opened by the component, never navigated).
-  const source = options.citations ? text.replace(CITATION, (whole, _l: string, first: string) => `[${whole.slice(1, -1)}](#page-${first})`) : text;
+export function renderMarkdown(text: string, options: { citations?: boolean; sources?: number[] } = {}): string {
+  // In summaries, [p. 12–13] becomes a link to page 12; in grounded answers, a checked [2] links to
+  // source 2. Both are opened by the component, never navigated.
+  let source = options.citations ? text.replace(CITATION, (whole, _l: string, first: string) => `[${whole.slice(1, -1)}](#page-${first})`) : text;
+  if (options.sources?.length) {
+    const known = new Set(options.sources);
+    source = source.replace(/\[(\d{1,3})\](?!\()/g, (whole, n: string) => (known.has(Number(n)) ? `[[${n}]](#source-${n})` : whole));
+  }
   const html = marked.parse(source) as string;
   return purifier.sanitize(html, PURIFY_CONFIG) as string;
 }

@@ -2,12 +2,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+import { launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const dataDir = mkdtempSync(join(tmpdir(), 'enclave-e2e-'));
 let browser: Browser;
 let server: RunningServer;
@@ -28,10 +28,7 @@ function assistantMessages(p: Page) {
 }
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
 });
 

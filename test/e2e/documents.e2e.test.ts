@@ -2,13 +2,13 @@
 // being read, open the library and read pages, unlock a protected PDF, see clear errors.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDocumentFixtures, makePdf, pageSentence, type DocumentFixtures } from '../fixtures/documents.ts';
+import { dropFiles, launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-docs-'));
 let browser: Browser;
 let server: RunningServer;
@@ -16,30 +16,11 @@ let page: Page;
 let fx: DocumentFixtures;
 let bigPdf: string;
 
-/** Drops files on the window as a person dragging them from the file manager would. */
-async function dropFiles(p: Page, paths: string[]): Promise<void> {
-  const files = paths.map((path) => ({ name: basename(path), b64: readFileSync(path).toString('base64') }));
-  const dataTransfer = await p.evaluateHandle((list) => {
-    const dt = new DataTransfer();
-    for (const f of list) {
-      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
-      dt.items.add(new File([bytes], f.name));
-    }
-    return dt;
-  }, files);
-  await p.dispatchEvent('body', 'dragenter', { dataTransfer });
-  await p.dispatchEvent('body', 'dragover', { dataTransfer });
-  await p.dispatchEvent('body', 'drop', { dataTransfer });
-}
-
 beforeAll(async () => {
   fx = await generateDocumentFixtures();
   bigPdf = join(dir, 'deposition.pdf');
   writeFileSync(bigPdf, await makePdf(1500, { title: 'Deposition of the witness' }));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   server = await startWebServer(['--data-dir', join(dir, 'data'), '--threads', '1']);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(server.url);

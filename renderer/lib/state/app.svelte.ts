@@ -1,6 +1,7 @@
 // One place that creates the client and every manager; components receive this object.
 import { createClient, type Client } from '../api/client.ts';
 import { ChatManager } from './chat.svelte.ts';
+import { CollectionsManager } from './collections.svelte.ts';
 import { ConversationsManager } from './conversations.svelte.ts';
 import { DocumentsManager } from './documents.svelte.ts';
 import { EngineManager } from './engine.svelte.ts';
@@ -19,6 +20,7 @@ export class AppState {
   readonly settings: SettingsManager;
   readonly documents: DocumentsManager;
   readonly summaries: SummariesManager;
+  readonly collections: CollectionsManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -30,6 +32,7 @@ export class AppState {
     this.settings = new SettingsManager(client);
     this.documents = new DocumentsManager(client);
     this.summaries = new SummariesManager(client);
+    this.collections = new CollectionsManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {
@@ -41,6 +44,13 @@ export class AppState {
   async newConversation(): Promise<void> {
     const id = await this.conversations.create();
     if (id) await this.openConversation(id);
+  }
+
+  /** Opens a document at a page, with a passage highlighted (a cited source). */
+  async openSource(documentId: string, pageNumber: number, highlight: { start: number; end: number } | null): Promise<void> {
+    this.view = 'documents';
+    await this.documents.refresh();
+    await this.documents.openDocument(documentId, pageNumber, highlight);
   }
 
   async deleteConversation(id: string): Promise<void> {

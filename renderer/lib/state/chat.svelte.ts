@@ -11,6 +11,8 @@ export class ChatManager {
   messages = $state<Message[]>([]);
   /** Documents shared with the open conversation. */
   documents = $state<DocumentInfo[]>([]);
+  /** Collections grounded answers come from (empty: plain chat). */
+  collectionIds = $state<string[]>([]);
   loading = $state(false);
   /** A message to scroll to and highlight (from a search hit). */
   focusMessageId = $state<string | null>(null);
@@ -18,6 +20,8 @@ export class ChatManager {
   readonly lastReply = $derived([...this.messages].reverse().find((m) => m.role === 'assistant' && m.contextTokens !== null) ?? null);
   readonly #client: Client;
   #pending = new Map<string, string>();
+  /** Replies that finished before the call that created them returned (no model, or very fast). */
+  #finishedEarly = new Map<string, Message>();
   #frame: number | null = null;
   #loadSeq = 0;
 
@@ -52,6 +56,14 @@ export class ChatManager {
   #replace(message: Message): void {
     const i = this.messages.findIndex((m) => m.id === message.id);
     if (i >= 0) this.messages[i] = message;
+    else this.#finishedEarly.set(message.id, message);
+  }
+
+  /** A message as the call returned it, or its final form if that already arrived. */
+  #latest(message: Message): Message {
+    const early = this.#finishedEarly.get(message.id);
+    this.#finishedEarly.delete(message.id);
+    return early ?? message;
   }
 
   async open(conversationId: string, focusMessageId: string | null = null): Promise<void> {
@@ -64,6 +76,7 @@ export class ChatManager {
       this.conversation = detail.conversation;
       this.messages = detail.messages;
       this.documents = detail.documents;
+      this.collectionIds = detail.collectionIds;
       this.focusMessageId = focusMessageId;
     } catch (e) {
       toasts.error(e);
@@ -78,6 +91,16 @@ export class ChatManager {
     this.conversation = null;
     this.messages = [];
     this.documents = [];
+    this.collectionIds = [];
+  }
+
+  async setCollections(collectionIds: string[]): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      this.collectionIds = await this.#client.call('conversations.setCollections', { conversationId: this.conversation.id, collectionIds });
+    } catch (e) {
+      toasts.error(e);
+    }
   }
 
   async attach(documentId: string): Promise<void> {
@@ -102,7 +125,7 @@ export class ChatManager {
     if (!this.conversation || !text.trim()) return false;
     try {
       const turn = await this.#client.call('chat.send', { conversationId: this.conversation.id, text });
-      this.messages.push(turn.userMessage, turn.assistantMessage);
+      this.messages.push(turn.userMessage, this.#latest(turn.assistantMessage));
       return true;
     } catch (e) {
       toasts.error(e);
@@ -121,7 +144,7 @@ export class ChatManager {
       const reply = await this.#client.call('chat.regenerate', { conversationId: this.conversation.id });
       const last = this.messages[this.messages.length - 1];
       if (last?.role === 'assistant') this.messages.pop();
-      this.messages.push(reply);
+      this.messages.push(this.#latest(reply));
     } catch (e) {
       toasts.error(e);
     }
@@ -131,7 +154,7 @@ export class ChatManager {
     try {
       const turn = await this.#client.call('chat.edit', { messageId, text });
       const i = this.messages.findIndex((m) => m.id === messageId);
-      this.messages = [...this.messages.slice(0, i), turn.userMessage, turn.assistantMessage];
+      this.messages = [...this.messages.slice(0, i), turn.userMessage, this.#latest(turn.assistantMessage)];
       return true;
     } catch (e) {
       toasts.error(e);

@@ -19,6 +19,8 @@ export class DocumentsManager {
   /** The document open in the reader, and the page shown. */
   open = $state<DocumentInfo | null>(null);
   page = $state<DocumentPage | null>(null);
+  /** Character range of the open page to highlight (a cited passage). */
+  highlight = $state<{ start: number; end: number } | null>(null);
   pageError = $state<string | null>(null);
   readonly #client: Client;
   #uploadKey = 1;
@@ -98,14 +100,15 @@ export class DocumentsManager {
     }
   }
 
-  async openDocument(documentId: string, pageNumber = 1): Promise<void> {
+  async openDocument(documentId: string, pageNumber = 1, highlight: { start: number; end: number } | null = null): Promise<void> {
     const doc = this.list.find((d) => d.id === documentId) ?? null;
     this.open = doc;
-    await this.showPage(pageNumber);
+    await this.showPage(pageNumber, highlight);
   }
 
-  async showPage(pageNumber: number): Promise<void> {
+  async showPage(pageNumber: number, highlight: { start: number; end: number } | null = null): Promise<void> {
     if (!this.open) return;
+    this.highlight = highlight;
     const n = Math.min(Math.max(1, Math.round(pageNumber)), Math.max(1, this.open.pageCount));
     try {
       this.page = await this.#client.call('documents.page', { documentId: this.open.id, pageNumber: n });

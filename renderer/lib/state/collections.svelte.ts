@@ -1,0 +1,61 @@
+import type { Collection, IndexStatus } from '../../../electron/contract/types.ts';
+import type { Client } from '../api/client.ts';
+import { toasts } from './toasts.svelte.ts';
+
+/** Collections of documents and the state of the search index. */
+export class CollectionsManager {
+  list = $state<Collection[]>([]);
+  /** The collection the Documents view shows (null: all documents). */
+  selectedId = $state<string | null>(null);
+  index = $state<IndexStatus | null>(null);
+  readonly selected = $derived(this.list.find((c) => c.id === this.selectedId) ?? null);
+  readonly #client: Client;
+
+  constructor(client: Client) {
+    this.#client = client;
+    client.on('collections.changed', (list) => (this.list = list));
+    client.on('retrieval.status', (s) => (this.index = s));
+    client.onConnection((c) => {
+      if (c !== 'open') return;
+      client.call('collections.list', {}).then((l) => (this.list = l)).catch((e) => toasts.error(e));
+      client.call('retrieval.status', {}).then((s) => (this.index = s)).catch(() => {});
+    });
+  }
+
+  async create(name: string): Promise<Collection | null> {
+    try {
+      const c = await this.#client.call('collections.create', { name });
+      this.selectedId = c.id;
+      return c;
+    } catch (e) {
+      toasts.error(e);
+      return null;
+    }
+  }
+
+  async rename(collectionId: string, name: string): Promise<void> {
+    await this.#client.call('collections.rename', { collectionId, name }).catch((e) => toasts.error(e));
+  }
+
+  async remove(collectionId: string): Promise<void> {
+    try {
+      await this.#client.call('collections.delete', { collectionId });
+      if (this.selectedId === collectionId) this.selectedId = null;
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async setMembership(collectionId: string, documentId: string, member: boolean): Promise<void> {
+    await this.#client.call('collections.setMembership', { collectionId, documentId, member }).catch((e) => toasts.error(e));
+  }
+
+  async useForSearch(modelId: string | null): Promise<void> {
+    try {
+      this.index = await this.#client.call('models.setEmbedding', { modelId });
+      toasts.show(modelId ? 'Documents are being indexed for search with this model.' : 'Search uses keywords only now.');
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+}
