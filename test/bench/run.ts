@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem } from 'node-llama-cpp';
-import { ENDLESS_MODEL, generateFixtures, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, generateFixtures, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
+import { benchRetrieval } from './retrieval.ts';
 
 const THREADS = 1;
 const CONTEXT = 2048;
@@ -197,3 +198,4 @@ await benchModel('Seeded fixture model (endless-chat.gguf)', ENDLESS_MODEL);
 if (storiesModelPresent()) await benchModel('stories260K.gguf (../shared/models)', STORIES_MODEL);
 else console.log('\n(stories260K.gguf not found beside the repo: only the fixture model was measured)');
 await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);
+await benchRetrieval(storiesModelPresent() ? STORIES_MODEL : EMBEDDING_MODEL, THREADS);

@@ -170,6 +170,36 @@ describe('grounded answers', () => {
   });
 });
 
+describe('limits', () => {
+  it('a collection of 10,000 documents is searched within it, and still finds the right page', async () => {
+    const big = await call('collections.create', { name: 'Ten thousand' });
+    const db = enclave.db;
+    const ids: string[] = [];
+    db.transaction(() => {
+      const insertDoc = db.prepare(
+        `INSERT INTO documents (id, title, file_name, kind, source_path, size_bytes, sha256, paginated, page_count, status, created_at, updated_at, chunked)
+         VALUES (?, ?, ?, 'text', '', 1, ?, 1, 1, 'ready', 0, 0, 1)`,
+      );
+      const insertChunk = db.prepare('INSERT INTO chunks (document_id, page_number, char_start, char_end, text) VALUES (?, 1, 0, ?, ?)');
+      const member = db.prepare('INSERT INTO collection_documents (collection_id, document_id) VALUES (?, ?)');
+      for (let i = 0; i < 10_000; i++) {
+        const id = `bulk-${i}`;
+        const text = i === 7321 ? 'The boiler is serviced every autumn by the caretaker.' : `Routine correspondence number ${i} about office supplies.`;
+        insertDoc.run(id, `Letter ${i}`, `letter-${i}.txt`, `sha-${i}`);
+        insertChunk.run(id, text.length, text);
+        member.run(big.id, id);
+        ids.push(id);
+      }
+    })();
+    const result = await enclave.retriever.search('When is the boiler serviced?', [big.id], 5);
+    expect(result.relevant).toBe(true);
+    expect(result.passages[0]).toMatchObject({ documentId: 'bulk-7321', pageNumber: 1 });
+    for (const p of result.passages) expect(p.documentId.startsWith('bulk-')).toBe(true);
+    db.prepare("DELETE FROM documents WHERE id LIKE 'bulk-%'").run();
+    await call('collections.delete', { collectionId: big.id });
+  });
+});
+
 describe('changing the embedding model', () => {
   it('re-embeds everything with the new model; vectors of different sizes never mix', async () => {
     const other = await call('models.add', { path: ENDLESS_MODEL });

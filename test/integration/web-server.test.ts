@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { makePdf } from '../fixtures/documents.ts';
+import { writeFileSync } from 'node:fs';
 import { startWebServer, until, type RunningServer } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 
@@ -51,6 +53,36 @@ describe('browser-mode transport', () => {
     client.close();
     await server.stop();
   });
+
+  it('indexing resumes after a crash: vectors already made are kept, the rest are made', async () => {
+    const dataDir = join(dir, 'index-crash');
+    const pdf = join(dir, 'long-for-index.pdf');
+    writeFileSync(pdf, await makePdf(1200, { title: 'Long for indexing' }));
+    const server = await start(['--data-dir', dataDir, '--threads', '1']);
+    const client = await WireClient.connect(server.origin, server.token);
+    const model = await client.call('models.add', { path: EMBEDDING_MODEL });
+    await client.call('models.setEmbedding', { modelId: model.id });
+    await client.call('documents.import', { path: pdf });
+    let atKill = 0;
+    await until(async () => {
+      const s = await client.call('retrieval.status', {});
+      atKill = s.embedded;
+      return s.chunks > 0 && s.embedded > 50 && s.embedded < s.chunks;
+    }, 60_000, 'embedding under way');
+    await server.kill();
+
+    const restarted = await start(['--data-dir', dataDir, '--threads', '1']);
+    const after = await WireClient.connect(restarted.origin, restarted.token);
+    const first = await after.call('retrieval.status', {});
+    expect(first.embedded).toBeGreaterThanOrEqual(atKill);
+    await until(async () => {
+      const s = await after.call('retrieval.status', {});
+      return s.state === 'idle' && s.embeddingModelId !== null && s.embedded === s.chunks;
+    }, 120_000, 'embedding resumed to the end');
+    expect((await after.call('retrieval.status', {})).embeddingModelName).toBe('Bag of Words Embedding');
+    after.close();
+    await restarted.stop();
+  }, 240_000);
 
   it('after a crash mid-reply, the reply is there, marked interrupted, losing at most about a second', async () => {
     const dataDir = join(dir, 'crash');

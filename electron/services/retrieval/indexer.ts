@@ -7,7 +7,7 @@ import type { RetrievalStore } from '../store/retrieval-store.ts';
 import { chunkPage } from './chunker.ts';
 import type { Embedder } from './embedder.ts';
 
-const BATCH = 16;
+const BATCH = 32;
 
 /** Which model (and dimension) the stored vectors came from, kept across restarts. */
 export interface EmbeddingSpaceMemory {
@@ -45,13 +45,15 @@ export class Indexer {
   status(): IndexStatus {
     const counts = this.#store.chunkCounts();
     const info = this.#embedder.info;
+    // While the model loads after a restart, the vectors already stored still count.
+    const space = this.#space.get();
     return {
       state: this.#state,
       chunks: counts.chunks,
-      embedded: info ? counts.embedded : 0,
-      embeddingModelId: info?.id ?? null,
+      embedded: info || space ? counts.embedded : 0,
+      embeddingModelId: info?.id ?? space?.modelId ?? null,
       embeddingModelName: info?.name ?? null,
-      dimensions: this.#embedder.dimensions,
+      dimensions: this.#embedder.dimensions ?? space?.dimensions ?? null,
       error: this.#error,
     };
   }
@@ -99,11 +101,16 @@ export class Indexer {
       this.#store.pruneBits();
       if (this.#embedder.info) {
         let batch = this.#store.chunksToEmbed(BATCH);
+        let lastStatus = 0;
         if (batch.length) this.#emit('embedding');
         while (batch.length && !this.#stopped) {
           const vectors = await this.#embedder.embed(batch.map((c) => c.text));
           this.#store.writeEmbeddings(batch.map((c, i) => ({ chunkId: c.id, embedding: vectors[i] })));
-          this.#onStatus(this.status());
+          const now = performance.now();
+          if (now - lastStatus > 250) {
+            lastStatus = now;
+            this.#onStatus(this.status());
+          }
           batch = this.#store.chunksToEmbed(BATCH);
         }
       }

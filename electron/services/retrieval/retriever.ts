@@ -38,7 +38,8 @@ export class Retriever {
     const useVectors = this.#vectorsReady() && this.#embedder.dimensions !== null;
     if (useVectors && documentIds.length > 0) {
       const [q] = await this.#embedder.embed([question]);
-      vector = this.#store.vector(q, documentIds, depth);
+      // Fewer vector candidates than keyword ones: the binary prefilter's cost grows with them.
+      vector = this.#store.vector(q, documentIds, Math.min(depth, 30));
     }
     const fused = useVectors ? reciprocalRankFusion([keyword, vector]) : keyword;
     const relevant = keyword.length > 0 || (vector[0]?.score ?? 0) >= VECTOR_RELEVANCE;

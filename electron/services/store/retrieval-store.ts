@@ -36,18 +36,25 @@ export interface SourceRecord {
   failure: string | null;
 }
 
-/** Below this many chunks in scope, vector search is exact; above, a binary prefilter is rescored. */
+/** Up to this many vectors in all, vector search is exact; above, a binary prefilter is rescored. */
 export const EXACT_VECTOR_LIMIT = 20_000;
 
 const STOPWORDS = new Set(
   'a an and are as at be but by can could did do does for from had has have how i if in into is it its may me might my no not of on or our shall should so such than that the their them then there these they this to under upon us was we were what when where which while who whom why will with would you your'.split(' '),
 );
 
+export function contentTerms(text: string): string[] {
+  return [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []).filter((t) => !STOPWORDS.has(t)))].slice(0, 32);
+}
+
 /** Content words of a question as an FTS5 OR-query of quoted terms (never raw syntax). */
 export function contentTermsQuery(text: string): string | null {
-  const terms = [...new Set((text.toLowerCase().match(/[\p{L}\p{N}]{2,}/gu) ?? []).filter((t) => !STOPWORDS.has(t)))].slice(0, 32);
+  const terms = contentTerms(text);
   return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : null;
 }
+
+/** A term in more than this share of chunks says little (low IDF) and costs a scan of them all. */
+const COMMON_TERM_SHARE = 0.05;
 
 function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
@@ -162,9 +169,10 @@ export class RetrievalStore {
     this.#db.transaction(() => {
       const insert = this.#db.prepare('INSERT OR REPLACE INTO chunk_embeddings (chunk_id, embedding) VALUES (?, ?)');
       const bits = hasBits ? this.#db.prepare('INSERT OR REPLACE INTO chunk_bits (rowid, embedding) VALUES (?, vec_quantize_binary(?))') : null;
+      const exists = this.#db.prepare('SELECT 1 FROM chunks WHERE id = ?');
       for (const r of rows) {
         // Only if the chunk still exists (its document may have been deleted meanwhile).
-        if (!this.#db.prepare('SELECT 1 FROM chunks WHERE id = ?').get(r.chunkId)) continue;
+        if (!exists.get(r.chunkId)) continue;
         insert.run(r.chunkId, toBlob(r.embedding));
         bits?.run(BigInt(r.chunkId), toBlob(r.embedding));
       }
@@ -178,41 +186,94 @@ export class RetrievalStore {
 
   // Search ----------------------------------------------------------------------------------
 
+  /** Keeps the hits whose chunk belongs to one of the documents, in order, up to `limit`. */
+  #inScope(hits: ChunkHit[], documentIds: Set<string>, limit: number): ChunkHit[] {
+    if (hits.length === 0) return [];
+    const owners = new Map(
+      (this.#db.prepare('SELECT id, document_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(hits.map((h) => h.chunkId))) as { id: number; document_id: string }[]).map(
+        (r) => [r.id, r.document_id],
+      ),
+    );
+    return hits.filter((h) => documentIds.has(owners.get(h.chunkId) ?? '')).slice(0, limit);
+  }
+
+  /**
+   * BM25 over the documents' chunks. FTS5 ranks its own top candidates first (fast), which are
+   * then kept if in scope; only when too few survive (a small scope in a large library) is the
+   * scoped query run in full.
+   */
+  /** The question's terms, without those nearly every chunk has (when rarer ones remain). */
+  #selectiveQuery(question: string): string | null {
+    const terms = contentTerms(question);
+    if (terms.length === 0) return null;
+    const total = this.#db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
+    if (total < 1000) return contentTermsQuery(question);
+    // The index stores porter stems: look up each term's stem frequency through the same tokenizer.
+    const frequency = new Map<string, number>();
+    for (const t of terms) {
+      const stemmed = this.#db.prepare("SELECT term, doc FROM chunks_vocab WHERE term = ? OR term = ?").all(t, porterish(t)) as { term: string; doc: number }[];
+      frequency.set(t, Math.max(0, ...stemmed.map((r) => r.doc)));
+    }
+    const selective = terms.filter((t) => (frequency.get(t) ?? 0) <= total * COMMON_TERM_SHARE);
+    const chosen = selective.length > 0 ? selective : terms;
+    return chosen.map((t) => `"${t}"`).join(' OR ');
+  }
+
   bm25(question: string, documentIds: string[], limit: number): ChunkHit[] {
-    const query = contentTermsQuery(question);
+    const query = this.#selectiveQuery(question);
     if (!query || documentIds.length === 0) return [];
-    return (
-      this.#db
+    const candidates = Math.max(limit * 10, 500);
+    const top = this.#db
+      .prepare('SELECT rowid AS chunkId, rank AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?')
+      .all(query, candidates) as ChunkHit[];
+    let hits = this.#inScope(top, new Set(documentIds), limit);
+    if (hits.length < limit && top.length === candidates) {
+      hits = this.#db
         .prepare(
           `SELECT c.id AS chunkId, bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
            WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY score LIMIT ?`,
         )
-        .all(query, JSON.stringify(documentIds), limit) as ChunkHit[]
-    ).map((h) => ({ chunkId: h.chunkId, score: -h.score }));
+        .all(query, JSON.stringify(documentIds), limit) as ChunkHit[];
+    }
+    return hits.map((h) => ({ chunkId: h.chunkId, score: -h.score }));
   }
 
-  /** Nearest chunks by cosine similarity (score = 1 − distance), within the given documents. */
+  #exactVector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
+    return (
+      this.#db
+        .prepare(
+          `SELECT c.id AS chunkId, vec_distance_cosine(e.embedding, ?) AS distance FROM chunks c JOIN chunk_embeddings e ON e.chunk_id = c.id
+           WHERE c.document_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
+        )
+        .all(toBlob(query), JSON.stringify(documentIds), limit) as { chunkId: number; distance: number }[]
+    ).map((r) => ({ chunkId: r.chunkId, score: 1 - r.distance }));
+  }
+
+  /**
+   * Nearest chunks by cosine similarity (score = 1 − distance), within the given documents.
+   * Small libraries are scanned exactly. Large ones use the binary-quantized prefilter for
+   * candidates, rescored exactly; a scope too small to be among them is scanned exactly.
+   */
   vector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
     if (documentIds.length === 0) return [];
-    const docs = JSON.stringify(documentIds);
-    const inScope = this.#db.prepare('SELECT COUNT(*) FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id WHERE c.document_id IN (SELECT value FROM json_each(?))').pluck().get(docs) as number;
-    const rows =
-      inScope <= EXACT_VECTOR_LIMIT || !this.#hasBits()
-        ? (this.#db
-            .prepare(
-              `SELECT c.id AS chunkId, vec_distance_cosine(e.embedding, ?) AS distance FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id
-               WHERE c.document_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
-            )
-            .all(toBlob(query), docs, limit) as { chunkId: number; distance: number }[])
-        : (this.#db
-            .prepare(
-              `WITH candidates AS (SELECT rowid FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?)
-               SELECT c.id AS chunkId, vec_distance_cosine(e.embedding, ?) AS distance FROM candidates
-               JOIN chunk_embeddings e ON e.chunk_id = candidates.rowid JOIN chunks c ON c.id = e.chunk_id
-               WHERE c.document_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
-            )
-            .all(toBlob(query), Math.min(4096, limit * 20), toBlob(query), docs, limit) as { chunkId: number; distance: number }[]);
-    return rows.map((r) => ({ chunkId: r.chunkId, score: 1 - r.distance }));
+    // Counted on chunks (through its small index): counting the vectors would read them all.
+    const total = this.#db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
+    if (total <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
+    // sqlite-vec's KNN cost grows with k (k = 1000 is ~8x slower than k = 200 at 100k vectors).
+    const k = Math.min(256, Math.max(100, limit * 3));
+    const candidates = this.#db
+      .prepare('SELECT rowid AS chunkId FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?')
+      .all(toBlob(query), k) as { chunkId: number }[];
+    const scoped = this.#inScope(candidates.map((c) => ({ chunkId: c.chunkId, score: 0 })), new Set(documentIds), k);
+    if (scoped.length < limit) return this.#exactVector(query, documentIds, limit);
+    return (
+      this.#db
+        .prepare(
+          `SELECT chunk_id AS chunkId, vec_distance_cosine(embedding, ?) AS distance FROM chunk_embeddings
+           WHERE chunk_id IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
+        )
+        .all(toBlob(query), JSON.stringify(scoped.map((h) => h.chunkId)), limit) as { chunkId: number; distance: number }[]
+    ).map((r) => ({ chunkId: r.chunkId, score: 1 - r.distance }));
   }
 
   chunks(ids: number[]): StoredChunk[] {
@@ -266,4 +327,9 @@ export class RetrievalStore {
     }
     return out;
   }
+}
+
+/** A rough Porter-style stem, enough to find a term's frequency in the stemmed vocabulary. */
+function porterish(term: string): string {
+  return term.replace(/(ational|tional|ization|fulness|ousness|iveness)$/, '').replace(/(ings?|edly|ed|es|s|ly)$/, '');
 }
