@@ -148,9 +148,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       const shown = sources.filter((x) => x.verified);
       return {
         ...m,
-        sources: shown.map(({ number, documentId, documentTitle, pageNumber, charStart, charEnd, passage, quote }) => ({
-          number, documentId, documentTitle, pageNumber, charStart, charEnd, passage, quote,
-        })),
+        sources: shown.map(({ chunkId: _chunk, verified: _verified, failure: _failure, ...source }) => source),
         citationFailures: sources.length - shown.length,
       };
     });

@@ -3,20 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { routerCaller } from '../support/router-call.ts';
 import { ENDLESS_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
 let enclave: Enclave;
 const deltas: EventMap['chat.delta'][] = [];
 
-async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
-  const result = await enclave.router.call(method, input);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
-  return result.value as MethodOutput<M>;
-}
+const call = routerCaller(() => enclave);
 
 function nextDone(conversationId: string): Promise<Message> {
   return new Promise((resolve) => {

@@ -4,9 +4,9 @@ import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
 import type { DocumentInfo } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { routerCaller } from '../support/router-call.ts';
 import { DocumentStore } from '../../electron/services/store/document-store.ts';
 import { openDatabase } from '../../electron/services/store/db.ts';
 import { generateDocumentFixtures, makePdf, pageSentence, type DocumentFixtures } from '../fixtures/documents.ts';
@@ -15,11 +15,7 @@ let dir: string;
 let enclave: Enclave;
 let fx: DocumentFixtures;
 
-async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
-  const result = await enclave.router.call(method, input);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
-  return result.value as MethodOutput<M>;
-}
+const call = routerCaller(() => enclave);
 
 async function importAndWait(path: string): Promise<DocumentInfo> {
   const { document } = await call('documents.import', { path });

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
@@ -18,11 +18,7 @@ const collectionIds: Record<string, string> = {};
 let allId: string;
 let groundedModelId: string;
 
-async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
-  const result = await enclave.router.call(method, input);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
-  return result.value as MethodOutput<M>;
-}
+const call = routerCaller(() => enclave);
 
 async function indexed(): Promise<void> {
   for (let i = 0; i < 400; i++) {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
 import type { Summary, SummaryProgress } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { routerCaller } from '../support/router-call.ts';
 import { parseCitations } from '../../electron/services/documents/citations.ts';
 import { generateDocumentFixtures, type DocumentFixtures } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL } from '../fixtures/paths.ts';
@@ -15,11 +15,7 @@ let enclave: Enclave;
 let fx: DocumentFixtures;
 let documentId: string;
 
-async function call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>> {
-  const result = await enclave.router.call(method, input);
-  if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
-  return result.value as MethodOutput<M>;
-}
+const call = routerCaller(() => enclave);
 
 function done(summaryId: string): Promise<Summary> {
   return new Promise((resolve) => {

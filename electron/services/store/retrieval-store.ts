@@ -1,6 +1,7 @@
 // Collections, chunks, embeddings and cited sources. All retrieval SQL lives here.
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import type { MessageSource } from '../../contract/types.ts';
 import type { Chunk } from '../retrieval/chunker.ts';
 
 export interface CollectionRow {
@@ -22,16 +23,9 @@ export interface StoredChunk extends Chunk {
   paginated: boolean;
 }
 
-export interface SourceRecord {
-  number: number;
+/** A cited source as stored: what the window shows, plus the chunk and the check's outcome. */
+export interface SourceRecord extends MessageSource {
   chunkId: number | null;
-  documentId: string;
-  documentTitle: string;
-  pageNumber: number;
-  charStart: number;
-  charEnd: number;
-  passage: string;
-  quote: string | null;
   verified: boolean;
   failure: string | null;
 }
