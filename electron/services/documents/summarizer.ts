@@ -37,14 +37,6 @@ const FINAL_INSTRUCTIONS: Record<SummaryKind, string> = {
     'a legal summary under these headings: ## Parties, ## Dates and deadlines, ## Obligations, ## Risks. Under each, bullet points; write "Not stated." where the document says nothing',
 };
 
-export const SUMMARY_KIND_LABELS: Record<SummaryKind, string> = {
-  brief: 'Brief',
-  detailed: 'Detailed',
-  'key-points': 'Key points',
-  clinical: 'Clinical (history, findings, medications, plan)',
-  legal: 'Legal (parties, dates, obligations, risks)',
-};
-
 interface Page {
   pageNumber: number;
   text: string;

@@ -137,13 +137,13 @@ export class DocumentStore {
   }
 
   /** Pages stored so far, and how many of them hold any text. */
-  pageStats(documentId: string): { stored: number; withText: number; characters: number } {
+  pageStats(documentId: string): { stored: number; withText: number } {
     return this.#db
       .prepare(
-        `SELECT COUNT(*) AS stored, COALESCE(SUM(length(trim(text)) > 0), 0) AS withText, COALESCE(SUM(length(text)), 0) AS characters
+        `SELECT COUNT(*) AS stored, COALESCE(SUM(length(trim(text)) > 0), 0) AS withText
          FROM document_pages WHERE document_id = ?`,
       )
-      .get(documentId) as { stored: number; withText: number; characters: number };
+      .get(documentId) as { stored: number; withText: number };
   }
 
   attach(conversationId: string, documentId: string): void {
