@@ -100,6 +100,31 @@ export interface Message {
   sources: MessageSource[];
   /** Citations that failed the check: not shown as sources (recorded). */
   citationFailures: number;
+  /** For an answer from documents: what supports each sentence. Null for plain chat. */
+  grounding: AnswerGrounding | null;
+}
+
+/**
+ * verified: linked to a source whose words support it. unsupported: nothing in the documents
+ * given to the model supports it (shown marked). refusal: says the documents do not answer.
+ */
+export type SentenceSupport = 'verified' | 'unsupported' | 'refusal';
+
+export interface AnswerSentence {
+  /** Characters of the message content. */
+  start: number;
+  end: number;
+  support: SentenceSupport;
+  /** The source (MessageSource.number) that supports it, when verified. */
+  source: number | null;
+}
+
+export interface AnswerGrounding {
+  sentences: AnswerSentence[];
+  /** Sources offered as what the documents say, when no sentence of the answer could be verified. */
+  evidence: number[];
+  /** Citations the model wrote in the requested format (checked or not). */
+  modelCitations: number;
 }
 
 export interface MessageSource {
@@ -111,7 +136,7 @@ export interface MessageSource {
   charEnd: number;
   /** The passage the model was given. */
   passage: string;
-  /** The words the answer relied on (checked to be in the passage). */
+  /** The words that support the answer (checked to be in the passage); charStart–charEnd are theirs on the page. */
   quote: string | null;
 }
 
@@ -129,6 +154,9 @@ export interface IndexStatus {
   embeddingModelId: string | null;
   embeddingModelName: string | null;
   dimensions: number | null;
+  /** Passages the embedding model could not take: found by keywords only. */
+  skipped: number;
+  skippedReason: string | null;
   error: string | null;
 }
 

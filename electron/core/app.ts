@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, Message, Settings } from '../contract/types.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
-import { buildDocumentContext } from '../services/documents/document-context.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
 import { Embedder } from '../services/retrieval/embedder.ts';
@@ -94,19 +93,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady() });
   const threads = () => (settings.get().threads > 0 ? settings.get().threads : physicalCoreCount());
   const chat = new ChatService({
-    grounder: createGrounder({ store: retrievalStore, retriever, allowGeneralAnswers: () => settings.get().allowGeneralAnswers }),
+    grounder: createGrounder({
+      store: retrievalStore,
+      retriever,
+      allowGeneralAnswers: () => settings.get().allowGeneralAnswers,
+      sharedDocuments: (conversationId) => documentStore.attachedTo(conversationId),
+      ensureChunked: (documentIds) => indexer.ensureChunked(documentIds),
+    }),
     store: conversations,
     engine,
     settings: () => settings.get(),
     checkpointIntervalMs: options.checkpointIntervalMs,
-    // Shared documents take at most half of the context; the conversation keeps the rest.
-    contextFor: (conversationId, question) =>
-      buildDocumentContext(documentStore.attachedTo(conversationId), question, Math.floor((engine.contextSize ?? 2048) / 2), {
-        pages: (id) => documentStore.pages(id),
-        rankPages: (id, q, limit) => documentStore.rankPages(id, q, limit),
-        latestSummary: (id) => summaryStore.latestComplete(id)?.content ?? null,
-        countTokens: (text) => engine.countTokens(text),
-      })?.text ?? null,
     events: {
       delta: (e) => events.emit('chat.delta', e),
       done: (e) => events.emit('chat.done', { ...e, message: withSources([e.message])[0] }),
@@ -140,9 +137,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
   });
 
-  /** Grounded answers carry their checked sources; failed citations are only counted. */
+  /** Grounded answers carry their checked sources and attribution; failed citations are only counted. */
   function withSources(messages: Message[]): Message[] {
-    const all = retrievalStore.sourcesOf(messages.map((m) => m.id));
+    const ids = messages.map((m) => m.id);
+    const all = retrievalStore.sourcesOf(ids);
+    const groundings = retrievalStore.groundingsOf(ids);
     return messages.map((m) => {
       const sources = all.get(m.id) ?? [];
       const shown = sources.filter((x) => x.verified);
@@ -150,6 +149,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
         ...m,
         sources: shown.map(({ chunkId: _chunk, verified: _verified, failure: _failure, ...source }) => source),
         citationFailures: sources.length - shown.length,
+        grounding: groundings.get(m.id) ?? null,
       };
     });
   }

@@ -38,6 +38,8 @@ export function renderMarkdown(text: string, options: { citations?: boolean; sou
   // In summaries, [p. 12–13] becomes a link to page 12; in grounded answers, a checked [2] links to
   // source 2. Both are opened by the component, never navigated.
   let source = options.citations ? text.replace(CITATION, (whole, _l: string, first: string) => `[${whole.slice(1, -1)}](#page-${first})`) : text;
+  // A summary point no page supports carries a visible mark, never a page.
+  if (options.citations) source = source.replace(/\[no source\]/gi, '<span class="no-source">no source</span>');
   if (options.sources?.length) {
     const known = new Set(options.sources);
     source = source.replace(/\[(\d{1,3})\](?!\()/g, (whole, n: string) => (known.has(Number(n)) ? `[[${n}]](#source-${n})` : whole));

@@ -41,8 +41,8 @@ describe('documents in the browser', () => {
   });
 
   it('drop two files: each shows its own progress, then both are in the library', async () => {
-    const { ENDLESS_MODEL } = await import('../fixtures/paths.ts');
-    await page.getByLabel('Choose a GGUF model file').setInputFiles(ENDLESS_MODEL);
+    const { SUMMARY_MODEL } = await import('../fixtures/paths.ts');
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(SUMMARY_MODEL);
     await page.getByRole('button', { name: 'Documents' }).waitFor();
     await page.getByRole('button', { name: 'Documents' }).click();
 

@@ -1,6 +1,7 @@
 // Grounded answers end to end in Chromium: a collection, documents dropped into it, a question,
-// a cited answer, and a citation that lands on its page with the passage highlighted.
-import { mkdtempSync, rmSync } from 'node:fs';
+// an answer whose every sentence is linked to its words or marked as not supported, a click that
+// lands on the page with those words highlighted, and a small context that still answers.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -23,6 +24,8 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   await page.goto(server.url);
   await page.getByRole('button', { name: 'Documents' }).waitFor();
+  // The model given on the command line has loaded (the window settles into its main layout).
+  await page.getByText('Grounded Test Model · ready').waitFor({ timeout: 30_000 });
 });
 
 afterAll(async () => {
@@ -49,7 +52,7 @@ describe('grounded answers in the browser', () => {
     await expect.poll(() => page.getByRole('status', { name: 'Search index' }).textContent()).toMatch(/keywords only \((\d+) passages\)/);
   });
 
-  it('asks in a conversation tied to the collection: a cited answer; a citation opens its page with the passage highlighted', async () => {
+  it('asks in a conversation tied to the collection: each sentence is linked to its words or marked; a click opens the page with the exact words highlighted', async () => {
     await page.getByRole('button', { name: 'Back to chat' }).click();
     await page.getByRole('button', { name: 'New conversation' }).first().click();
     await page.getByRole('textbox', { name: 'Message' }).waitFor();
@@ -63,14 +66,20 @@ describe('grounded answers in the browser', () => {
     await box.press('Enter');
     const reply = page.getByRole('article', { name: 'Model replied' }).last();
     await expect.poll(() => reply.getByRole('group', { name: 'Sources' }).isVisible(), { timeout: 30_000 }).toBe(true);
-    expect((await reply.locator('.content').textContent())!.trim()).toBe('The notice period is thirty days [1]. Rent doubles each year. See also.');
+    // Supported sentences are links to their source; the others are marked as not supported.
+    const verified = reply.getByRole('button', { name: 'The notice period is thirty days. (source 1, open it)' });
+    expect(await verified.isVisible()).toBe(true);
+    expect(await reply.getByRole('button', { name: 'The lease is between Harbor Properties and Maria Lopez. (source 2, open it)' }).isVisible()).toBe(true);
+    expect(await reply.locator('.claim.unsupported').allTextContents()).toEqual(['Rent doubles each year.', 'See also.']);
+    expect(await reply.getByText('not in your documents').count()).toBe(2);
+    expect(await reply.getByText('2 of 4 sentences are supported by your documents; 2 are not, and are marked.').isVisible()).toBe(true);
     const source = reply.getByRole('button', { name: 'Source 1: Lease agreement, page 3' });
     expect(await source.textContent()).toContain('“notice of thirty days”');
     expect(await reply.getByText('2 citations could not be checked against the documents and are not shown.').isVisible()).toBe(true);
 
-    // The [1] in the text is the citation: it opens the document at page 3, passage highlighted.
-    await reply.getByRole('link', { name: '[1]' }).click();
-    await expect.poll(() => page.getByRole('article', { name: 'Page 3' }).locator('mark.cited').textContent()).toContain('giving notice of thirty days');
+    // A click on the sentence opens the document at page 3 with exactly the supporting words highlighted.
+    await verified.click();
+    await expect.poll(() => page.getByRole('article', { name: 'Page 3' }).locator('mark.cited').textContent()).toBe('notice of thirty days');
     expect(await page.getByRole('heading', { name: 'Lease agreement' }).isVisible()).toBe(true);
   });
 
@@ -82,5 +91,47 @@ describe('grounded answers in the browser', () => {
     const reply = page.getByRole('article', { name: 'Model replied' }).last();
     await expect.poll(() => reply.textContent()).toContain('I could not find anything about this in “Lease matter”');
     expect(await reply.getByRole('group', { name: 'Sources' }).count()).toBe(0);
+  });
+
+  it('with the smallest context, long passages are fitted to it: the answer comes, marked, never an error about the question', async () => {
+    // A handbook of long paragraphs: its passages are larger than what a 512-token context can take.
+    const paragraph = (n: number) =>
+      `Section ${n}. A tenant who wishes to terminate the lease must give written notice to the landlord. ` +
+      'The notice must state the date on which the tenant intends to leave, and it must be delivered by hand or by registered post. '.repeat(6);
+    const handbook = join(dir, 'corpus', 'tenant-handbook.txt');
+    writeFileSync(handbook, [1, 2, 3].map(paragraph).join('\n\n'));
+    await page.getByRole('button', { name: 'Documents', exact: true }).click();
+    // The reader is still open on the page cited earlier: back to the library.
+    await page.getByRole('button', { name: '← All documents' }).click();
+    await page.getByLabel('New collection name').fill('Handbook');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Handbook/ }).isVisible()).toBe(true);
+    await page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Handbook/ }).click();
+    await dropFiles(page, [handbook]);
+    await expect.poll(() => page.getByRole('table', { name: 'Document library' }).getByRole('row', { name: 'tenant-handbook' }).textContent()).toContain('Ready');
+
+    // The smallest context Enclave allows, set as a user would.
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Context size (tokens)').fill('512');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByLabel('Context size (tokens)').inputValue()).toBe('512');
+    // The model reloads with the new context.
+    await expect.poll(() => page.getByText('Grounded Test Model · ready').isVisible(), { timeout: 30_000 }).toBe(true);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    await expect.poll(() => page.getByRole('article', { name: 'Model replied' }).count()).toBe(0);
+    await page.getByText('Answer from:').click();
+    await page.getByLabel('Handbook').check();
+    await expect.poll(() => page.getByRole('group', { name: 'Where answers come from' }).textContent()).toContain('Answers cite 1 document');
+    await page.getByText('Answer from:').click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('How must a tenant terminate the lease?');
+    await box.press('Enter');
+    const reply = page.getByRole('article', { name: 'Model replied' }).last();
+    await expect.poll(() => reply.getByRole('button', { name: 'Regenerate' }).isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await reply.getAttribute('data-status')).toBe('complete');
+    expect(await reply.textContent()).not.toMatch(/does not fit|context size/i);
+    // Its sentences are checked against the fitted passages like any other answer.
+    expect(await reply.locator('.claim').count()).toBeGreaterThan(0);
   });
 });

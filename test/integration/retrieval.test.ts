@@ -124,19 +124,54 @@ describe('grounded answers', () => {
     await call('conversations.setCollections', { conversationId, collectionIds: [collectionIds.lease] });
   });
 
-  it('answers with numbered citations; only checked ones are shown, failures are recorded', async () => {
+  it('attributes every sentence: cited and uncited claims the passages support are linked; the rest are marked; failed citations are recorded', async () => {
     const reply = await ask(conversationId, 'What is the notice period for terminating the lease?');
-    expect(reply.content).toBe('The notice period is thirty days [1]. Rent doubles each year. See also.');
-    expect(reply.sources).toHaveLength(1);
-    expect(reply.sources[0]).toMatchObject({ number: 1, documentId: docIds.lease, documentTitle: 'Lease agreement', pageNumber: 3, quote: 'notice of thirty days' });
-    expect(reply.sources[0].passage).toContain('giving notice of thirty days');
+    expect(reply.content).toBe('The notice period is thirty days. Rent doubles each year. The lease is between Harbor Properties and Maria Lopez. See also.');
+    const sentences = reply.grounding!.sentences.map((s) => [reply.content.slice(s.start, s.end), s.support, s.source]);
+    expect(sentences).toEqual([
+      ['The notice period is thirty days.', 'verified', 1],
+      ['Rent doubles each year.', 'unsupported', null],
+      ['The lease is between Harbor Properties and Maria Lopez.', 'verified', 2],
+      ['See also.', 'unsupported', null],
+    ]);
+    expect(reply.grounding!.modelCitations).toBe(3);
+    expect(reply.sources.slice(0, 2)).toMatchObject([
+      { number: 1, documentId: docIds.lease, documentTitle: 'Lease agreement', pageNumber: 3, quote: 'notice of thirty days' },
+      { number: 2, documentId: docIds.lease, pageNumber: 1, quote: 'lease is made between Harbor Properties, the landlord, and Maria Lopez' },
+    ]);
+    // Each source's offsets are its quoted words on the page, for the reader to highlight.
+    for (const source of reply.sources) {
+      const page = (await call('documents.page', { documentId: source.documentId, pageNumber: source.pageNumber })).text;
+      expect(page.slice(source.charStart, source.charEnd)).toBe(source.quote);
+    }
     expect(reply.citationFailures).toBe(2);
-    const failures = enclave.db.prepare('SELECT failure FROM message_sources WHERE message_id = ? AND verified = 0 ORDER BY number').pluck().all(reply.id);
-    expect(failures).toEqual(['[1] the quoted words are not in source 1', '[9] cites source 9, but there were only 5']);
-    // Reloaded from the store, the same sources come back.
+    const failures = enclave.db.prepare('SELECT failure FROM message_sources WHERE message_id = ? AND verified = 0 ORDER BY number').pluck().all(reply.id) as string[];
+    expect(failures[0]).toBe('[1] the quoted words are not in source 1');
+    expect(failures[1]).toMatch(/^\[9\] cites source 9, but there were only \d$/);
+    // Reloaded from the store, the same sources and attribution come back.
     const detail = await call('conversations.get', { conversationId });
     expect(detail.collectionIds).toEqual([collectionIds.lease]);
-    expect(detail.messages[1].sources.map((s) => s.pageNumber)).toEqual([3]);
+    expect(detail.messages[1].sources.slice(0, 2).map((s) => s.pageNumber)).toEqual([3, 1]);
+    expect(detail.messages[1].grounding).toEqual(reply.grounding);
+  });
+
+  it('the sources go in the question turn: the system prompt and earlier turns stay the same, so each turn reads a constant amount, not the whole history', async () => {
+    const reads: number[] = [];
+    const reused: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = enclave.engine.tokenUsage(conversationId)!.input;
+      const reply = await ask(conversationId, 'What is the notice period for terminating the lease?');
+      expect(reply.grounding).not.toBeNull();
+      const read = enclave.engine.tokenUsage(conversationId)!.input - before;
+      reads.push(read);
+      // What was in the context and not read again: the cached conversation so far.
+      reused.push(reply.contextTokens! - read - reply.tokenCount!);
+    }
+    // Each turn reads the previous answer, this turn's sources and question: the same amount each time…
+    expect(Math.max(...reads) - Math.min(...reads)).toBeLessThanOrEqual(2);
+    // …while the part reused from the cache grows by one exchange per turn.
+    expect(reused[1]).toBeGreaterThan(reused[0]);
+    expect(reused[2]).toBeGreaterThan(reused[1]);
   });
 
   it('says plainly when nothing relevant is found, without asking the model', async () => {

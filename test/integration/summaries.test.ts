@@ -1,19 +1,23 @@
-// Map-reduce summaries on a real GGUF model whose context is far smaller than the document.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Map-reduce summaries on real GGUF models whose context is far smaller than the document: points
+// checked against the pages, loops stopped.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Summary, SummaryProgress } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { routerCaller } from '../support/router-call.ts';
-import { parseCitations } from '../../electron/services/documents/citations.ts';
-import { generateDocumentFixtures, type DocumentFixtures } from '../fixtures/documents.ts';
-import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { NO_SOURCE, parseCitations } from '../../electron/services/documents/citations.ts';
+import { generateDocumentFixtures, makePdf, type DocumentFixtures } from '../fixtures/documents.ts';
+import { ENDLESS_MODEL, SUMMARY_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
 let enclave: Enclave;
 let fx: DocumentFixtures;
 let documentId: string;
+let endlessId: string;
+let shortPdf: string;
+let shortId: string;
 
 const call = routerCaller(() => enclave);
 
@@ -32,11 +36,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-sum-'));
   fx = await generateDocumentFixtures();
   enclave = createEnclave({ dataDir: dir, mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 1024, gpu: 'off' } });
-  await call('models.add', { path: ENDLESS_MODEL });
+  endlessId = (await call('models.add', { path: ENDLESS_MODEL })).id;
   await enclave.models.settled;
+  await call('models.activate', { modelId: (await call('models.add', { path: SUMMARY_MODEL })).id });
   const { document } = await call('documents.import', { path: fx.pdf12 });
   await enclave.documents.whenIdle(document.id);
   documentId = document.id;
+  shortPdf = join(dir, 'lease-2-pages.pdf');
+  writeFileSync(shortPdf, await makePdf(2, { title: 'Lease of 2 pages' }));
 });
 
 afterAll(async () => {
@@ -59,16 +66,19 @@ describe('summaries', () => {
 
     expect(summary.status).toBe('complete');
     expect(summary.sections.length).toBeGreaterThan(2);
-    // Sections follow the pages in order and cover every one of them.
+    // Sections follow the pages in order and cover every one of them; a section's notes cite
+    // only its own pages, and only pages whose text supports the point.
     let next = 1;
     for (const section of summary.sections) {
       expect(section.firstPage).toBe(next);
       next = section.lastPage + 1;
-      const cited = section.text.split('\n').filter((l) => l.trim()).flatMap((l) => parseCitations(l));
-      expect(cited.length).toBeGreaterThan(0);
-      for (const c of cited) {
-        expect(c.first).toBeGreaterThanOrEqual(section.firstPage);
-        expect(c.last).toBeLessThanOrEqual(section.lastPage);
+      for (const line of section.text.split('\n').filter((l) => l.startsWith('- '))) {
+        const cited = parseCitations(line);
+        if (cited.length === 0) expect(line.endsWith(NO_SOURCE), line).toBe(true);
+        for (const c of cited) {
+          expect(c.first).toBeGreaterThanOrEqual(section.firstPage);
+          expect(c.last).toBeLessThanOrEqual(section.lastPage);
+        }
       }
     }
     expect(next).toBe(13);
@@ -78,31 +88,45 @@ describe('summaries', () => {
     expect(sectionSteps.every((p) => p.steps === summary.sections.length)).toBe(true);
     expect(progress.some((p) => p.stage === 'combining')).toBe(true);
     expect(deltas.length).toBeGreaterThan(0);
-    // Every point of the final summary cites pages of the document.
-    const points = summary.content.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
-    expect(points.length).toBeGreaterThan(0);
-    for (const point of points) {
-      const cites = parseCitations(point);
-      expect(cites.length, point).toBeGreaterThan(0);
-      for (const c of cites) expect(c.last).toBeLessThanOrEqual(12);
-    }
-    expect(summary.modelName).toBe('Endless Test Model');
+    // The final summary: the true point cites the page that says it; the true point that cited a
+    // page that does not exist cites one that says it; the invented point is marked, not paged;
+    // the empty and the repeated points are gone.
+    const points = summary.content.split('\n').filter((l) => l.startsWith('- '));
+    expect(points).toContain('- The tenant shall give notice of 14 days before vacating the premises [p. 2]');
+    expect(points).toContain('- Rent doubles every month [no source]');
+    const deposit = points.find((p) => p.startsWith('- The landlord keeps the deposit'))!;
+    const [depositPage] = parseCitations(deposit);
+    expect(enclave.documents.page(documentId, depositPage.first).text).toContain('The landlord keeps the deposit in a separate account');
+    expect(points).toHaveLength(3);
+    expect(summary.error).toBe('1 of 3 points could not be matched to a page and are marked “no source”.');
+    expect(summary.modelName).toBe('Summary Test Model');
     expect(summary.modelMs).toBeGreaterThan(0);
     expect(summary.durationMs).toBeGreaterThanOrEqual(summary.modelMs!);
     // Saved with the document.
     expect((await call('summaries.list', { documentId })).map((s) => s.id)).toContain(summary.id);
   });
 
-  it('a short document is summarized in one streamed pass', async () => {
-    const { document } = await call('documents.import', { path: fx.docx3 });
+  it('a short document is summarized in one streamed pass, its points checked against its pages', async () => {
+    const { document } = await call('documents.import', { path: shortPdf });
     await enclave.documents.whenIdle(document.id);
-    const started = await call('summaries.start', { documentId: document.id, kind: 'clinical' });
+    shortId = document.id;
+    const started = await call('summaries.start', { documentId: document.id, kind: 'legal' });
     const summary = await done(started.id);
     expect(summary.status).toBe('complete');
     expect(summary.sections).toHaveLength(1);
-    for (const line of summary.content.split('\n').filter((l) => l.trim() && !l.startsWith('#'))) {
-      expect(parseCitations(line).length).toBeGreaterThan(0);
-    }
+    expect(summary.content).toContain('- The tenant shall give notice of 14 days before vacating the premises [p. 2]');
+    expect(summary.content).toContain('- Rent doubles every month [no source]');
+  });
+
+  it('a model that loops is stopped, the repetition cut, and a summary with nothing verified is reported as failed', async () => {
+    await call('models.activate', { modelId: endlessId });
+    const started = await call('summaries.start', { documentId: shortId, kind: 'legal' });
+    const summary = await done(started.id);
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/^None of its 1 points could be matched to a page of the document\. The model repeated itself once; the repetition was cut\./);
+    const lines = summary.content.split('\n').filter((l) => l.trim());
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(lines[0]).toMatch(/^The quick brown fox .* \[no source\]$/);
   });
 
   it('can be cancelled: what was written is kept, marked stopped; chat is refused while it runs', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bestSource, enforceCitations, parseCitations } from '../../electron/services/documents/citations.ts';
+import { parseCitations, verifyPoints } from '../../electron/services/documents/citations.ts';
+import { findLoop } from '../../electron/services/engine/repetition.ts';
 import { planSections } from '../../electron/services/documents/summarizer.ts';
 
 describe('citations', () => {
@@ -12,29 +13,57 @@ describe('citations', () => {
     ]);
   });
 
-  it('keeps citations inside the pages seen, drops impossible ones, and cites uncited points', () => {
-    const { text, dropped } = enforceCitations(
-      ['## Findings', '- Rent is due monthly [p. 4]', '- Deposit is held [p. 40]', '- Notice is 30 days', '', 'Not a point: ---'].join('\n'),
+  const PAGES: Record<number, string> = {
+    3: 'The Tenant shall pay rent of $900 on the first day of each month.',
+    4: 'The landlord keeps the deposit until the keys are returned.',
+    5: 'Either party may end this lease by giving notice of thirty days in writing.',
+  };
+  const pageText = (n: number) => PAGES[n] ?? '';
+
+  it('keeps a citation only of a page whose text supports the point; moves it to the page that does; marks the rest', () => {
+    const { text, verified, unverified, dropped } = verifyPoints(
+      [
+        '## Findings',
+        '- The tenant pays rent of $900 each month [p. 3]',
+        '- Notice of thirty days in writing ends the lease [p. 4]',
+        '- The deposit is kept until the keys are returned [p. 40]',
+        '- Rent is $1,200 a month [p. 3]',
+        '- Pets are welcome',
+      ].join('\n'),
       { first: 3, last: 6 },
-      () => ({ first: 3, last: 6 }),
+      pageText,
     );
-    expect(dropped).toBe(1);
     expect(text.split('\n')).toEqual([
       '## Findings',
-      '- Rent is due monthly [p. 4]',
-      '- Deposit is held [p. 3–6]',
-      '- Notice is 30 days [p. 3–6]',
-      '',
-      'Not a point: --- [p. 3–6]',
+      '- The tenant pays rent of $900 each month [p. 3]',
+      '- Notice of thirty days in writing ends the lease [p. 5]',
+      '- The deposit is kept until the keys are returned [p. 4]',
+      '- Rent is $1,200 a month [no source]',
+      '- Pets are welcome [no source]',
     ]);
+    expect({ verified, unverified, dropped }).toEqual({ verified: 3, unverified: 2, dropped: 1 });
   });
 
-  it('attributes an uncited point to the source it shares most words with', () => {
-    const sources = [
-      { text: 'The tenant pays rent monthly.', first: 1, last: 2 },
-      { text: 'The deposit is returned within thirty days of vacating.', first: 3, last: 4 },
-    ];
-    expect(bestSource('Deposit returned within thirty days', sources)).toBe(sources[1]);
+  it('drops empty and repeated points, and gives "Not stated." no page', () => {
+    const { text, verified, unverified } = verifyPoints(
+      ['## Parties', '- [p. 3–8]', '-  ', '- Not stated. [p. 3]', '## Parties', '- The tenant pays rent of $900 each month [p. 3]', '- The tenant pays rent of $900 each month [p. 3]'].join('\n'),
+      { first: 1, last: 8 },
+      pageText,
+    );
+    expect(text.split('\n')).toEqual(['## Parties', '- Not stated.', '## Parties', '- The tenant pays rent of $900 each month [p. 3]']);
+    expect({ verified, unverified }).toEqual({ verified: 1, unverified: 0 });
+  });
+});
+
+describe('repetition', () => {
+  it('finds where a looping text starts repeating: a line, or a run of words', () => {
+    const heading = '## Preliminaries\n- \n';
+    const looped = `Intro line.\n${heading.repeat(6)}`;
+    expect(looped.slice(0, findLoop(looped)!)).toBe(`Intro line.\n${heading}`);
+    const prose = 'The parties are PSS and the Supplier of goods in the area and ';
+    const text = `Summary: ${prose.repeat(5)}`;
+    expect(text.slice(0, findLoop(text)!)).toBe(`Summary: ${prose}`);
+    expect(findLoop('- Rent is $900 [p. 3]\n- Deposit kept [p. 4]\n- Notice is thirty days [p. 5]')).toBeNull();
   });
 });
 

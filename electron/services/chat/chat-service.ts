@@ -4,7 +4,8 @@ import { UserFacingError } from '../../contract/errors.ts';
 import type { Message, SentTurn, Settings } from '../../contract/types.ts';
 import type { ChatTurn, Engine } from '../engine/engine.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
-import type { Grounder } from '../retrieval/grounder.ts';
+import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
+import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
 
 export interface ChatEvents {
   delta(e: { conversationId: string; messageId: string; text: string }): void;
@@ -32,7 +33,6 @@ export class ChatService {
   readonly #settings: () => Settings;
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
-  readonly #contextFor: (conversationId: string, question: string) => string | null;
   readonly #grounder: Grounder | null;
   #active: ActiveReply | null = null;
 
@@ -42,9 +42,7 @@ export class ChatService {
     settings: () => Settings;
     events: ChatEvents;
     checkpointIntervalMs?: number;
-    /** Extra system context for a question (documents shared with the conversation), if any. */
-    contextFor?: (conversationId: string, question: string) => string | null;
-    /** Grounds answers in the conversation's collections, when it has any. */
+    /** Grounds answers in the conversation's collections and shared documents, when it has any. */
     grounder?: Grounder;
   }) {
     this.#store = deps.store;
@@ -52,7 +50,6 @@ export class ChatService {
     this.#settings = deps.settings;
     this.#events = deps.events;
     this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
-    this.#contextFor = deps.contextFor ?? (() => null);
     this.#grounder = deps.grounder ?? null;
   }
 
@@ -152,6 +149,18 @@ export class ChatService {
     return turns;
   }
 
+  /**
+   * Tokens the sources may take: the context less the reply's room, the system prompt with the
+   * grounding instructions, the question, and a share kept for the conversation so far.
+   */
+  #passageBudget(systemPrompt: string, question: string, settings: Settings): PassageBudget {
+    const contextSize = this.#engine.contextSize ?? 2048;
+    const count = (text: string) => this.#engine.countTokens(text);
+    const reply = Math.min(settings.maxTokens, Math.floor(contextSize / 4));
+    const fixed = count(`${systemPrompt}\n\n${GROUNDING_INSTRUCTIONS}`) + count(question) + 48;
+    return { tokens: Math.max(0, Math.floor((contextSize - reply - fixed) * 0.75)), count };
+  }
+
   async #run(conversationId: string, assistant: Message, signal: AbortSignal): Promise<void> {
     const conversation = this.#store.getConversation(conversationId)!;
     let text = '';
@@ -168,9 +177,9 @@ export class ChatService {
     let final: Message;
     try {
       const turns = this.#turnsBefore(conversationId, assistant.id);
-      const question = [...turns].reverse().find((t) => t.role === 'user')?.text ?? '';
-      const documents = this.#contextFor(conversationId, question);
-      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question) : null;
+      const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
+      const settings = this.#settings();
+      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question, this.#passageBudget(conversation.systemPrompt, question, settings)) : null;
       if (grounding?.refusal) {
         // Nothing relevant in the documents: said plainly, without asking the model to improvise.
         final = this.#store.finishMessage(assistant.id, grounding.refusal, 'complete', null);
@@ -179,13 +188,18 @@ export class ChatService {
         this.#events.conversationsChanged(conversationId);
         return;
       }
-      const systemPrompt = [conversation.systemPrompt.trim(), documents, grounding?.context].filter(Boolean).join('\n\n');
+      // Sources go in this question's turn only; earlier turns stay as they were asked, and the
+      // system prompt stays the same, so the model's cached tokens for them are reused.
+      const systemPrompt = [conversation.systemPrompt.trim(), grounding?.instructions].filter(Boolean).join('\n\n');
+      if (grounding) turns[turns.length - 1] = { role: 'user', text: grounding.userTurn };
       const result = await this.#engine.generate({
         conversationId,
         systemPrompt,
         turns,
-        settings: this.#settings(),
+        settings,
         signal,
+        // An answer from documents that starts repeating itself is cut there (small models loop).
+        stopOnLoop: grounding !== null,
         onText: (chunk) => {
           text += chunk;
           unsent += chunk;
@@ -199,7 +213,7 @@ export class ChatService {
           }
         },
       });
-      const shown = grounding ? grounding.finish(assistant.id, result.text) : result.text;
+      const shown = grounding?.finish(assistant.id, result.text)?.content ?? result.text;
       final = this.#store.finishMessage(assistant.id, shown, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
         tokenCount: result.tokenCount,
         tokensPerSecond: result.tokensPerSecond,

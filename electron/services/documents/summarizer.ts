@@ -7,7 +7,7 @@ import type { Summary, SummaryKind, SummaryProgress, SummarySection } from '../.
 import type { Engine } from '../engine/engine.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import type { SummaryStore } from '../store/summary-store.ts';
-import { bestSource, enforceCitations, formatCitation, type PageRange } from './citations.ts';
+import { formatCitation, verifyPoints, type PageRange } from './citations.ts';
 
 export interface SummaryEvents {
   progress(p: SummaryProgress): void;
@@ -167,7 +167,9 @@ export class Summarizer {
           settings: { temperature: 0.2, topP: 0.9, maxTokens },
           signal,
           onText: onText ?? (() => {}),
+          stopOnLoop: true,
         });
+        if (result.stopReason === 'loop') loops++;
         modelName = result.modelName;
         return result;
       } finally {
@@ -179,8 +181,21 @@ export class Summarizer {
 
     const sections: SummarySection[] = [];
     let content = '';
+    let loops = 0;
+    let verified = 0;
+    let unverified = 0;
     try {
       const pages = this.#documents.pages(summary.documentId);
+      const byNumber = new Map(pages.map((p) => [p.pageNumber, p.text]));
+      const pageText = (n: number) => byNumber.get(n) ?? '';
+      // Every point is checked against the pages themselves, whatever notes it was written from.
+      const check = (text: string, allowed: PageRange) => verifyPoints(text, allowed, pageText, paginated);
+      const complete = (text: string) => {
+        const final = check(text, whole);
+        verified = final.verified;
+        unverified = final.unverified;
+        return final.text;
+      };
       const lastPage = pages.length > 0 ? pages[pages.length - 1].pageNumber : 1;
       const whole: PageRange = { first: 1, last: lastPage };
       const contextSize = this.#engine.contextSize ?? 2048;
@@ -195,10 +210,9 @@ export class Summarizer {
         // Fits at once: one streamed pass, citations checked against the pages themselves.
         progress('combining', 1, 1);
         const result = await generate(this.#finalPrompt(title, planned[0].text, summary.kind, true), outputTokens * 2, deltas);
-        const sources = pages.map((p) => ({ text: p.text, first: p.pageNumber, last: p.pageNumber }));
-        content = enforceCitations(result.text, whole, (line) => bestSource(line, sources), paginated).text;
+        content = complete(result.text);
         sections.push({ firstPage: planned[0].first, lastPage: planned[0].last, text: content });
-        this.#finish(summary.id, result.stopReason === 'aborted' ? 'stopped' : 'complete', content, sections, started, modelMs, modelName);
+        this.#conclude(summary.id, result.stopReason === 'aborted', content, sections, started, modelMs, modelName, { loops, verified, unverified });
         return;
       }
 
@@ -208,7 +222,7 @@ export class Summarizer {
         progress('sections', i + 1, planned.length);
         const section = planned[i];
         const result = await generate(this.#sectionPrompt(title, section, section.text, summary.kind), outputTokens);
-        const notes = enforceCitations(result.text, section, () => section, paginated).text;
+        const notes = check(result.text, section).text;
         sections.push({ firstPage: section.first, lastPage: section.last, text: notes });
         this.#summaries.saveSections(summary.id, sections);
         if (result.stopReason === 'aborted') break;
@@ -233,19 +247,49 @@ export class Summarizer {
           const range: PageRange = { first: batch[0].first, last: batch[batch.length - 1].last };
           const notes = batch.map((s) => s.text).join('\n');
           const result = await generate(this.#finalPrompt(title, notes, final ? summary.kind : 'key-points', false), final ? outputTokens * 2 : outputTokens, final ? deltas : undefined);
-          const text = enforceCitations(result.text, final ? whole : range, (line) => bestSource(line, batch), paginated).text;
+          const text = final ? complete(result.text) : check(result.text, range).text;
           next.push({ ...range, text });
         }
         level = next;
         if (final || round > 8) break;
       }
       content = level.map((s) => s.text).join('\n');
-      this.#finish(summary.id, signal.aborted ? 'stopped' : 'complete', content, sections, started, modelMs, modelName);
+      this.#conclude(summary.id, signal.aborted, content, sections, started, modelMs, modelName, { loops, verified, unverified });
     } catch (e) {
       const message = e instanceof UserFacingError ? e.message : `The summary failed: ${(e as Error).message}`;
       if (!(e instanceof UserFacingError)) console.error('[summaries] failed', e);
       this.#finish(summary.id, 'failed', content || sections.map((s) => s.text).join('\n'), sections, started, modelMs, modelName, message);
     }
+  }
+
+  /**
+   * Saves how the summary ended. One with no point left (the model wrote nothing usable, or only
+   * repetition) has failed, and says so; one whose points all lack a source says that too.
+   */
+  #conclude(
+    id: string,
+    stopped: boolean,
+    content: string,
+    sections: SummarySection[],
+    started: number,
+    modelMs: number,
+    modelName: string | null,
+    counts: { loops: number; verified: number; unverified: number },
+  ): void {
+    if (stopped) return this.#finish(id, 'stopped', content, sections, started, modelMs, modelName);
+    const repeated = counts.loops > 0 ? ` The model repeated itself ${counts.loops === 1 ? 'once' : `${counts.loops} times`}; the repetition was cut.` : '';
+    if (counts.verified + counts.unverified === 0) {
+      return this.#finish(id, 'failed', content, sections, started, modelMs, modelName, `The model did not write a usable summary.${repeated} Try again, or use a larger model.`);
+    }
+    if (counts.verified === 0) {
+      const why = `none of its ${counts.unverified} points could be matched to a page of the document.${repeated} Try again, or use a larger model.`;
+      return this.#finish(id, 'failed', content, sections, started, modelMs, modelName, why.charAt(0).toUpperCase() + why.slice(1));
+    }
+    const note =
+      counts.unverified > 0
+        ? `${counts.unverified} of ${counts.verified + counts.unverified} points could not be matched to a page and are marked “no source”.${repeated}`
+        : repeated.trim() || null;
+    this.#finish(id, 'complete', content, sections, started, modelMs, modelName, note);
   }
 
   #finish(

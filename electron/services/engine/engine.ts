@@ -15,6 +15,7 @@ import {
 import { UserFacingError } from '../../contract/errors.ts';
 import { NO_MODEL_STATUS, type EngineStatus, type GpuMode, type ModelInfo, type Settings } from '../../contract/types.ts';
 import { physicalCoreCount } from './cpu.ts';
+import { LoopWatch } from './repetition.ts';
 
 export interface ChatTurn {
   role: 'user' | 'assistant';
@@ -29,11 +30,13 @@ export interface GenerateRequest {
   settings: Pick<Settings, 'temperature' | 'topP' | 'maxTokens'>;
   signal: AbortSignal;
   onText: (text: string) => void;
+  /** Stop when the reply starts repeating itself, and cut the repetition (stopReason 'loop'). */
+  stopOnLoop?: boolean;
 }
 
 export interface GenerateResult {
   text: string;
-  stopReason: 'end' | 'max-tokens' | 'aborted';
+  stopReason: 'end' | 'max-tokens' | 'aborted' | 'loop';
   tokenCount: number;
   durationMs: number;
   /** Tokens per second from the first generated token to the last. */
@@ -64,6 +67,8 @@ interface Loaded {
   context: LlamaContext;
   slots: Slot[];
 }
+
+export const REPEAT_PENALTY = 1.1;
 
 /** Sequences kept warm: the active conversation and the one before it. */
 export const SEQUENCE_POOL_SIZE = 2;
@@ -233,13 +238,23 @@ export class Engine {
         modelName: loaded.info.name,
       };
     };
+    const loopStop = new AbortController();
+    const watch = req.stopOnLoop ? new LoopWatch(() => loopStop.abort()) : null;
+    const signal = watch ? AbortSignal.any([req.signal, loopStop.signal]) : req.signal;
+    const looped = () => {
+      const cut = watch?.cut ?? null;
+      return cut === null ? null : streamed.slice(0, cut).trimEnd();
+    };
     try {
       const response = await slot.chat.generateResponse(history, {
-        signal: req.signal,
+        signal,
         stopOnAbortSignal: true,
         maxTokens: req.settings.maxTokens,
         temperature: req.settings.temperature,
         topP: req.settings.topP,
+        // Small models fall into loops ("13. PSS 14. PSS …"): a mild penalty on recent tokens, as
+        // llama.cpp's own tools default to.
+        repeatPenalty: { penalty: REPEAT_PENALTY, lastTokens: 64 },
         lastEvaluationContextWindow: continuedWindow(slot, history),
         onToken: (tokens) => {
           if (firstTokenAt === null) firstTokenAt = performance.now();
@@ -247,11 +262,19 @@ export class Engine {
         },
         onTextChunk: (text) => {
           streamed += text;
+          watch?.push(text);
           req.onText(text);
         },
       });
       slot.lastHistory = response.lastEvaluation.cleanHistory;
       slot.lastContextWindow = response.lastEvaluation.contextWindow;
+      const cut = looped();
+      if (cut !== null && !req.signal.aborted) {
+        // The repetition is not part of the reply; nor of what this sequence remembers.
+        slot.lastHistory = null;
+        slot.lastContextWindow = null;
+        return stats(cut, 'loop');
+      }
       const stop = response.metadata.stopReason;
       return stats(response.response, stop === 'abort' ? 'aborted' : stop === 'maxTokens' ? 'max-tokens' : 'end');
     } catch (e) {
@@ -259,6 +282,8 @@ export class Engine {
       slot.lastContextWindow = null;
       // Stopped before the first token: node-llama-cpp throws instead of returning.
       if (req.signal.aborted) return stats(streamed, 'aborted');
+      const cut = looped();
+      if (cut !== null) return stats(cut, 'loop');
       const message = (e as Error).message ?? String(e);
       if (/compress chat history|context size|too long/i.test(message)) {
         throw new UserFacingError(

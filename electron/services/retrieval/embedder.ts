@@ -1,5 +1,7 @@
 // A GGUF embedding model the user added, loaded beside the chat model (node-llama-cpp's
-// embedding context). Texts longer than its context are cut to fit rather than refused.
+// embedding context). Texts longer than its usable context (the context less the special
+// tokens the model adds, such as BERT's [CLS] and [SEP]) are cut to fit rather than refused,
+// and a text the model still cannot take fails alone, never the whole batch.
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/types.ts';
@@ -60,18 +62,35 @@ export class Embedder {
     this.#dimensions = null;
   }
 
-  /** One vector per text, in order. */
-  embed(texts: string[]): Promise<Float32Array[]> {
+  /** One vector per text, in order; throws if any text cannot be embedded. */
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    const results = await this.embedEach(texts);
+    return results.map((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
+  }
+
+  /** One vector per text, in order, or the error of that text alone. */
+  embedEach(texts: string[]): Promise<(Float32Array | Error)[]> {
     return this.#exclusive(async () => {
       const context = this.#context;
       const model = this.#model;
       if (!context || !model) throw new UserFacingError('model/not-loaded', 'No embedding model is loaded.');
-      const out: Float32Array[] = [];
+      const out: (Float32Array | Error)[] = [];
       for (const text of texts) {
-        let tokens = model.tokenize(text);
-        if (tokens.length > this.#contextSize) tokens = tokens.slice(0, this.#contextSize);
-        const e = await context.getEmbeddingFor(tokens);
-        out.push(Float32Array.from(e.vector));
+        try {
+          let tokens = model.tokenize(text);
+          // The model adds its own special tokens around the input; the whole must stay below the context.
+          const extra = context.calculateInputLength(tokens.slice(0, 1)) - 1;
+          const usable = this.#contextSize - 1 - extra;
+          if (tokens.length > usable) tokens = tokens.slice(0, Math.max(1, usable));
+          const e = await context.getEmbeddingFor(tokens);
+          if (e.vector.length === 0) throw new Error('the model gave no vector for this text');
+          out.push(Float32Array.from(e.vector));
+        } catch (e) {
+          out.push(e instanceof Error ? e : new Error(String(e)));
+        }
       }
       return out;
     });

@@ -1,58 +1,134 @@
-// Grounds a conversation's answers in its collections: retrieves passages for the question,
-// gives them to the model as numbered sources, and checks what the answer cites. When nothing
-// relevant is found, the answer says so plainly (unless the user allowed general answers).
-import type { RetrievalStore } from '../store/retrieval-store.ts';
-import { checkAnswer, GROUNDING_INSTRUCTIONS, sourcesBlock } from './grounding.ts';
+// Grounds a conversation's answers in its documents: the collections it answers from and the
+// documents shared with it, by one path (a shared document is a one-document scope). Retrieves
+// passages for the question, fits them to the model's context, gives them to the model in the
+// user turn (the system prompt stays the same turn to turn, so the KV cache is reused), and
+// attributes the answer. When nothing relevant is found, it says so plainly.
+import type { RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
+import { splitSentences } from './attribution.ts';
+import { GROUNDING_INSTRUCTIONS, groundAnswer, groundedUserTurn, sourceHeading, type GroundedAnswer } from './grounding.ts';
 import type { Retriever } from './retriever.ts';
 
 export interface GroundingPlan {
   /** Replaces the model: the reply to give as is (nothing relevant was found). */
   refusal: string | null;
-  /** Added to the system prompt for this answer. */
-  context: string;
-  /** Checks the finished answer, records its sources, and returns the text to show. */
-  finish(messageId: string, answer: string): string;
+  /** Added to the system prompt: the same for every grounded turn. */
+  instructions: string;
+  /** Given to the model in place of the question (sources, then the question). */
+  userTurn: string;
+  /** The passages given to the model, in source order. */
+  passages: StoredChunk[];
+  /** Attributes the finished answer, records its sources, and returns what to show. */
+  finish(messageId: string, answer: string): GroundedAnswer | null;
+}
+
+/** Tokens the sources may take in the user turn, and how to count them. */
+export interface PassageBudget {
+  tokens: number;
+  count(text: string): number;
 }
 
 export interface Grounder {
-  prepare(conversationId: string, question: string): Promise<GroundingPlan | null>;
+  prepare(conversationId: string, question: string, budget: PassageBudget): Promise<GroundingPlan | null>;
+}
+
+/** Passages retrieved before fitting: more than fit, so a smaller context can still pick the best. */
+const CANDIDATES = 12;
+/** The most passages given at once, however large the context. */
+const MAX_PASSAGES = 6;
+
+/**
+ * The passages that fit the budget, in rank order. A passage that does not fit whole is cut at
+ * a sentence end (keeping its offsets), so a small context gets shorter passages, not an error.
+ */
+export function fitPassages(ranked: StoredChunk[], budget: PassageBudget, heading = sourceHeading): StoredChunk[] {
+  const chosen: StoredChunk[] = [];
+  let used = 0;
+  for (const chunk of ranked) {
+    if (chosen.length >= MAX_PASSAGES) break;
+    const cost = budget.count(`${heading(chunk, chosen.length + 1)}\n${chunk.text}\n\n`);
+    if (used + cost <= budget.tokens) {
+      chosen.push(chunk);
+      used += cost;
+      continue;
+    }
+    const room = budget.tokens - used - budget.count(`${heading(chunk, chosen.length + 1)}\n\n\n`);
+    if (room < 24) continue;
+    // Cut at the last sentence end that fits (the first sentences are kept).
+    let end = 0;
+    for (const s of splitSentences(chunk.text)) {
+      if (budget.count(chunk.text.slice(0, s.end)) > room) break;
+      end = s.end;
+    }
+    if (end === 0) {
+      // Not even one sentence: whole words, as many as fit (about 3 characters a token at least).
+      end = Math.min(chunk.text.length, room * 3);
+      while (end > 0 && budget.count(chunk.text.slice(0, end)) > room) end = Math.floor(end * 0.8);
+      end = chunk.text.lastIndexOf(' ', end) > 0 ? chunk.text.lastIndexOf(' ', end) : end;
+    }
+    if (end <= 0) continue;
+    const text = chunk.text.slice(0, end);
+    chosen.push({ ...chunk, text, charEnd: chunk.charStart + text.length });
+    used += budget.count(`${heading(chunk, chosen.length)}\n${text}\n\n`);
+  }
+  return chosen;
 }
 
 export function createGrounder(deps: {
   store: RetrievalStore;
   retriever: Retriever;
   allowGeneralAnswers: () => boolean;
+  /** Documents shared with the conversation: each a one-document scope. */
+  sharedDocuments: (conversationId: string) => { id: string; title: string; status: string }[];
+  /** Makes sure the documents are cut into passages (a document shared a moment ago). */
+  ensureChunked: (documentIds: string[]) => void;
 }): Grounder {
+  const record = (messageId: string, grounded: GroundedAnswer): GroundedAnswer => {
+    deps.store.saveSources(messageId, grounded.sources);
+    deps.store.saveGrounding(messageId, grounded.grounding);
+    return grounded;
+  };
   return {
-    async prepare(conversationId, question) {
+    async prepare(conversationId, question, budget) {
       const collectionIds = deps.store.conversationCollections(conversationId);
-      if (collectionIds.length === 0) return null;
-      const names = collectionIds.map((id) => deps.store.getCollection(id)?.name).filter(Boolean).map((n) => `“${n}”`).join(', ');
-      const documents = deps.store.documentsIn(collectionIds);
-      const plain = (text: string): GroundingPlan => ({ refusal: text, context: '', finish: (_id, answer) => answer });
-      if (documents.length === 0) {
-        return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents to the collection, or wait until they have been read.`);
+      const shared = deps.sharedDocuments(conversationId);
+      if (collectionIds.length === 0 && shared.length === 0) return null;
+      const names = [
+        ...collectionIds.map((id) => deps.store.getCollection(id)?.name).filter(Boolean).map((n) => `“${n}”`),
+        ...shared.map((d) => `“${d.title}”`),
+      ].join(', ');
+      const sharedReady = shared.filter((d) => d.status === 'ready').map((d) => d.id);
+      const documentIds = [...new Set([...deps.store.documentsIn(collectionIds), ...sharedReady])];
+      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, passages: [], finish: () => null });
+      if (documentIds.length === 0) {
+        return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents, or wait until they have been read.`);
       }
-      const result = await deps.retriever.search(question, collectionIds);
-      if (!result.relevant || result.passages.length === 0) {
+      deps.ensureChunked(documentIds);
+      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES);
+      let ranked = result.relevant ? result.passages : [];
+      if (ranked.length === 0 && sharedReady.length > 0) {
+        // A shared document is what the question is about even when no word matches ("what is
+        // this about?"): its opening passages, attributed like any other.
+        ranked = deps.store.leadingChunks(sharedReady, CANDIDATES);
+      }
+      if (ranked.length === 0) {
         if (!deps.allowGeneralAnswers()) {
           return plain(`I could not find anything about this in ${names}. The documents do not seem to cover it; try other words, or add the documents that do.`);
         }
         return {
           refusal: null,
-          context: `Nothing in the user's documents (${names}) matched this question. Say so in your first sentence, then answer from general knowledge, and make clear that this part does not come from the documents.`,
-          finish: (_id, answer) => answer,
+          instructions: GROUNDING_INSTRUCTIONS,
+          userTurn: `Nothing in my documents (${names}) matched this question. Say so in your first sentence, then answer from general knowledge, and make clear that it does not come from the documents.\n\nQuestion: ${question}`,
+          passages: [],
+          finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question)),
         };
       }
+      const passages = fitPassages(ranked, budget, sourceHeading);
       return {
         refusal: null,
-        context: `${GROUNDING_INSTRUCTIONS}\n\n${sourcesBlock(result.passages)}`,
-        finish(messageId, answer) {
-          const checked = checkAnswer(answer, result.passages);
-          deps.store.saveSources(messageId, checked.sources);
-          if (checked.failures > 0) console.warn(`[grounding] ${checked.failures} citation(s) failed the check in message ${messageId}`);
-          return checked.content;
-        },
+        instructions: GROUNDING_INSTRUCTIONS,
+        userTurn: groundedUserTurn(question, passages),
+        passages,
+        finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question)),
       };
     },
   };

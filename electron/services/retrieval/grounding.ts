@@ -1,109 +1,162 @@
-// Grounded answers: the numbered sources the model is given, and the check of what it cites.
-// A citation is shown only if it names a source that exists and the quoted words appear in
-// that source's passage; every failure is recorded with its reason.
+// Grounded answers: the numbered sources the model is given, and the check of what it says.
+// Every sentence of the answer is attributed: linked to the passage and the exact words that
+// support it, or marked as not supported. The model may cite [n: "words"]; a citation whose words
+// are not in its source is recorded as failed, and its sentence is still matched on its own.
+// When no sentence holds, the best verified passages are offered as what the documents say.
+import type { AnswerGrounding, AnswerSentence } from '../../contract/types.ts';
 import type { SourceRecord, StoredChunk } from '../store/retrieval-store.ts';
+import { bestEvidence, findSupport, isRefusal, splitSentences, tokens, type Span } from './attribution.ts';
 
+/** Stable across turns (it sits in the system prompt, so the conversation's KV cache is reused). */
 export const GROUNDING_INSTRUCTIONS =
-  'Answer the question from the numbered sources below, and from nothing else. After each claim, cite its source ' +
-  'with its number and the exact words you relied on, copied from that source, like this: [2: "the exact words"]. ' +
-  'If the sources do not answer the question, say that the documents do not say.';
+  "Answer the user's question from the numbered sources in their message, and from nothing else. Answer briefly, " +
+  'in one to three sentences, and copy names, dates, numbers and terms exactly as the sources write them. After ' +
+  'each claim, cite its source like this: [2: "the exact words"]. If the sources do not answer the question, say ' +
+  'that the documents do not say.';
 
-export function sourcesBlock(chunks: StoredChunk[]): string {
-  return chunks
-    .map((c, i) => `[${i + 1}] “${c.documentTitle}”, ${c.paginated ? 'page' : 'part'} ${c.pageNumber}:\n${c.text}`)
-    .join('\n\n');
+export function sourceHeading(c: StoredChunk, number: number): string {
+  return `[${number}] “${c.documentTitle}”, ${c.paginated ? 'page' : 'part'} ${c.pageNumber}:`;
+}
+
+/** The user turn of a grounded question: its sources first, then the question itself. */
+export function groundedUserTurn(question: string, chunks: StoredChunk[]): string {
+  const sources = chunks.map((c, i) => `${sourceHeading(c, i + 1)}\n${c.text}`).join('\n\n');
+  return `Sources:\n\n${sources}\n\nQuestion: ${question}`;
 }
 
 export interface ParsedCitation {
   number: number;
   quote: string | null;
-  /** The sentence the citation belongs to (for matching when no quote was given). */
-  sentence: string;
   start: number;
   end: number;
 }
 
-const CITATION = /\[(\d{1,3})(?:\s*[:,]\s*[“"«]([^”"»\]]{2,400})[”"»])?\]/g;
+const CITATION = /\s*\[(\d{1,3})(?:\s*[:,]\s*[“"«]([^”"»\]]{2,400})[”"»])?\]/g;
 
 export function parseCitations(answer: string): ParsedCitation[] {
-  const out: ParsedCitation[] = [];
-  for (const m of answer.matchAll(CITATION)) {
-    const start = m.index!;
-    const before = answer.slice(0, start);
-    const sentenceStart = Math.max(before.lastIndexOf('. '), before.lastIndexOf('\n'), before.lastIndexOf(']')) + 1;
-    out.push({ number: Number(m[1]), quote: m[2]?.trim() ?? null, sentence: before.slice(sentenceStart).trim(), start, end: start + m[0].length });
-  }
-  return out;
+  return [...answer.matchAll(CITATION)].map((m) => ({ number: Number(m[1]), quote: m[2]?.trim() ?? null, start: m.index!, end: m.index! + m[0].length }));
 }
 
-/** Lowercase words, one kind of apostrophe and dash: the check is about words, not typography. */
-export function normalize(s: string): string {
-  return s
-    .toLowerCase()
-    .replace(/[‘’`´]/g, "'")
-    .replace(/[–—‐-]/g, '-')
-    .replace(/[^\p{L}\p{N}'\- ]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
-
-/** The longest run of ≥ 4 words of `sentence` that appears in `passage`, if any. */
-export function sharedRun(sentence: string, passage: string): string | null {
-  const words = normalize(sentence).split(' ').filter(Boolean);
-  const hay = ` ${normalize(passage)} `;
-  for (let len = Math.min(words.length, 12); len >= 4; len--) {
-    for (let i = 0; i + len <= words.length; i++) {
-      const run = words.slice(i, i + len).join(' ');
-      if (hay.includes(` ${run} `)) return run;
-    }
+/** Where `quote` stands in `passage`, word for word (case, punctuation and spacing aside). */
+export function locateQuote(quote: string, passage: string): Span | null {
+  const q = tokens(quote).map((t) => t.term);
+  if (q.length === 0) return null;
+  const p = tokens(passage);
+  outer: for (let i = 0; i + q.length <= p.length; i++) {
+    for (let j = 0; j < q.length; j++) if (p[i + j].term !== q[j]) continue outer;
+    return { start: p[i].start, end: p[i + q.length - 1].end };
   }
   return null;
 }
 
-export interface CheckedAnswer {
-  /** The answer as shown: verified citations as [n], failed ones removed. */
+export interface GroundedAnswer {
+  /** The answer as shown: the model's text without its citation markup. */
   content: string;
+  grounding: AnswerGrounding;
+  /** Shown sources (numbered from 1) and failed citations (recorded, numbered from 1000). */
   sources: SourceRecord[];
   failures: number;
 }
 
-export function checkAnswer(answer: string, chunks: StoredChunk[]): CheckedAnswer {
+/**
+ * Attributes each sentence of `answer` to the passages it was written from. `question` chooses
+ * the passages offered as evidence when nothing in the answer could be verified.
+ */
+export function groundAnswer(answer: string, chunks: StoredChunk[], question: string): GroundedAnswer {
   const citations = parseCitations(answer);
-  const records = new Map<number, SourceRecord>();
-  const failures: SourceRecord[] = [];
-  const keep = new Set<ParsedCitation>();
-  for (const c of citations) {
-    const chunk = chunks[c.number - 1];
-    const base = chunk
-      ? { chunkId: chunk.id, documentId: chunk.documentId, documentTitle: chunk.documentTitle, pageNumber: chunk.pageNumber, charStart: chunk.charStart, charEnd: chunk.charEnd, passage: chunk.text }
-      : { chunkId: null, documentId: '', documentTitle: '', pageNumber: 0, charStart: 0, charEnd: 0, passage: '' };
-    let failure: string | null = null;
-    let quote = c.quote;
-    if (!chunk) failure = `cites source ${c.number}, but there were only ${chunks.length}`;
-    else if (quote && !normalize(chunk.text).includes(normalize(quote))) failure = `the quoted words are not in source ${c.number}`;
-    else if (!quote) {
-      quote = sharedRun(c.sentence, chunk.text);
-      if (!quote) failure = `no quoted words, and the claim shares no passage with source ${c.number}`;
-    }
-    if (failure) {
-      failures.push({ number: c.number, ...base, quote: c.quote, verified: false, failure });
-      continue;
-    }
-    keep.add(c);
-    if (!records.has(c.number)) records.set(c.number, { number: c.number, ...base, quote, verified: true, failure: null });
-  }
-  // Rebuild the text: kept citations become [n]; failed ones disappear.
+  // The shown text: citations removed; each remembers where it stood in that text.
   let content = '';
   let last = 0;
+  const placed: { citation: ParsedCitation; at: number }[] = [];
   for (const c of citations) {
-    content += answer.slice(last, c.start).replace(/\s+$/, keep.has(c) ? '' : '');
-    content += keep.has(c) ? ` [${c.number}]` : '';
+    content += answer.slice(last, c.start);
+    placed.push({ citation: c, at: content.length });
     last = c.end;
   }
   content += answer.slice(last);
-  content = content.replace(/ +([.,;:])/g, '$1').replace(/ {2,}/g, ' ').trim();
-  const verified = [...records.values()].sort((a, b) => a.number - b.number);
-  // Failures are recorded too (not shown): numbered after the shown sources, to keep keys unique.
-  const recorded = failures.map((f, i) => ({ ...f, number: 1000 + i, failure: `[${f.number}] ${f.failure}` }));
-  return { content, sources: [...verified, ...recorded], failures: failures.length };
+  const trimmed = content.replace(/\s+$/, '');
+  content = trimmed.replace(/^\s+/, '');
+  const shift = trimmed.length - content.length;
+  for (const p of placed) p.at = Math.max(0, p.at - shift);
+
+  const texts = chunks.map((c) => c.text);
+  const shown: SourceRecord[] = [];
+  const failures: SourceRecord[] = [];
+  const sourceFor = (passage: number, quote: Span): number => {
+    const chunk = chunks[passage];
+    // The same words on the same page are one source, whichever overlapping chunk they came from.
+    const existing = shown.find(
+      (s) => s.documentId === chunk.documentId && s.pageNumber === chunk.pageNumber && s.charStart === chunk.charStart + quote.start && s.charEnd === chunk.charStart + quote.end,
+    );
+    if (existing) return existing.number;
+    const number = shown.length + 1;
+    shown.push({
+      number, chunkId: chunk.id, documentId: chunk.documentId, documentTitle: chunk.documentTitle, pageNumber: chunk.pageNumber,
+      // The quoted words' own characters on the page: what the reader highlights.
+      charStart: chunk.charStart + quote.start, charEnd: chunk.charStart + quote.end,
+      passage: chunk.text, quote: chunk.text.slice(quote.start, quote.end), verified: true, failure: null,
+    });
+    return number;
+  };
+  const fail = (c: ParsedCitation, failure: string) => {
+    const chunk = chunks[c.number - 1];
+    failures.push({
+      number: 1000 + failures.length, chunkId: chunk?.id ?? null, documentId: chunk?.documentId ?? '', documentTitle: chunk?.documentTitle ?? '',
+      pageNumber: chunk?.pageNumber ?? 0, charStart: chunk?.charStart ?? 0, charEnd: chunk?.charEnd ?? 0, passage: chunk?.text ?? '',
+      quote: c.quote, verified: false, failure: `[${c.number}] ${failure}`,
+    });
+  };
+
+  const sentences: AnswerSentence[] = splitSentences(content).map((s) => {
+    if (isRefusal(s.text)) return { start: s.start, end: s.end, support: 'refusal', source: null };
+    // The model's own citations of this sentence first: its quoted words must be in its source,
+    // and the sentence must agree with that source.
+    const own = placed.filter((p) => p.at >= s.start && p.at <= s.end + 2).map((p) => p.citation);
+    for (const c of own) {
+      if (!chunks[c.number - 1]) {
+        fail(c, `cites source ${c.number}, but there were only ${chunks.length}`);
+        continue;
+      }
+      const quoted = c.quote ? locateQuote(c.quote, texts[c.number - 1]) : null;
+      if (c.quote && !quoted) {
+        fail(c, `the quoted words are not in source ${c.number}`);
+        continue;
+      }
+      const support = findSupport(s.text, texts, { only: c.number - 1, question });
+      if (!support) {
+        fail(c, `the sentence does not agree with source ${c.number}`);
+        continue;
+      }
+      return { start: s.start, end: s.end, support: 'verified', source: sourceFor(c.number - 1, quoted ?? support.quote) };
+    }
+    const support = findSupport(s.text, texts, { question });
+    if (!support) return { start: s.start, end: s.end, support: 'unsupported', source: null };
+    return { start: s.start, end: s.end, support: 'verified', source: sourceFor(support.passage, support.quote) };
+  });
+
+  // What the documents say, verbatim, whenever the answer is not wholly supported: with a small
+  // model the best passages are often worth more than its paraphrase.
+  let evidence: number[] = [];
+  if (sentences.some((s) => s.support === 'unsupported') || !sentences.some((s) => s.support === 'verified')) {
+    // Up to two places, each said once (overlapping chunks repeat sentences), and none that
+    // repeats words a sentence of the answer is already linked to.
+    const said = new Set<string>();
+    const supporting = [...shown];
+    for (const e of bestEvidence(question, texts, 6)) {
+      const words = texts[e.passage].slice(e.quote.start, e.quote.end).toLowerCase().replace(/\s+/g, ' ');
+      const chunk = chunks[e.passage];
+      const [start, end] = [chunk.charStart + e.quote.start, chunk.charStart + e.quote.end];
+      const repeats = supporting.some((s) => s.documentId === chunk.documentId && s.pageNumber === chunk.pageNumber && s.charStart < end && start < s.charEnd);
+      if (said.has(words) || repeats || evidence.length >= 2) continue;
+      said.add(words);
+      const number = sourceFor(e.passage, e.quote);
+      if (!evidence.includes(number)) evidence.push(number);
+    }
+  }
+  return {
+    content,
+    grounding: { sentences, evidence, modelCitations: citations.length },
+    sources: [...shown, ...failures],
+    failures: failures.length,
+  };
 }

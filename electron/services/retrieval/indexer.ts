@@ -44,6 +44,7 @@ export class Indexer {
 
   status(): IndexStatus {
     const counts = this.#store.chunkCounts();
+    const skipped = this.#store.skippedEmbeddings();
     const info = this.#embedder.info;
     // While the model loads after a restart, the vectors already stored still count.
     const space = this.#space.get();
@@ -54,6 +55,8 @@ export class Indexer {
       embeddingModelId: info?.id ?? space?.modelId ?? null,
       embeddingModelName: info?.name ?? null,
       dimensions: this.#embedder.dimensions ?? space?.dimensions ?? null,
+      skipped: skipped.count,
+      skippedReason: skipped.reason,
       error: this.#error,
     };
   }
@@ -94,8 +97,7 @@ export class Indexer {
       if (pending.length) this.#emit('chunking');
       for (const id of pending) {
         if (this.#stopped) return;
-        const chunks = this.#documents.pages(id).flatMap((p) => chunkPage(p.pageNumber, p.text));
-        this.#store.writeChunks(id, chunks);
+        this.#chunk(id);
         await new Promise((r) => setImmediate(r)); // let the app breathe between documents
       }
       this.#store.pruneBits();
@@ -104,8 +106,19 @@ export class Indexer {
         let lastStatus = 0;
         if (batch.length) this.#emit('embedding');
         while (batch.length && !this.#stopped) {
-          const vectors = await this.#embedder.embed(batch.map((c) => c.text));
-          this.#store.writeEmbeddings(batch.map((c, i) => ({ chunkId: c.id, embedding: vectors[i] })));
+          const vectors = await this.#embedder.embedEach(batch.map((c) => c.text));
+          // A chunk the model cannot take is recorded and skipped: it never stops the index. When
+          // every chunk of a batch fails alike, the model itself is at fault: that stops the pass.
+          const failed = vectors.filter((v) => v instanceof Error);
+          if (batch.length > 1 && failed.length === batch.length) throw failed[0];
+          batch.forEach((c, i) => {
+            const v = vectors[i];
+            if (v instanceof Error) this.#store.skipEmbedding(c.id, v.message);
+          });
+          this.#store.writeEmbeddings(batch.flatMap((c, i) => {
+            const v = vectors[i];
+            return v instanceof Error ? [] : [{ chunkId: c.id, embedding: v }];
+          }));
           const now = performance.now();
           if (now - lastStatus > 250) {
             lastStatus = now;
@@ -119,6 +132,16 @@ export class Indexer {
       this.#error = (e as Error).message;
       this.#emit('idle');
     }
+  }
+
+  #chunk(documentId: string): void {
+    this.#store.writeChunks(documentId, this.#documents.pages(documentId).flatMap((p) => chunkPage(p.pageNumber, p.text)));
+  }
+
+  /** Cuts the given documents into passages now, if that has not been done yet (a question is waiting). */
+  ensureChunked(documentIds: string[]): void {
+    const pending = new Set(this.#store.documentsToChunk());
+    for (const id of documentIds) if (pending.has(id)) this.#chunk(id);
   }
 
   /** Switches the embedding model; vectors of the old one are dropped and everything re-embeds. */

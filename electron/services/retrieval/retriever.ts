@@ -31,8 +31,12 @@ export class Retriever {
     this.#vectorsReady = deps.vectorsReady;
   }
 
-  async search(question: string, collectionIds: string[], k = 6, depth = 50): Promise<RetrievalResult> {
-    const documentIds = this.#store.documentsIn(collectionIds);
+  search(question: string, collectionIds: string[], k = 6, depth = 50): Promise<RetrievalResult> {
+    return this.searchDocuments(question, this.#store.documentsIn(collectionIds), k, depth);
+  }
+
+  /** The `k` best passages within the given documents (a collection's, or one shared document). */
+  async searchDocuments(question: string, documentIds: string[], k = 6, depth = 50): Promise<RetrievalResult> {
     const keyword = this.#store.bm25(question, documentIds, depth);
     let vector: ChunkHit[] = [];
     const useVectors = this.#vectorsReady() && this.#embedder.dimensions !== null;

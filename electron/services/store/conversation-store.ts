@@ -72,6 +72,7 @@ function toMessage(r: MessageRow): Message {
     // Filled in by the retrieval layer for grounded answers.
     sources: [],
     citationFailures: 0,
+    grounding: null,
   };
 }
 

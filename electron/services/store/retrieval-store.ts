@@ -1,7 +1,7 @@
 // Collections, chunks, embeddings and cited sources. All retrieval SQL lives here.
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { MessageSource } from '../../contract/types.ts';
+import type { AnswerGrounding, MessageSource } from '../../contract/types.ts';
 import type { Chunk } from '../retrieval/chunker.ts';
 
 export interface CollectionRow {
@@ -138,11 +138,24 @@ export class RetrievalStore {
     return this.#db.prepare('SELECT (SELECT COUNT(*) FROM chunks) AS chunks, (SELECT COUNT(*) FROM chunk_embeddings) AS embedded').get() as { chunks: number; embedded: number };
   }
 
-  /** Chunks with no embedding yet, oldest first: embedding resumes from here after a restart. */
+  /** Chunks with no embedding yet (and not skipped), oldest first: embedding resumes from here after a restart. */
   chunksToEmbed(limit: number): { id: number; text: string }[] {
     return this.#db
-      .prepare('SELECT c.id, c.text FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id WHERE e.chunk_id IS NULL ORDER BY c.id LIMIT ?')
+      .prepare(
+        `SELECT c.id, c.text FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id
+         WHERE e.chunk_id IS NULL AND c.id NOT IN (SELECT chunk_id FROM chunk_embedding_skips) ORDER BY c.id LIMIT ?`,
+      )
       .all(limit) as { id: number; text: string }[];
+  }
+
+  /** A chunk the embedding model could not take: kept out of vector search (still found by keywords). */
+  skipEmbedding(chunkId: number, reason: string): void {
+    this.#db.prepare('INSERT OR REPLACE INTO chunk_embedding_skips (chunk_id, reason) VALUES (?, ?)').run(chunkId, reason);
+  }
+
+  skippedEmbeddings(): { count: number; reason: string | null } {
+    const row = this.#db.prepare('SELECT COUNT(*) AS count, MAX(reason) AS reason FROM chunk_embedding_skips').get() as { count: number; reason: string | null };
+    return row;
   }
 
   #hasBits(): boolean {
@@ -153,6 +166,7 @@ export class RetrievalStore {
   resetEmbeddings(dimensions: number | null): void {
     this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM chunk_embeddings').run();
+      this.#db.prepare('DELETE FROM chunk_embedding_skips').run();
       if (this.#hasBits()) this.#db.exec('DROP TABLE chunk_bits');
       if (dimensions) this.#db.exec(`CREATE VIRTUAL TABLE chunk_bits USING vec0(embedding bit[${Math.ceil(dimensions / 8) * 8}])`);
     })();
@@ -270,6 +284,15 @@ export class RetrievalStore {
     ).map((r) => ({ chunkId: r.chunkId, score: 1 - r.distance }));
   }
 
+  /** The first passages of the documents, in reading order. */
+  leadingChunks(documentIds: string[], limit: number): StoredChunk[] {
+    const ids = this.#db
+      .prepare('SELECT id FROM chunks WHERE document_id IN (SELECT value FROM json_each(?)) ORDER BY page_number, char_start LIMIT ?')
+      .pluck()
+      .all(JSON.stringify(documentIds), limit) as number[];
+    return this.chunks(ids);
+  }
+
   chunks(ids: number[]): StoredChunk[] {
     if (ids.length === 0) return [];
     const rows = this.#db
@@ -300,6 +323,22 @@ export class RetrievalStore {
         insert.run(messageId, s.number, s.chunkId, s.documentId, s.documentTitle, s.pageNumber, s.charStart, s.charEnd, s.passage, s.quote, s.verified ? 1 : 0, s.failure);
       }
     })();
+  }
+
+  saveGrounding(messageId: string, grounding: AnswerGrounding): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO message_groundings (message_id, sentences, evidence, model_citations) VALUES (?, ?, ?, ?)')
+      .run(messageId, JSON.stringify(grounding.sentences), JSON.stringify(grounding.evidence), grounding.modelCitations);
+  }
+
+  groundingsOf(messageIds: string[]): Map<string, AnswerGrounding> {
+    const out = new Map<string, AnswerGrounding>();
+    if (messageIds.length === 0) return out;
+    const rows = this.#db
+      .prepare('SELECT * FROM message_groundings WHERE message_id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(messageIds)) as { message_id: string; sentences: string; evidence: string; model_citations: number }[];
+    for (const r of rows) out.set(r.message_id, { sentences: JSON.parse(r.sentences), evidence: JSON.parse(r.evidence), modelCitations: r.model_citations });
+    return out;
   }
 
   sourcesOf(messageIds: string[]): Map<string, SourceRecord[]> {

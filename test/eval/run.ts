@@ -1,0 +1,101 @@
+// npm run eval: Enclave with the real models in ../shared/models on the real documents in
+// ../shared/corpora. Prints figures from one run; not a test (a fresh clone without ../shared
+// prints what is missing and exits 0).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createEnclave } from '../../electron/core/app.ts';
+import { REPO_ROOT } from '../fixtures/paths.ts';
+import { routerCaller } from '../support/router-call.ts';
+import { ask, pickQuestions, report, type Scored } from './grounded.ts';
+import { evalSummaries } from './summaries.ts';
+
+const SHARED = resolve(REPO_ROOT, '..', 'shared');
+const CHAT_MODEL = join(SHARED, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const EMBEDDING_MODEL = join(SHARED, 'models', 'all-MiniLM-L6-v2-f16.gguf');
+const CORPUS = join(SHARED, 'corpora', 'clinic_law_docs');
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const DOCS = flag('docs', 6);
+const PER_DOC = flag('per-doc', 6);
+const THREADS = flag('threads', 2);
+const CONTEXT = flag('context', 2048);
+const verbose = args.includes('--verbose');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+
+async function main(): Promise<void> {
+  for (const [what, path] of [['chat model', CHAT_MODEL], ['embedding model', EMBEDDING_MODEL], ['corpus', CORPUS]]) {
+    if (!existsSync(path)) {
+      console.log(`npm run eval needs the ${what} at ${path}; it is not here, so there is nothing to evaluate.`);
+      return;
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'enclave-eval-'));
+  const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'eval', settingsOverride: { threads: THREADS, contextSize: CONTEXT, gpu: 'off', temperature: 0, maxTokens: 200 } });
+  const call = routerCaller(() => enclave);
+  try {
+    const chat = await call('models.add', { path: CHAT_MODEL });
+    const embedding = await call('models.add', { path: EMBEDDING_MODEL });
+    await call('models.activate', { modelId: chat.id });
+    const t0 = performance.now();
+    await call('models.setEmbedding', { modelId: embedding.id });
+
+    const questions = pickQuestions(CORPUS, DOCS, PER_DOC);
+    const pdfs = [...new Set(questions.map((q) => q.docPdf))];
+    const collection = await call('collections.create', { name: 'Contracts' });
+    const ids = new Map<string, string>();
+    for (const pdf of pdfs) {
+      const { document } = await call('documents.import', { path: join(CORPUS, pdf) });
+      await enclave.documents.whenIdle(document.id);
+      ids.set(pdf, document.id);
+      await call('collections.setMembership', { collectionId: collection.id, documentId: document.id, member: true });
+    }
+    for (;;) {
+      const s = await call('retrieval.status', {});
+      if (s.state === 'idle' && s.chunks > 0 && s.embedded + s.skipped >= s.chunks) {
+        console.log(`Indexed ${pdfs.length} contracts: ${s.chunks} passages, ${s.embedded} embedded with all-MiniLM-L6-v2, ${s.skipped} skipped${s.skippedReason ? ` (${s.skippedReason})` : ''}, in ${((performance.now() - t0) / 1000).toFixed(1)} s${s.error ? `; error: ${s.error}` : ''}.`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    if (!only || only === 'grounded') {
+      const results: Scored[] = [];
+      const started = performance.now();
+      for (const mode of ['collection', 'shared'] as const) {
+        for (const q of questions) {
+          const documentId = ids.get(q.docPdf)!;
+          const conversation = await call('conversations.create', {});
+          if (mode === 'collection') await call('conversations.setCollections', { conversationId: conversation.id, collectionIds: [collection.id] });
+          else await call('conversations.attachDocument', { conversationId: conversation.id, documentId });
+          const scope = mode === 'collection' ? [...ids.values()] : [documentId];
+          const retrieved = await enclave.retriever.searchDocuments(q.question, scope, 5);
+          const recall5 = retrieved.relevant && retrieved.passages.some((p) => p.documentId === documentId && q.pages.includes(p.pageNumber));
+          const message = await ask(enclave, conversation.id, q.question);
+          results.push({ question: q, mode, message, recall5 });
+          if (verbose || results.length <= 4 || results.length % 10 === 0) {
+            const g = message.grounding;
+            const marks = g
+              ? g.sentences.map((s) => `    ${s.support === 'verified' ? `✓[${s.source}]` : s.support === 'refusal' ? '∅' : '✗'} ${message.content.slice(s.start, s.end).replace(/\s+/g, ' ').slice(0, 160)}`).join('\n')
+              : `    (no grounding) ${message.content.slice(0, 200)}`;
+            const sources = message.sources.map((s) => `    [${s.number}] p.${s.pageNumber}${g?.evidence.includes(s.number) ? ' (the documents say)' : ''}: “${(s.quote ?? '').replace(/\s+/g, ' ').slice(0, 140)}”`).join('\n');
+            console.log(`\n[${mode}] ${q.category}: ${q.question}\n  label p.${q.pages.join(',') || '—'}: ${q.labels[0]?.replace(/\s+/g, ' ').slice(0, 120) ?? '(none)'}\n${marks}\n${sources}`);
+          }
+        }
+      }
+      const pageText = (documentId: string, page: number) => enclave.documents.page(documentId, page).text;
+      console.log(`\n## Grounded answers: SmolLM2-135M-Instruct (Q4_1) + all-MiniLM-L6-v2, context ${CONTEXT}, ${THREADS} threads, temperature 0 (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      console.log(report(results, (pdf) => ids.get(pdf)!, pageText));
+    }
+    if (!only || only === 'summaries') await evalSummaries(enclave, [...ids.values()].slice(0, 3));
+  } finally {
+    await enclave.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
