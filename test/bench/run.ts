@@ -7,7 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem } from 'node-llama-cpp';
-import { EMBEDDING_MODEL, ENDLESS_MODEL, generateFixtures, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chunkPage } from '../../electron/services/retrieval/chunker.ts';
+import { writeCorpus } from '../fixtures/documents.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, generateFixtures, GROUNDED_MODEL, MINILM_MODEL, REAL_CORPUS, SMOLLM_MODEL, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
+import { benchGrounded } from './grounded.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
@@ -198,4 +202,20 @@ await benchModel('Seeded fixture model (endless-chat.gguf)', ENDLESS_MODEL);
 if (storiesModelPresent()) await benchModel('stories260K.gguf (../shared/models)', STORIES_MODEL);
 else console.log('\n(stories260K.gguf not found beside the repo: only the fixture model was measured)');
 await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);
-await benchRetrieval(storiesModelPresent() ? STORIES_MODEL : EMBEDDING_MODEL, THREADS);
+// Real embedding model on real contract text when ../shared has them.
+const realShared = existsSync(MINILM_MODEL) && existsSync(SMOLLM_MODEL) && existsSync(REAL_CORPUS);
+const contractTexts = realShared
+  ? readdirSync(join(REAL_CORPUS, 'cuad_contracts', 'txt'))
+      .sort()
+      .slice(0, 6)
+      .flatMap((f) => chunkPage(1, readFileSync(join(REAL_CORPUS, 'cuad_contracts', 'txt', f), 'utf8')).map((c) => c.text))
+      .slice(0, 200)
+  : null;
+await benchRetrieval(realShared ? MINILM_MODEL : storiesModelPresent() ? STORIES_MODEL : EMBEDDING_MODEL, THREADS, contractTexts);
+if (realShared) {
+  const pdfs = readdirSync(join(REAL_CORPUS, 'cuad_contracts', 'pdf')).sort().slice(0, 2).map((f) => join(REAL_CORPUS, 'cuad_contracts', 'pdf', f));
+  await benchGrounded(SMOLLM_MODEL, pdfs, THREADS);
+} else {
+  const corpus = await writeCorpus(mkdtempSync(join(tmpdir(), 'enclave-bench-corpus-')));
+  await benchGrounded(GROUNDED_MODEL, Object.values(corpus), THREADS);
+}

@@ -9,7 +9,7 @@ import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
-import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -242,5 +242,47 @@ describe('changing the embedding model', () => {
     expect((await call('retrieval.status', {})).embedded).toBe((await call('retrieval.status', {})).chunks);
     await call('models.setEmbedding', { modelId: null });
     expect(await call('retrieval.status', {})).toMatchObject({ embeddingModelId: null, embedded: 0 });
+  });
+
+  it('a model whose context is shorter than the passages still embeds every one of them (cut to fit, its special tokens counted)', async () => {
+    const short = await call('models.add', { path: SHORT_EMBEDDING_MODEL });
+    const longest = Math.max(...enclave.db.prepare('SELECT text FROM chunks').pluck().all().map((t) => enclave.engine.countTokens(t as string)));
+    const status = await call('models.setEmbedding', { modelId: short.id });
+    expect(status.dimensions).toBe(96);
+    await indexed();
+    const after = await call('retrieval.status', {});
+    expect(longest).toBeGreaterThan(16); // the passages really are longer than its context
+    expect(after).toMatchObject({ error: null, skipped: 0 });
+    expect(after.embedded).toBe(after.chunks);
+    // Search by meaning works with it.
+    const result = await enclave.retriever.search('How much is the monthly rent?', [allId], 5);
+    expect(result.mode).toBe('hybrid');
+    await call('models.setEmbedding', { modelId: null });
+  });
+
+  it('a chunk the model cannot embed is recorded and skipped: it never stops the index, and it is counted', async () => {
+    const chunkId = enclave.db.prepare('SELECT id FROM chunks ORDER BY id LIMIT 1').pluck().get() as number;
+    enclave.retrieval.skipEmbedding(chunkId, 'Input is longer than the usable context size.');
+    const status = await call('retrieval.status', {});
+    expect(status).toMatchObject({ skipped: 1, skippedReason: 'Input is longer than the usable context size.' });
+    expect(enclave.retrieval.chunksToEmbed(10_000).some((c) => c.id === chunkId)).toBe(false);
+    // A new embedding space forgets what the old model could not take.
+    enclave.retrieval.resetEmbeddings(null);
+    expect((await call('retrieval.status', {})).skipped).toBe(0);
+  });
+});
+
+describe('small contexts', () => {
+  it('with a 512-token context, passages are fitted: the answer comes, never an error about the question', async () => {
+    await call('settings.update', { contextSize: 512 });
+    expect(enclave.engine.contextSize).toBe(512);
+    const c = await call('conversations.create', {});
+    await call('conversations.setCollections', { conversationId: c.id, collectionIds: [allId] });
+    const reply = await ask(c.id, 'What is the notice period for terminating the lease, and how much is the monthly rent, and when is the deposit returned?');
+    expect(reply.status).toBe('complete');
+    expect(reply.error).toBeNull();
+    expect(reply.grounding).not.toBeNull();
+    expect(reply.contextTokens!).toBeLessThanOrEqual(512);
+    await call('settings.update', { contextSize: 2048 });
   });
 });

@@ -33,7 +33,9 @@ vi.mock('electron', () => {
     static getAllWindows = () => recorded.windows;
     webContents = { send: vi.fn(), id: 1 };
     loadedUrl = '';
-    constructor(public options: Record<string, unknown>) {
+    options: Record<string, unknown>;
+    constructor(options: Record<string, unknown>) {
+      this.options = options;
       recorded.windows.push(this);
     }
     once() {}

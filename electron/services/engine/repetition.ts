@@ -62,7 +62,10 @@ export class LoopWatch {
   #text = '';
   #checkedAt = 0;
   #cut: number | null = null;
-  constructor(readonly onLoop: () => void) {}
+  readonly #onLoop: () => void;
+  constructor(onLoop: () => void) {
+    this.#onLoop = onLoop;
+  }
 
   push(chunk: string): void {
     if (this.#cut !== null) return;
@@ -70,7 +73,7 @@ export class LoopWatch {
     if (this.#text.length - this.#checkedAt < 40) return;
     this.#checkedAt = this.#text.length;
     this.#cut = findLoop(this.#text);
-    if (this.#cut !== null) this.onLoop();
+    if (this.#cut !== null) this.#onLoop();
   }
 
   /** Where the loop starts in the text pushed so far, or null. */
