@@ -137,25 +137,42 @@ describe('chat through the router', () => {
     expect(await call('settings.get', {})).toMatchObject({ threads: 1, contextSize: 2048, maxTokens: 48 });
   });
 
-  it('gives the model a shared document: the prompt grows by the document, and the reply still comes', async () => {
+  it('a shared document takes the same path as a collection: passages retrieved within it alone, given with the question, the answer attributed', async () => {
     const { generateDocumentFixtures } = await import('../fixtures/documents.ts');
     const fx = await generateDocumentFixtures();
     const without = await call('conversations.create', {});
     let done = nextDone(without.id);
-    await call('chat.send', { conversationId: without.id, text: 'What does clause 3 say?' });
+    await call('chat.send', { conversationId: without.id, text: 'What was found about troponin?' });
     const plain = await done;
+    expect(plain.grounding).toBeNull();
     const withDoc = await call('conversations.create', {});
     const { document } = await call('documents.import', { path: fx.docx3 });
     await enclave.documents.whenIdle(document.id);
+    // Another document in the library, not shared: never a source of this conversation.
+    const other = await call('documents.import', { path: fx.markdown });
+    await enclave.documents.whenIdle(other.document.id);
     await call('conversations.attachDocument', { conversationId: withDoc.id, documentId: document.id });
     done = nextDone(withDoc.id);
-    await call('chat.send', { conversationId: withDoc.id, text: 'What does clause 3 say?' });
+    await call('chat.send', { conversationId: withDoc.id, text: 'What was found about troponin?' });
     const grounded = await done;
     expect(grounded.status).toBe('complete');
-    // The whole 3-page letter (with its page markers) was in the prompt.
+    // The passages were in the prompt: it grew by at least the finding asked about.
     const promptWithout = plain.contextTokens! - plain.tokenCount!;
     const promptWith = grounded.contextTokens! - grounded.tokenCount!;
-    expect(promptWith - promptWithout).toBeGreaterThan(enclave.engine.countTokens('Patient admitted with chest pain. troponin normal. follow-up with the GP'));
+    expect(promptWith - promptWithout).toBeGreaterThan(enclave.engine.countTokens('Findings: troponin normal.'));
+    // The model's sentences (a looping story) are not supported and are marked; what the document
+    // says is offered instead, verbatim, from its own page.
+    expect(grounded.grounding!.sentences.length).toBeGreaterThan(0);
+    expect(grounded.grounding!.sentences.every((s) => s.support === 'unsupported')).toBe(true);
+    const evidence = grounded.sources.filter((s) => grounded.grounding!.evidence.includes(s.number));
+    expect(evidence[0]).toMatchObject({ documentId: document.id, pageNumber: 2, quote: 'Findings: troponin normal.' });
+    for (const s of grounded.sources) expect(s.documentId).toBe(document.id);
+    // A question whose words are nowhere in it still gets the document (its opening passages), not a refusal.
+    done = nextDone(withDoc.id);
+    await call('chat.send', { conversationId: withDoc.id, text: 'Summarize it please' });
+    const vague = await done;
+    expect(vague.tokenCount).toBeGreaterThan(0);
+    expect(vague.grounding).not.toBeNull();
   });
 
   it('reloads the model when the context size changes', async () => {

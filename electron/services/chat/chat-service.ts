@@ -131,9 +131,12 @@ export class ChatService {
     const controller = new AbortController();
     const active: ActiveReply = { conversationId, controller, finished: Promise.resolve() };
     this.#active = active;
-    active.finished = this.#run(conversationId, assistant, controller.signal).finally(() => {
+    // The reply is settled (a new one may start) before its "done" is announced, so a client that
+    // sends the next message the moment it sees the answer is never told the model is busy.
+    const settle = () => {
       if (this.#active === active) this.#active = null;
-    });
+    };
+    active.finished = this.#run(conversationId, assistant, controller.signal, settle).finally(settle);
     this.#events.conversationsChanged(conversationId);
     return assistant;
   }
@@ -161,7 +164,7 @@ export class ChatService {
     return { tokens: Math.max(0, Math.floor((contextSize - reply - fixed) * 0.75)), count };
   }
 
-  async #run(conversationId: string, assistant: Message, signal: AbortSignal): Promise<void> {
+  async #run(conversationId: string, assistant: Message, signal: AbortSignal, settle: () => void): Promise<void> {
     const conversation = this.#store.getConversation(conversationId)!;
     let text = '';
     let unsent = '';
@@ -184,6 +187,7 @@ export class ChatService {
         // Nothing relevant in the documents: said plainly, without asking the model to improvise.
         final = this.#store.finishMessage(assistant.id, grounding.refusal, 'complete', null);
         this.#events.delta({ conversationId, messageId: assistant.id, text: grounding.refusal });
+        settle();
         this.#events.done({ conversationId, message: final });
         this.#events.conversationsChanged(conversationId);
         return;
@@ -228,6 +232,7 @@ export class ChatService {
       final = this.#store.finishMessage(assistant.id, text, 'error', null, message);
     }
     flushDelta();
+    settle();
     this.#events.done({ conversationId, message: final });
     this.#events.conversationsChanged(conversationId);
   }
