@@ -121,8 +121,13 @@ export interface AnswerSentence {
 
 export interface AnswerGrounding {
   sentences: AnswerSentence[];
-  /** Sources offered as what the documents say, when no sentence of the answer could be verified. */
+  /** Sources offered as what the documents say, when the answer is not wholly supported. */
   evidence: number[];
+  /**
+   * Share of the question's words found in the best of those passages (0–1): below one half they
+   * are the closest passages, not necessarily an answer, and are presented as such.
+   */
+  evidenceCoverage: number;
   /** Citations the model wrote in the requested format (checked or not). */
   modelCitations: number;
 }

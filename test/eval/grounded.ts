@@ -125,6 +125,7 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     let modelHasLabel = 0;
     let sourcesHaveLabel = 0;
     let correctRefusals = 0;
+    let nothingAsserted = 0;
     let recall = 0;
     for (const r of rs) {
       const g = r.message.grounding;
@@ -158,7 +159,8 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
       } else {
         const g2 = r.message.grounding;
         const refused = !g2 || g2.sentences.every((s) => s.support !== 'verified');
-        if (refused && (!g2 || g2.sentences.some((s) => s.support === 'refusal'))) correctRefusals++;
+        if (refused) nothingAsserted++;
+        if (refused && (!g2 || g2.sentences.some((s) => s.support === 'refusal') || g2.evidence.length === 0)) correctRefusals++;
       }
     }
     lines.push(`\n### ${mode === 'collection' ? 'Asked of a collection of the contracts' : 'Asked about one shared contract'} (${rs.length} questions: ${answerable.length} with a labelled answer, ${unanswerable.length} the contract does not answer)`);
@@ -173,7 +175,8 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     lines.push(`| answerable: a verified source on the lawyer-labelled page | ${pct(onLabelledPage, answerable.length)} |`);
     lines.push(`| answerable: the model's text holds ≥ half the label's words | ${pct(modelHasLabel, answerable.length)} |`);
     lines.push(`| answerable: the shown sources hold ≥ half the label's words | ${pct(sourcesHaveLabel, answerable.length)} |`);
-    lines.push(`| unanswerable: correct refusals (nothing verified, says the documents do not answer) | ${pct(correctRefusals, unanswerable.length)} |`);
+    lines.push(`| unanswerable: nothing in the answer shown as verified | ${pct(nothingAsserted, unanswerable.length)} |`);
+    lines.push(`| unanswerable: correct refusals (nothing verified, and the model or Enclave says the documents do not answer) | ${pct(correctRefusals, unanswerable.length)} |`);
     lines.push(`| retrieval page-level recall@5 (answerable) | ${pct(recall, answerable.length)} |`);
     lines.push(`| audit: shown quotes found verbatim at their page offsets | ${pct(auditOk, audited)} |`);
   }

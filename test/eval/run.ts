@@ -66,7 +66,8 @@ async function main(): Promise<void> {
     if (!only || only === 'grounded') {
       const results: Scored[] = [];
       const started = performance.now();
-      for (const mode of ['collection', 'shared'] as const) {
+      const modes = args.includes('--mode') ? [args[args.indexOf('--mode') + 1] as 'collection' | 'shared'] : (['collection', 'shared'] as const);
+      for (const mode of modes) {
         for (const q of questions) {
           const documentId = ids.get(q.docPdf)!;
           const conversation = await call('conversations.create', {});

@@ -23,7 +23,8 @@ export async function evalSummaries(enclave: Enclave, documentIds: string[]): Pr
     const t0 = performance.now();
     await call('summaries.start', { documentId, kind: 'legal' });
     const s = await done;
-    const points = s.content.split('\n').filter((l) => /^\s*[-*]\s+\S/.test(l));
+    // A point is any line of text that is not a heading (small models often write paragraphs).
+    const points = s.content.split('\n').filter((l) => /[\p{L}\p{N}]/u.test(l) && !/^\s*#/.test(l));
     const unverified = points.filter((p) => p.includes('[no source]')).length;
     const seen = new Set<string>();
     let repeated = 0;

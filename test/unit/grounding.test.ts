@@ -73,7 +73,12 @@ describe('attribution of answers', () => {
     const r = groundAnswer('The lease is governed by the laws of Mars.', sources, 'When is the deposit returned after the keys are handed back?');
     expect(r.grounding.sentences.map((s) => s.support)).toEqual(['unsupported']);
     expect(r.grounding.evidence).toEqual([1]);
+    expect(r.grounding.evidenceCoverage).toBe(1);
     expect(r.sources[0]).toMatchObject({ number: 1, verified: true, pageNumber: 5, quote: sources[1].text });
+    // Passages that share only some of the question's words are offered as the closest, not as the answer.
+    const weak = groundAnswer('Cats are fine.', sources, 'Is a deposit needed for cats and dogs?');
+    expect(weak.grounding.evidence).toHaveLength(1);
+    expect(weak.grounding.evidenceCoverage).toBeLessThan(0.5);
   });
 
   it('a sentence that says the documents do not answer is a refusal, not an unsupported claim', () => {

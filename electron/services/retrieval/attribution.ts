@@ -259,8 +259,8 @@ export function isRefusal(sentence: string): boolean {
  * they are among the passages) with earlier-ranked passages preferred on ties: what the documents
  * say, offered when the model's own answer could not be verified.
  */
-export function bestEvidence(question: string, passages: string[], limit = 2): { passage: number; quote: Span }[] {
-  const q = claimTerms(question).content;
+export function bestEvidence(question: string, passages: string[], limit = 2): { passage: number; quote: Span; coverage: number }[] {
+  const q = new Set([...claimTerms(question).content].filter((t) => !FRAME_WORDS.has(t)));
   if (q.size === 0) return [];
   const candidates: { passage: number; quote: Span; terms: Set<string> }[] = [];
   passages.forEach((passage, index) => {
@@ -283,11 +283,13 @@ export function bestEvidence(question: string, passages: string[], limit = 2): {
     })
     .filter((c) => c.score > 0)
     .sort((a, b) => b.score - a.score || a.passage - b.passage || a.quote.start - b.quote.start);
-  const chosen: { passage: number; quote: Span }[] = [];
+  const chosen: { passage: number; quote: Span; coverage: number }[] = [];
   for (const c of scored) {
     if (chosen.length >= limit) break;
     if (chosen.some((x) => x.passage === c.passage)) continue; // one place per passage
-    chosen.push({ passage: c.passage, quote: c.quote });
+    // How much of what was asked this place speaks of: the share of the question's words in it.
+    const coverage = [...q].filter((t) => c.terms.has(t)).length / q.size;
+    chosen.push({ passage: c.passage, quote: c.quote, coverage });
   }
   return chosen;
 }

@@ -137,6 +137,7 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
   // What the documents say, verbatim, whenever the answer is not wholly supported: with a small
   // model the best passages are often worth more than its paraphrase.
   let evidence: number[] = [];
+  let evidenceCoverage = 0;
   if (sentences.some((s) => s.support === 'unsupported') || !sentences.some((s) => s.support === 'verified')) {
     // Up to two places, each said once (overlapping chunks repeat sentences), and none that
     // repeats words a sentence of the answer is already linked to.
@@ -151,11 +152,12 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
       said.add(words);
       const number = sourceFor(e.passage, e.quote);
       if (!evidence.includes(number)) evidence.push(number);
+      evidenceCoverage = Math.max(evidenceCoverage, e.coverage);
     }
   }
   return {
     content,
-    grounding: { sentences, evidence, modelCitations: citations.length },
+    grounding: { sentences, evidence, evidenceCoverage: Math.round(evidenceCoverage * 100) / 100, modelCitations: citations.length },
     sources: [...shown, ...failures],
     failures: failures.length,
   };

@@ -328,7 +328,7 @@ export class RetrievalStore {
   saveGrounding(messageId: string, grounding: AnswerGrounding): void {
     this.#db
       .prepare('INSERT OR REPLACE INTO message_groundings (message_id, sentences, evidence, model_citations) VALUES (?, ?, ?, ?)')
-      .run(messageId, JSON.stringify(grounding.sentences), JSON.stringify(grounding.evidence), grounding.modelCitations);
+      .run(messageId, JSON.stringify(grounding.sentences), JSON.stringify({ numbers: grounding.evidence, coverage: grounding.evidenceCoverage }), grounding.modelCitations);
   }
 
   groundingsOf(messageIds: string[]): Map<string, AnswerGrounding> {
@@ -337,7 +337,10 @@ export class RetrievalStore {
     const rows = this.#db
       .prepare('SELECT * FROM message_groundings WHERE message_id IN (SELECT value FROM json_each(?))')
       .all(JSON.stringify(messageIds)) as { message_id: string; sentences: string; evidence: string; model_citations: number }[];
-    for (const r of rows) out.set(r.message_id, { sentences: JSON.parse(r.sentences), evidence: JSON.parse(r.evidence), modelCitations: r.model_citations });
+    for (const r of rows) {
+      const { numbers, coverage } = JSON.parse(r.evidence) as { numbers: number[]; coverage: number };
+      out.set(r.message_id, { sentences: JSON.parse(r.sentences), evidence: numbers, evidenceCoverage: coverage, modelCitations: r.model_citations });
+    }
     return out;
   }
 

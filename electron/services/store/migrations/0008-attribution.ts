@@ -13,7 +13,7 @@ export function up(db: Database): void {
     CREATE TABLE message_groundings (
       message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
       sentences TEXT NOT NULL,
-      evidence TEXT NOT NULL,
+      evidence TEXT NOT NULL, -- { numbers: source numbers, coverage: share of the question's words }
       model_citations INTEGER NOT NULL
     ) STRICT;
 
