@@ -182,7 +182,8 @@ export class ChatService {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
       const settings = this.#settings();
-      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question, this.#passageBudget(conversation.systemPrompt, question, settings)) : null;
+      const budget = () => this.#passageBudget(conversation.systemPrompt, question, settings);
+      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question, budget) : null;
       if (grounding?.refusal) {
         // Nothing relevant in the documents: said plainly, without asking the model to improvise.
         final = this.#store.finishMessage(assistant.id, grounding.refusal, 'complete', null);

@@ -28,7 +28,8 @@ export interface PassageBudget {
 }
 
 export interface Grounder {
-  prepare(conversationId: string, question: string, budget: PassageBudget): Promise<GroundingPlan | null>;
+  /** `budget` is asked for only when there are passages to fit. */
+  prepare(conversationId: string, question: string, budget: () => PassageBudget): Promise<GroundingPlan | null>;
 }
 
 /** Passages retrieved before fitting: more than fit, so a smaller context can still pick the best. */
@@ -122,7 +123,7 @@ export function createGrounder(deps: {
           finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question)),
         };
       }
-      const passages = fitPassages(ranked, budget, sourceHeading);
+      const passages = fitPassages(ranked, budget(), sourceHeading);
       return {
         refusal: null,
         instructions: GROUNDING_INSTRUCTIONS,

@@ -164,20 +164,6 @@ export class DocumentStore {
     ).map(toDocument);
   }
 
-  /** Page numbers of a document ranked by BM25 against `query` (free text, never FTS syntax). */
-  rankPages(documentId: string, query: string, limit: number): number[] {
-    const terms = (query.toLowerCase().match(/[\p{L}\p{N}]{3,}/gu) ?? []).slice(0, 24);
-    if (terms.length === 0) return [];
-    const fts = terms.map((t) => `"${t}"*`).join(' OR ');
-    return this.#db
-      .prepare(
-        `SELECT p.page_number FROM document_pages_fts f JOIN document_pages p ON p.rowid = f.rowid
-         WHERE document_pages_fts MATCH ? AND p.document_id = ? ORDER BY bm25(document_pages_fts) LIMIT ?`,
-      )
-      .pluck()
-      .all(fts, documentId, limit) as number[];
-  }
-
   delete(id: string): boolean {
     return this.#db.prepare('DELETE FROM documents WHERE id = ?').run(id).changes > 0;
   }

@@ -57,14 +57,6 @@ export class SummaryStore {
     return (this.#db.prepare('SELECT * FROM summaries WHERE document_id = ? ORDER BY created_at DESC, rowid DESC').all(documentId) as SummaryRow[]).map(toSummary);
   }
 
-  /** The newest complete summary of a document, if any. */
-  latestComplete(documentId: string): Summary | null {
-    const row = this.#db
-      .prepare("SELECT * FROM summaries WHERE document_id = ? AND status = 'complete' ORDER BY created_at DESC, rowid DESC LIMIT 1")
-      .get(documentId) as SummaryRow | undefined;
-    return row ? toSummary(row) : null;
-  }
-
   saveSections(id: string, sections: SummarySection[]): void {
     this.#db.prepare('UPDATE summaries SET sections = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(sections), Date.now(), id);
   }
