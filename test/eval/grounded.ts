@@ -122,6 +122,7 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     let withVerifiedSentence = 0;
     let withVerifiedSource = 0;
     let onLabelledPage = 0;
+    let onAnyLabelledPage = 0;
     let modelHasLabel = 0;
     let sourcesHaveLabel = 0;
     let correctRefusals = 0;
@@ -153,6 +154,10 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
       if (r.message.sources.length > 0) withVerifiedSource++;
       if (r.question.pages.length > 0) {
         if (r.message.sources.some((s) => s.documentId === docId && r.question.pages.includes(s.pageNumber))) onLabelledPage++;
+        // The same question has a labelled answer in each contract that has the clause: in a
+        // collection of several contracts, any of them answers it.
+        const anyLabelled = new Set(rs.filter((o) => o.question.category === r.question.category).flatMap((o) => o.question.pages.map((p) => `${documentIdOf(o.question.docPdf)}|${p}`)));
+        if (r.message.sources.some((s) => anyLabelled.has(`${s.documentId}|${s.pageNumber}`))) onAnyLabelledPage++;
         if (containsLabel(r.message.content, r.question.labels)) modelHasLabel++;
         if (containsLabel(r.message.sources.map((s) => s.quote ?? '').join(' '), r.question.labels)) sourcesHaveLabel++;
         if (r.recall5) recall++;
@@ -173,6 +178,7 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     lines.push(`| answers with a verified sentence of their own | ${pct(withVerifiedSentence, rs.length)} |`);
     lines.push(`| answers carrying a verified source (own sentence or "the documents say") | ${pct(withVerifiedSource, rs.length)} |`);
     lines.push(`| answerable: a verified source on the lawyer-labelled page | ${pct(onLabelledPage, answerable.length)} |`);
+    if (mode === 'collection') lines.push(`| answerable: a verified source on a page labelled for this question in any contract of the collection | ${pct(onAnyLabelledPage, answerable.length)} |`);
     lines.push(`| answerable: the model's text holds ≥ half the label's words | ${pct(modelHasLabel, answerable.length)} |`);
     lines.push(`| answerable: the shown sources hold ≥ half the label's words | ${pct(sourcesHaveLabel, answerable.length)} |`);
     lines.push(`| unanswerable: nothing in the answer shown as verified | ${pct(nothingAsserted, unanswerable.length)} |`);
