@@ -6,7 +6,7 @@ module.exports = {
   appId: 'app.enclave.desktop',
   productName: 'Enclave',
   directories: { output: 'release', buildResources: 'resources' },
-  files: ['dist/**', 'package.json', '!dist/**/*.map', '!dist/electron/preload.js'],
+  files: ['dist/**', 'package.json', 'resources/assistants/*.json', '!dist/**/*.map', '!dist/electron/preload.js'],
   asar: true,
   // Native addons and llama.cpp's binaries must be real files on disk.
   asarUnpack: [

@@ -29,6 +29,10 @@ export type ErrorCode =
   | 'document/not-ready'
   | 'summary/not-found'
   | 'collection/not-found'
+  | 'assistant/not-found'
+  | 'assistant/template-not-found'
+  | 'assistant/general'
+  | 'assistant/bad-pack'
   | 'internal';
 
 export interface AppError {

@@ -3,8 +3,11 @@
 // imports the types only.
 import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
+import { SUMMARY_KINDS } from './types.ts';
 import type {
   AppInfo,
+  Assistant,
+  AssistantTemplateInfo,
   Collection,
   Conversation,
   ConversationDetail,
@@ -43,6 +46,32 @@ export const settingsPatchSchema = z
   .partial()
   .strict();
 
+export const MAX_ASSISTANT_PROMPT_CHARS = 20_000;
+
+export const assistantFieldsSchema = z
+  .object({
+    name: z.string().trim().min(1, 'An assistant needs a name.').max(80),
+    description: z.string().max(400),
+    color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #2f7d6d'),
+    domain: z.string().trim().min(1).max(40),
+    systemPrompt: z.string().max(MAX_ASSISTANT_PROMPT_CHARS, `The instructions are too long: at most ${MAX_ASSISTANT_PROMPT_CHARS.toLocaleString('en')} characters.`),
+    temperature: z.number().min(0).max(2).nullable(),
+    topP: z.number().gt(0).max(1).nullable(),
+    maxTokens: z.number().int().min(16).max(65_536).nullable(),
+    answerOnlyFromDocuments: z.boolean(),
+    collectionIds: z.array(id).max(50),
+    summaryKinds: z.array(z.enum(SUMMARY_KINDS)).max(SUMMARY_KINDS.length),
+  })
+  .strict();
+
+export type AssistantFieldsInput = z.input<typeof assistantFieldsSchema>;
+
+/** The fields of an assistant a user edits (what assistants.update takes). */
+export function editableFields(a: Assistant): AssistantFieldsInput {
+  const { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds } = a;
+  return { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds };
+}
+
 /** Declares a method: its input schema now, its output type as a phantom. */
 function method<Output>() {
   return <Input extends z.ZodType>(input: Input) => ({ input, output: undefined as unknown as Output });
@@ -64,7 +93,7 @@ export const methods = {
 
   'conversations.list': method<ConversationSummary[]>()(empty),
   'conversations.create': method<Conversation>()(
-    z.object({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional() }).strict(),
+    z.object({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), assistantId: id.optional() }).strict(),
   ),
   'conversations.get': method<ConversationDetail>()(conversationRef),
   'conversations.rename': method<Conversation>()(
@@ -90,9 +119,7 @@ export const methods = {
   'documents.cancel': method<{ cancelled: boolean }>()(documentRef),
   'documents.delete': method<{ deleted: true }>()(documentRef),
 
-  'summaries.start': method<Summary>()(
-    z.object({ documentId: id, kind: z.enum(['brief', 'detailed', 'key-points', 'clinical', 'legal']) }).strict(),
-  ),
+  'summaries.start': method<Summary>()(z.object({ documentId: id, kind: z.enum(SUMMARY_KINDS) }).strict()),
   'summaries.list': method<Summary[]>()(documentRef),
   'summaries.cancel': method<{ cancelled: boolean }>()(z.object({ summaryId: id }).strict()),
   'summaries.delete': method<{ deleted: true }>()(z.object({ summaryId: id }).strict()),
@@ -105,6 +132,18 @@ export const methods = {
   'conversations.setCollections': method<string[]>()(z.object({ conversationId: id, collectionIds: z.array(id).max(50) }).strict()),
   'retrieval.status': method<IndexStatus>()(empty),
   'models.setEmbedding': method<IndexStatus>()(z.object({ modelId: id.nullable() }).strict()),
+
+  'assistants.list': method<Assistant[]>()(empty),
+  'assistants.templates': method<AssistantTemplateInfo[]>()(empty),
+  'assistants.create': method<Assistant>()(
+    z.union([
+      z.object({ template: z.object({ packId: z.string().min(1).max(64), key: z.string().min(1).max(64) }).strict() }).strict(),
+      z.object({ fields: assistantFieldsSchema }).strict(),
+    ]),
+  ),
+  'assistants.update': method<Assistant>()(z.object({ assistantId: id, fields: assistantFieldsSchema }).strict()),
+  'assistants.duplicate': method<Assistant>()(z.object({ assistantId: id }).strict()),
+  'assistants.delete': method<{ deleted: true; movedConversations: number }>()(z.object({ assistantId: id }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

@@ -53,8 +53,51 @@ export interface EngineStatus {
   error: AppError | null;
 }
 
+/** The assistant every conversation falls back to; it cannot be deleted. */
+export const GENERAL_ASSISTANT_ID = 'general';
+
+/**
+ * A domain assistant: how a conversation is answered. Generation settings left null follow the
+ * app's settings.
+ */
+export interface Assistant {
+  id: string;
+  name: string;
+  description: string;
+  /** '#rrggbb' */
+  color: string;
+  domain: string;
+  systemPrompt: string;
+  temperature: number | null;
+  topP: number | null;
+  maxTokens: number | null;
+  /** Never answers from the model's general knowledge: without documents, it says so. */
+  answerOnlyFromDocuments: boolean;
+  /** Collections new conversations with it answer from (its matter or patient library). */
+  collectionIds: string[];
+  /** The summary kinds it offers first. */
+  summaryKinds: SummaryKind[];
+  /** The pack and template it was made from, if any, and what model that pack was written for. */
+  origin: { packId: string; packName: string; key: string; modelHint: { parameters: string; kind: string; note?: string } } | null;
+  conversationCount: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A pack's assistant, offered as a starting point for a new one. */
+export interface AssistantTemplateInfo {
+  packId: string;
+  packName: string;
+  key: string;
+  name: string;
+  description: string;
+  color: string;
+  modelHint: { parameters: string; kind: string; note?: string };
+}
+
 export interface Conversation {
   id: string;
+  assistantId: string;
   title: string;
   systemPrompt: string;
   createdAt: number;
@@ -236,7 +279,8 @@ export interface DocumentProgress {
   pageCount: number | null;
 }
 
-export type SummaryKind = 'brief' | 'detailed' | 'key-points' | 'clinical' | 'legal';
+export const SUMMARY_KINDS = ['brief', 'detailed', 'key-points', 'clinical', 'legal'] as const;
+export type SummaryKind = (typeof SUMMARY_KINDS)[number];
 export type SummaryStatus = 'running' | 'complete' | 'stopped' | 'failed' | 'interrupted';
 
 export interface SummarySection {
@@ -282,6 +326,7 @@ export interface EventMap {
   'summaries.done': Summary;
   'retrieval.status': IndexStatus;
   'collections.changed': Collection[];
+  'assistants.changed': Assistant[];
 }
 
 export type EventName = keyof EventMap;

@@ -3,7 +3,10 @@
 import { join } from 'node:path';
 import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, Message, Settings } from '../contract/types.ts';
+import { AssistantService } from '../services/assistants/assistant-service.ts';
+import { builtinPacksDir, loadPacks } from '../services/assistants/packs.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
+import { AssistantStore } from '../services/store/assistant-store.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
 import { Embedder } from '../services/retrieval/embedder.ts';
@@ -30,6 +33,8 @@ export interface EnclaveOptions {
   /** Settings applied at start (command-line flags); they are persisted like a user's choice. */
   settingsOverride?: Partial<Settings>;
   checkpointIntervalMs?: number;
+  /** Where the built-in assistant packs are (resources/assistants by default). */
+  packsDir?: string;
 }
 
 export interface Enclave {
@@ -45,6 +50,7 @@ export interface Enclave {
   retriever: Retriever;
   retrieval: RetrievalStore;
   conversations: ConversationStore;
+  assistants: AssistantService;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
@@ -91,18 +97,38 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     space: { get: () => settings.embeddingSpace(), set: (space) => settings.setEmbeddingSpace(space) },
   });
   const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady() });
+  const assistants = new AssistantService({
+    store: new AssistantStore(db),
+    conversations,
+    retrieval: retrievalStore,
+    settings,
+    packs: loadPacks(options.packsDir ?? builtinPacksDir()),
+    onChange: () => {
+      events.emit('assistants.changed', assistants.list());
+      events.emit('conversations.changed', { conversationId: null });
+    },
+  });
+  assistants.seedBuiltins();
   const threads = () => (settings.get().threads > 0 ? settings.get().threads : physicalCoreCount());
   const chat = new ChatService({
     grounder: createGrounder({
       store: retrievalStore,
       retriever,
-      allowGeneralAnswers: () => settings.get().allowGeneralAnswers,
+      allowGeneralAnswers: (conversationId) => settings.get().allowGeneralAnswers && !assistants.forConversation(conversationId).answerOnlyFromDocuments,
       sharedDocuments: (conversationId) => documentStore.attachedTo(conversationId),
       ensureChunked: (documentIds) => indexer.ensureChunked(documentIds),
     }),
     store: conversations,
     engine,
     settings: () => settings.get(),
+    profile: (conversationId) => {
+      const assistant = assistants.forConversation(conversationId);
+      return {
+        instructions: assistant.systemPrompt,
+        settings: assistants.generationSettings(assistant, settings.get()),
+        onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
+      };
+    },
     checkpointIntervalMs: options.checkpointIntervalMs,
     events: {
       delta: (e) => events.emit('chat.delta', e),
@@ -189,7 +215,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'engine.status': () => engine.status,
     'conversations.list': () => conversations.listConversations(),
     'conversations.create': (input) => {
-      const created = conversations.createConversation(input);
+      const created = assistants.startConversation(input);
       events.emit('conversations.changed', { conversationId: created.id });
       return created;
     },
@@ -285,6 +311,12 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       settings.setEmbeddingModelId(modelId);
       return status;
     },
+    'assistants.list': () => assistants.list(),
+    'assistants.templates': () => assistants.templates(),
+    'assistants.create': (input) => assistants.create(input),
+    'assistants.update': ({ assistantId, fields }) => assistants.update(assistantId, fields),
+    'assistants.duplicate': ({ assistantId }) => assistants.duplicate(assistantId),
+    'assistants.delete': ({ assistantId }) => assistants.delete(assistantId),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -304,6 +336,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     retriever,
     retrieval: retrievalStore,
     conversations,
+    assistants,
     settings,
     async restoreActiveModel() {
       // The search index catches up in the background (documents read or embedded while closed).

@@ -12,7 +12,7 @@ let enclave: Enclave;
 
 function tableCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries', 'collections', 'chunks']) {
+  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries', 'collections', 'chunks', 'assistants']) {
     out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
   }
   return out;
@@ -30,6 +30,11 @@ afterAll(async () => {
 
 // Payloads that no method accepts: wrong top-level types, and objects with a key no schema has.
 const alwaysInvalid: unknown[] = ['text', 42, true, [], [1, 2], { unexpected: 'key' }, { __proto__: { polluted: true }, extra: 1 }];
+
+const validFields = {
+  name: 'Intake', description: '', color: '#336699', domain: 'clinic', systemPrompt: 'Be careful.', temperature: null, topP: null, maxTokens: null,
+  answerOnlyFromDocuments: false, collectionIds: [], summaryKinds: [],
+};
 
 // For methods that take fields, payloads with the right keys but wrong types or values.
 const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
@@ -61,6 +66,10 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'collections.setMembership': [{ collectionId: 'a', documentId: 'b' }, { collectionId: 'a', documentId: 'b', member: 'yes' }],
   'conversations.setCollections': [{ conversationId: 'a' }, { conversationId: 'a', collectionIds: 'c' }, { conversationId: 'a', collectionIds: [1] }],
   'models.setEmbedding': [{}, { modelId: 5 }, { modelId: '' }],
+  'assistants.create': [{}, { template: { packId: 'law' } }, { fields: { ...validFields, name: '' } }, { fields: { ...validFields, systemPrompt: 'x'.repeat(2_000_000) } }, { template: { packId: 'law', key: 'a' }, fields: validFields }],
+  'assistants.update': [{ assistantId: 'a' }, { assistantId: 'a', fields: { ...validFields, color: 'red' } }, { assistantId: 'a', fields: { ...validFields, temperature: 5 } }],
+  'assistants.duplicate': [{}, { assistantId: 3 }],
+  'assistants.delete': [{}, { assistantId: '' }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
   'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],
   'chat.regenerate': [{}, { conversationId: false }],

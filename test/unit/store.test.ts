@@ -42,15 +42,16 @@ describe('migrations', () => {
     it(`upgrades a file at schema version ${earlier.version} and keeps its data searchable`, () => {
       const old = openDb(earlier.version);
       expect(schemaVersion(old)).toBe(earlier.version);
-      const store = new ConversationStore(old);
-      const c = store.createConversation({ title: 'Before upgrade' });
-      store.appendMessage({ conversationId: c.id, role: 'user', content: 'the deposition of the witness', status: 'complete' });
+      // Written as that version wrote it: the columns every version has had since 0001.
+      const c = { id: 'conversation-before' };
+      old.prepare("INSERT INTO conversations (id, title, title_is_custom, system_prompt, created_at, updated_at) VALUES (?, 'Before upgrade', 1, '', 1, 1)").run(c.id);
+      old.prepare("INSERT INTO messages (id, conversation_id, position, role, content, status, created_at) VALUES ('m1', ?, 0, 'user', 'the deposition of the witness', 'complete', 1)").run(c.id);
       old.close();
 
       const db = openDb();
       expect(schemaVersion(db)).toBe(latestSchemaVersion);
       const upgraded = new ConversationStore(db);
-      expect(upgraded.getConversation(c.id)?.title).toBe('Before upgrade');
+      expect(upgraded.getConversation(c.id)).toMatchObject({ title: 'Before upgrade', assistantId: 'general' });
       expect(upgraded.search('deposition').map((h) => h.conversationId)).toEqual([c.id]);
     });
   }

@@ -7,6 +7,16 @@ import type { ConversationStore } from '../store/conversation-store.ts';
 import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
 import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
 
+/** How a conversation's assistant shapes a reply. */
+export interface ReplyProfile {
+  /** The assistant's instructions, first in the system prompt (stable turn to turn). */
+  instructions: string;
+  /** Generation settings: the app's, with the assistant's over them. */
+  settings: Settings;
+  /** The assistant's name when it answers only from documents (null: it may answer from the model). */
+  onlyFromDocuments: string | null;
+}
+
 export interface ChatEvents {
   delta(e: { conversationId: string; messageId: string; text: string }): void;
   done(e: { conversationId: string; message: Message }): void;
@@ -34,6 +44,7 @@ export class ChatService {
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
   readonly #grounder: Grounder | null;
+  readonly #profile: (conversationId: string) => ReplyProfile;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -44,6 +55,8 @@ export class ChatService {
     checkpointIntervalMs?: number;
     /** Grounds answers in the conversation's collections and shared documents, when it has any. */
     grounder?: Grounder;
+    /** What the conversation's assistant asks of a reply (its instructions and settings). */
+    profile?: (conversationId: string) => ReplyProfile;
   }) {
     this.#store = deps.store;
     this.#engine = deps.engine;
@@ -51,6 +64,7 @@ export class ChatService {
     this.#events = deps.events;
     this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
     this.#grounder = deps.grounder ?? null;
+    this.#profile = deps.profile ?? (() => ({ instructions: '', settings: this.#settings(), onlyFromDocuments: null }));
   }
 
   /** Resolves when the reply in progress (if any) has finished and been saved. */
@@ -181,13 +195,20 @@ export class ChatService {
     try {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
-      const settings = this.#settings();
-      const budget = () => this.#passageBudget(conversation.systemPrompt, question, settings);
+      const profile = this.#profile(conversationId);
+      const settings = profile.settings;
+      const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
+      const budget = () => this.#passageBudget(ownPrompt, question, settings);
       const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question, budget) : null;
-      if (grounding?.refusal) {
-        // Nothing relevant in the documents: said plainly, without asking the model to improvise.
-        final = this.#store.finishMessage(assistant.id, grounding.refusal, 'complete', null);
-        this.#events.delta({ conversationId, messageId: assistant.id, text: grounding.refusal });
+      const refusal =
+        grounding?.refusal ??
+        (!grounding && profile.onlyFromDocuments
+          ? `“${profile.onlyFromDocuments}” answers only from documents, and this conversation has none. Choose a collection under “Answer from”, or share a document with this conversation.`
+          : null);
+      if (refusal) {
+        // Nothing to answer from: said plainly, without asking the model to improvise.
+        final = this.#store.finishMessage(assistant.id, refusal, 'complete', null);
+        this.#events.delta({ conversationId, messageId: assistant.id, text: refusal });
         settle();
         this.#events.done({ conversationId, message: final });
         this.#events.conversationsChanged(conversationId);
@@ -195,7 +216,7 @@ export class ChatService {
       }
       // Sources go in this question's turn only; earlier turns stay as they were asked, and the
       // system prompt stays the same, so the model's cached tokens for them are reused.
-      const systemPrompt = [conversation.systemPrompt.trim(), grounding?.instructions].filter(Boolean).join('\n\n');
+      const systemPrompt = [ownPrompt, grounding?.instructions].filter(Boolean).join('\n\n');
       if (grounding) turns[turns.length - 1] = { role: 'user', text: grounding.userTurn };
       const result = await this.#engine.generate({
         conversationId,

@@ -77,7 +77,8 @@ export function fitPassages(ranked: StoredChunk[], budget: PassageBudget, headin
 export function createGrounder(deps: {
   store: RetrievalStore;
   retriever: Retriever;
-  allowGeneralAnswers: () => boolean;
+  /** Whether a conversation may be answered from general knowledge when its documents say nothing. */
+  allowGeneralAnswers: (conversationId: string) => boolean;
   /** Documents shared with the conversation: each a one-document scope. */
   sharedDocuments: (conversationId: string) => { id: string; title: string; status: string }[];
   /** Makes sure the documents are cut into passages (a document shared a moment ago). */
@@ -112,7 +113,7 @@ export function createGrounder(deps: {
         ranked = deps.store.leadingChunks(sharedReady, CANDIDATES);
       }
       if (ranked.length === 0) {
-        if (!deps.allowGeneralAnswers()) {
+        if (!deps.allowGeneralAnswers(conversationId)) {
           return plain(`I could not find anything about this in ${names}. The documents do not seem to cover it; try other words, or add the documents that do.`);
         }
         return {

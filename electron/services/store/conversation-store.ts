@@ -1,5 +1,6 @@
 // Conversations and messages. All SQL about them lives here; callers get typed rows.
 import { randomUUID } from 'node:crypto';
+import { GENERAL_ASSISTANT_ID } from '../../contract/types.ts';
 import type { Database, Statement } from 'better-sqlite3';
 import type {
   Conversation,
@@ -13,6 +14,7 @@ import type {
 
 interface ConversationRow {
   id: string;
+  assistant_id: string;
   title: string;
   system_prompt: string;
   created_at: number;
@@ -51,7 +53,7 @@ const MATCH_START = '\uE000';
 const MATCH_END = '\uE001';
 
 function toConversation(r: ConversationRow): Conversation {
-  return { id: r.id, title: r.title, systemPrompt: r.system_prompt, createdAt: r.created_at, updatedAt: r.updated_at };
+  return { id: r.id, assistantId: r.assistant_id, title: r.title, systemPrompt: r.system_prompt, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
 function toMessage(r: MessageRow): Message {
@@ -135,7 +137,7 @@ export class ConversationStore {
     this.#now = now;
     this.#stmts = {
       insertConversation: db.prepare(
-        'INSERT INTO conversations (id, title, title_is_custom, system_prompt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO conversations (id, assistant_id, title, title_is_custom, system_prompt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
       getConversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       touch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
@@ -150,11 +152,11 @@ export class ConversationStore {
     };
   }
 
-  createConversation(input: { title?: string; systemPrompt?: string } = {}): Conversation {
+  createConversation(input: { title?: string; systemPrompt?: string; assistantId?: string } = {}): Conversation {
     const now = this.#now();
     const id = randomUUID();
     const title = input.title?.trim() || DEFAULT_TITLE;
-    this.#stmts.insertConversation.run(id, title, input.title?.trim() ? 1 : 0, input.systemPrompt ?? '', now, now);
+    this.#stmts.insertConversation.run(id, input.assistantId ?? GENERAL_ASSISTANT_ID, title, input.title?.trim() ? 1 : 0, input.systemPrompt ?? '', now, now);
     return this.getConversation(id)!;
   }
 

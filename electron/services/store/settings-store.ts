@@ -58,6 +58,15 @@ export class SettingsStore {
     this.#write('embeddingModelId', id);
   }
 
+  /** The assistant packs whose assistants were added once (so a deleted one stays deleted). */
+  seededPacks(): string[] {
+    return this.#read<string[]>('assistants.seededPacks') ?? [];
+  }
+
+  markPackSeeded(packId: string): void {
+    this.#write('assistants.seededPacks', [...new Set([...this.seededPacks(), packId])]);
+  }
+
   activeModelId(): string | null {
     return this.#read<string | null>(ACTIVE_MODEL_KEY) ?? null;
   }

@@ -1,0 +1,160 @@
+// Domain assistants on a real SQLite file and a real GGUF model: built-in packs, create from a
+// pack, edit, delete keeping conversations, default collections, and what an assistant asks of
+// a reply (its instructions, its settings, answering only from documents) with KV reuse intact.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { editableFields } from '../../electron/contract/methods.ts';
+import type { EventMap, Message } from '../../electron/contract/types.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
+import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { routerCaller } from '../support/router-call.ts';
+
+let dir: string;
+let enclave: Enclave;
+const call = routerCaller(() => enclave);
+const open = () => createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off', maxTokens: 40 } });
+
+async function ask(conversationId: string, text: string): Promise<Message> {
+  const done = new Promise<Message>((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const e = payload as EventMap['chat.done'];
+      if (name === 'chat.done' && e.conversationId === conversationId) {
+        off();
+        resolve(e.message);
+      }
+    });
+  });
+  await call('chat.send', { conversationId, text });
+  return done;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-assistants-'));
+  enclave = open();
+  await call('models.add', { path: ENDLESS_MODEL });
+  await enclave.models.settled;
+});
+
+afterAll(async () => {
+  await enclave.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('assistant packs', () => {
+  it('every built-in pack validates: a clinic and a law pack, each with several assistants and real instructions', () => {
+    const errors: string[] = [];
+    const packs = loadPacks(builtinPacksDir(), (m) => errors.push(m));
+    expect(errors).toEqual([]);
+    expect(packs.map((p) => p.id).sort()).toEqual(['clinic', 'law']);
+    for (const pack of packs) {
+      expect(pack.assistants.length).toBeGreaterThanOrEqual(3);
+      expect(pack.modelHint.parameters).toBeTruthy();
+      for (const a of pack.assistants) expect(a.systemPrompt.length, a.key).toBeGreaterThan(300);
+    }
+  });
+
+  it('a broken pack is refused with a message naming the field; the others still load', () => {
+    const packDir = join(dir, 'packs');
+    mkdirSync(packDir, { recursive: true });
+    const law = JSON.parse(readFileSync(join(builtinPacksDir(), 'law.json'), 'utf8'));
+    writeFileSync(join(packDir, 'a-good.json'), JSON.stringify(law));
+    writeFileSync(join(packDir, 'b-colour.json'), JSON.stringify({ ...law, id: 'b', assistants: [law.assistants[0], { ...law.assistants[1], color: 'brown' }] }));
+    writeFileSync(join(packDir, 'c-version.json'), JSON.stringify({ ...law, id: 'c', version: 7 }));
+    writeFileSync(join(packDir, 'd-code.json'), JSON.stringify({ ...law, id: 'd', script: 'require("child_process")' }));
+    writeFileSync(join(packDir, 'e-broken.json'), '{ "format": ');
+    const errors: string[] = [];
+    const packs = loadPacks(packDir, (m) => errors.push(m));
+    expect(packs.map((p) => p.id)).toEqual(['law']);
+    expect(errors[0]).toBe('b-colour.json is not a valid assistant pack: assistants.1.color: a colour like #2f7d6d.');
+    expect(errors[1]).toBe('c-version.json is not a valid assistant pack: version: only version 1 is understood.');
+    expect(errors[2]).toMatch(/^d-code\.json is not a valid assistant pack: .*script/);
+    expect(errors[3]).toMatch(/^e-broken\.json is not valid JSON/);
+  });
+});
+
+describe('assistants', () => {
+  it('General and the built-in assistants are there from the start; every conversation belongs to one', async () => {
+    const list = await call('assistants.list', {});
+    expect(list[0]).toMatchObject({ id: 'general', name: 'General' });
+    expect(list.map((a) => a.name)).toEqual(expect.arrayContaining(['Clinic — notes & letters', 'Law — contract review']));
+    const law = list.find((a) => a.name === 'Law — contract review')!;
+    expect(law.origin).toMatchObject({ packId: 'law', key: 'contract-review', modelHint: { parameters: '1–8 B' } });
+    expect((await call('conversations.create', {})).assistantId).toBe('general');
+  });
+
+  it('creates from a pack template, edits, duplicates; a new conversation answers from its default collections', async () => {
+    const created = await call('assistants.create', { template: { packId: 'clinic', key: 'patient-explanation' } });
+    expect(created).toMatchObject({ name: 'Clinic — plain-language explanations', domain: 'clinic', temperature: 0.3 });
+    const matter = await call('collections.create', { name: 'Patient 17' });
+    const edited = await call('assistants.update', {
+      assistantId: created.id,
+      fields: { ...editableFields(created), name: 'Explain to Mrs Lopez', systemPrompt: 'Explain in plain words.', collectionIds: [matter.id, 'no-such-collection'] },
+    });
+    expect(edited).toMatchObject({ name: 'Explain to Mrs Lopez', systemPrompt: 'Explain in plain words.', collectionIds: [matter.id] });
+    const copy = await call('assistants.duplicate', { assistantId: edited.id });
+    expect(copy).toMatchObject({ name: 'Explain to Mrs Lopez (copy)', collectionIds: [matter.id] });
+    const c = await call('conversations.create', { assistantId: edited.id });
+    expect(c.assistantId).toBe(edited.id);
+    expect((await call('conversations.get', { conversationId: c.id })).collectionIds).toEqual([matter.id]);
+    // A deleted collection leaves its assistants, never breaks them.
+    await call('collections.delete', { collectionId: matter.id });
+    expect((await call('assistants.list', {})).find((a) => a.id === edited.id)!.collectionIds).toEqual([]);
+  });
+
+  it('its instructions lead the system prompt and its settings apply; the next turn still reuses the cached conversation', async () => {
+    const a = await call('assistants.create', {
+      fields: { name: 'Terse', description: '', color: '#123456', domain: 'other', systemPrompt: 'Answer in one short sentence. '.repeat(8), temperature: 0, topP: null, maxTokens: 16, answerOnlyFromDocuments: false, collectionIds: [], summaryKinds: [] },
+    });
+    const plain = await call('conversations.create', {});
+    const withAssistant = await call('conversations.create', { assistantId: a.id });
+    const p1 = await ask(plain.id, 'Tell me a story');
+    const a1 = await ask(withAssistant.id, 'Tell me a story');
+    // Its instructions were read: the prompt is longer by about their length.
+    const extra = a1.contextTokens! - a1.tokenCount! - (p1.contextTokens! - p1.tokenCount!);
+    expect(extra).toBeGreaterThanOrEqual(enclave.engine.countTokens(a.systemPrompt.trim()));
+    // Its own maximum reply length, not the app's (40).
+    expect(a1.tokenCount).toBe(16);
+    const before = enclave.engine.tokenUsage(withAssistant.id)!.input;
+    const a2 = await ask(withAssistant.id, 'And then?');
+    const read = enclave.engine.tokenUsage(withAssistant.id)!.input - before;
+    // Only the new turn was read: not the instructions, not the first exchange.
+    expect(read).toBeLessThan(a2.contextTokens! - a1.contextTokens! + 8);
+    expect(read).toBeLessThan(enclave.engine.countTokens(a.systemPrompt));
+  });
+
+  it('an assistant that answers only from documents says so when the conversation has none, without asking the model', async () => {
+    const law = (await call('assistants.list', {})).find((x) => x.name === 'Law — contract review')!;
+    expect(law.answerOnlyFromDocuments).toBe(true);
+    const c = await call('conversations.create', { assistantId: law.id });
+    const reply = await ask(c.id, 'Which law governs?');
+    expect(reply.content).toBe('“Law — contract review” answers only from documents, and this conversation has none. Choose a collection under “Answer from”, or share a document with this conversation.');
+    expect(reply.tokenCount).toBeNull();
+  });
+
+  it('deleting an assistant keeps its conversations, which move to General; General itself cannot be deleted', async () => {
+    const a = await call('assistants.create', { template: { packId: 'law', key: 'correspondence' } });
+    const c1 = await call('conversations.create', { assistantId: a.id });
+    const c2 = await call('conversations.create', { assistantId: a.id });
+    await ask(c1.id, 'Draft a letter');
+    expect((await call('assistants.list', {})).find((x) => x.id === a.id)!.conversationCount).toBe(2);
+    expect(await call('assistants.delete', { assistantId: a.id })).toEqual({ deleted: true, movedConversations: 2 });
+    for (const c of [c1, c2]) expect((await call('conversations.get', { conversationId: c.id })).conversation.assistantId).toBe('general');
+    expect((await call('conversations.get', { conversationId: c1.id })).messages).toHaveLength(2);
+    await expect(call('assistants.delete', { assistantId: 'general' })).rejects.toMatchObject({ code: 'assistant/general' });
+    await expect(call('assistants.create', { template: { packId: 'law', key: 'nope' } })).rejects.toMatchObject({ code: 'assistant/template-not-found' });
+    await expect(call('conversations.create', { assistantId: a.id })).rejects.toMatchObject({ code: 'assistant/not-found' });
+  });
+
+  it('a built-in assistant the user deleted is not brought back at the next start', async () => {
+    const builtin = (await call('assistants.list', {})).find((x) => x.name === 'Clinic — discharge summaries')!;
+    await call('assistants.delete', { assistantId: builtin.id });
+    await enclave.shutdown();
+    enclave = open();
+    const names = (await call('assistants.list', {})).map((a) => a.name);
+    expect(names).not.toContain('Clinic — discharge summaries');
+    expect(names).toContain('Clinic — notes & letters');
+  });
+});
