@@ -1,5 +1,6 @@
 // One place that creates the client and every manager; components receive this object.
 import { createClient, type Client } from '../api/client.ts';
+import { AssistantsManager } from './assistants.svelte.ts';
 import { ChatManager } from './chat.svelte.ts';
 import { CollectionsManager } from './collections.svelte.ts';
 import { ConversationsManager } from './conversations.svelte.ts';
@@ -9,7 +10,7 @@ import { ModelsManager } from './models.svelte.ts';
 import { SettingsManager } from './settings.svelte.ts';
 import { SummariesManager } from './summaries.svelte.ts';
 
-export type View = 'chat' | 'documents' | 'models' | 'settings';
+export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants';
 
 export class AppState {
   readonly client: Client;
@@ -21,6 +22,7 @@ export class AppState {
   readonly documents: DocumentsManager;
   readonly summaries: SummariesManager;
   readonly collections: CollectionsManager;
+  readonly assistants: AssistantsManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -33,6 +35,7 @@ export class AppState {
     this.documents = new DocumentsManager(client);
     this.summaries = new SummariesManager(client);
     this.collections = new CollectionsManager(client);
+    this.assistants = new AssistantsManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {
@@ -41,8 +44,9 @@ export class AppState {
     await this.chat.open(id, focusMessageId);
   }
 
-  async newConversation(): Promise<void> {
-    const id = await this.conversations.create();
+  /** A new conversation with the selected assistant (or the one given). */
+  async newConversation(assistantId: string = this.assistants.selectedId): Promise<void> {
+    const id = await this.conversations.create(assistantId);
     if (id) await this.openConversation(id);
   }
 

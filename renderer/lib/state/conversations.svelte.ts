@@ -29,9 +29,9 @@ export class ConversationsManager {
     }
   }
 
-  async create(): Promise<string | null> {
+  async create(assistantId?: string): Promise<string | null> {
     try {
-      const c = await this.#client.call('conversations.create', {});
+      const c = await this.#client.call('conversations.create', assistantId ? { assistantId } : {});
       await this.refresh();
       this.activeId = c.id;
       return c.id;

@@ -1,0 +1,99 @@
+// Domain assistants end to end in Chromium: one made from the law pack, a conversation with it
+// (named in the header and the list), its instructions edited, then deleted with its
+// conversation kept under General.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { launchChromium } from '../support/browser.ts';
+import { startWebServer, type RunningServer } from '../support/web-server.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-assistants-'));
+let browser: Browser;
+let server: RunningServer;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  server = await startWebServer(['--data-dir', join(dir, 'data'), '--threads', '1', '--model', ENDLESS_MODEL]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(server.url);
+  await page.getByText('Endless Test Model · ready').waitFor({ timeout: 30_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('assistants in the browser', () => {
+  it('the built-in clinic and law assistants are offered from the start', async () => {
+    const options = await page.getByLabel('Assistant', { exact: true }).locator('option').allTextContents();
+    expect(options[0]).toBe('General');
+    expect(options).toEqual(expect.arrayContaining(['Clinic — notes & letters', 'Law — contract review', 'Law — correspondence']));
+  });
+
+  it('makes an assistant from the law pack, names it, and starts a conversation with it', async () => {
+    await page.getByRole('button', { name: 'Manage' }).click();
+    await page.getByLabel('New from a pack').selectOption({ label: 'Law office: Law — correspondence' });
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    // The new assistant opens for editing, its name field focused.
+    const name = page.getByLabel('Name', { exact: true });
+    await expect.poll(() => name.inputValue()).toBe('Law — correspondence');
+    expect(await page.getByLabel('Instructions (system prompt)').inputValue()).toContain('You draft correspondence for a law office');
+    await name.fill('Smith v. Jones letters');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    await card.waitFor();
+    expect(await card.textContent()).toContain('From the Law office pack, written for 1–8 B');
+
+    await card.getByRole('button', { name: 'New conversation with Smith v. Jones letters' }).click();
+    await page.getByRole('textbox', { name: 'Message' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Assistant: Smith v. Jones letters (manage assistants)' }).isVisible()).toBe(true);
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Draft a letter to opposing counsel.');
+    await box.press('Enter');
+    await expect.poll(() => page.getByRole('article', { name: 'Model replied' }).last().getByRole('button', { name: 'Regenerate' }).isVisible(), { timeout: 30_000 }).toBe(true);
+    // The conversation list says which assistant each conversation belongs to.
+    expect(await page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem').first().textContent()).toContain('Smith v. Jones letters');
+    // New conversations now start with it.
+    expect(await page.getByLabel('Assistant', { exact: true }).inputValue()).not.toBe('general');
+  });
+
+  it('edits its instructions (too long is refused before saving; Esc cancels)', async () => {
+    await page.getByRole('button', { name: 'Assistant: Smith v. Jones letters (manage assistants)' }).click();
+    const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    await card.getByRole('button', { name: 'Edit Smith v. Jones letters' }).click();
+    const prompt = card.getByLabel('Instructions (system prompt)');
+    await prompt.fill('x'.repeat(20_001));
+    expect(await card.getByText('20,001 of 20,000 characters: too long; shorten the instructions to save them.').isVisible()).toBe(true);
+    expect(await card.getByRole('button', { name: 'Save', exact: true }).isDisabled()).toBe(true);
+    await prompt.press('Escape');
+    await expect.poll(() => card.getByLabel('Instructions (system prompt)').count()).toBe(0);
+
+    await card.getByRole('button', { name: 'Edit Smith v. Jones letters' }).click();
+    await card.getByLabel('Instructions (system prompt)').fill('Write short, formal letters for the Smith v. Jones matter.');
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => card.getByLabel('Instructions (system prompt)').count()).toBe(0);
+    await card.getByRole('button', { name: 'Edit Smith v. Jones letters' }).click();
+    expect(await card.getByLabel('Instructions (system prompt)').inputValue()).toBe('Write short, formal letters for the Smith v. Jones matter.');
+    await card.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('deletes it after a confirmation that says its conversation moves to General', async () => {
+    const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    await card.getByRole('button', { name: 'Delete Smith v. Jones letters' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this assistant?' });
+    expect(await dialog.textContent()).toContain('“Smith v. Jones letters” will be deleted. Its conversation is kept and moves to General.');
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => card.count()).toBe(0);
+    await expect.poll(() => page.getByRole('article', { name: 'Assistant General' }).textContent()).toContain('1 conversation');
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Assistant: General (manage assistants)' }).isVisible()).toBe(true);
+    expect(await page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Draft a letter to opposing counsel.');
+    expect(await page.getByLabel('Assistant', { exact: true }).inputValue()).toBe('general');
+  });
+});
