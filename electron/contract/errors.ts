@@ -33,6 +33,9 @@ export type ErrorCode =
   | 'assistant/template-not-found'
   | 'assistant/general'
   | 'assistant/bad-pack'
+  | 'adapter/not-lora'
+  | 'adapter/mismatch'
+  | 'adapter/not-found'
   | 'internal';
 
 export interface AppError {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
+  AdapterInfo,
   AppInfo,
   Assistant,
   AssistantTemplateInfo,
@@ -61,6 +62,7 @@ export const assistantFieldsSchema = z
     answerOnlyFromDocuments: z.boolean(),
     collectionIds: z.array(id).max(50),
     summaryKinds: z.array(z.enum(SUMMARY_KINDS)).max(SUMMARY_KINDS.length),
+    adapters: z.array(z.object({ adapterId: id, scale: z.number().min(0).max(4) }).strict()).max(8).default([]),
   })
   .strict();
 
@@ -68,8 +70,8 @@ export type AssistantFieldsInput = z.input<typeof assistantFieldsSchema>;
 
 /** The fields of an assistant a user edits (what assistants.update takes). */
 export function editableFields(a: Assistant): AssistantFieldsInput {
-  const { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds } = a;
-  return { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds };
+  const { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters } = a;
+  return { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters };
 }
 
 /** Declares a method: its input schema now, its output type as a phantom. */
@@ -144,6 +146,10 @@ export const methods = {
   'assistants.update': method<Assistant>()(z.object({ assistantId: id, fields: assistantFieldsSchema }).strict()),
   'assistants.duplicate': method<Assistant>()(z.object({ assistantId: id }).strict()),
   'assistants.delete': method<{ deleted: true; movedConversations: number }>()(z.object({ assistantId: id }).strict()),
+
+  'adapters.list': method<AdapterInfo[]>()(empty),
+  'adapters.add': method<AdapterInfo>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'adapters.remove': method<{ removed: true }>()(z.object({ adapterId: id }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

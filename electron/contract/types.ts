@@ -77,11 +77,23 @@ export interface Assistant {
   collectionIds: string[];
   /** The summary kinds it offers first. */
   summaryKinds: SummaryKind[];
+  /** LoRA adapters applied to the model for its conversations, in order, each with its scale. */
+  adapters: { adapterId: string; scale: number }[];
   /** The pack and template it was made from, if any, and what model that pack was written for. */
   origin: { packId: string; packName: string; key: string; modelHint: { parameters: string; kind: string; note?: string } } | null;
   conversationCount: number;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A GGUF LoRA adapter in the library. */
+export interface AdapterInfo {
+  id: string;
+  name: string;
+  fileName: string;
+  architecture: string;
+  fileSize: number;
+  addedAt: number;
 }
 
 /** A pack's assistant, offered as a starting point for a new one. */
@@ -327,6 +339,7 @@ export interface EventMap {
   'retrieval.status': IndexStatus;
   'collections.changed': Collection[];
   'assistants.changed': Assistant[];
+  'adapters.changed': AdapterInfo[];
 }
 
 export type EventName = keyof EventMap;

@@ -7,6 +7,8 @@ import { AssistantService } from '../services/assistants/assistant-service.ts';
 import { builtinPacksDir, loadPacks } from '../services/assistants/packs.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
 import { AssistantStore } from '../services/store/assistant-store.ts';
+import { AdapterStore } from '../services/store/adapter-store.ts';
+import { AdapterLibrary } from '../services/engine/adapter-library.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
 import { Embedder } from '../services/retrieval/embedder.ts';
@@ -97,6 +99,12 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     space: { get: () => settings.embeddingSpace(), set: (space) => settings.setEmbeddingSpace(space) },
   });
   const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady() });
+  const adapters = new AdapterLibrary({
+    store: new AdapterStore(db),
+    activeModel: () => (engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null),
+    ownedDir: modelsDir(options.dataDir),
+    onChange: (list) => events.emit('adapters.changed', list),
+  });
   const assistants = new AssistantService({
     store: new AssistantStore(db),
     conversations,
@@ -121,12 +129,14 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     store: conversations,
     engine,
     settings: () => settings.get(),
-    profile: (conversationId) => {
+    profile: async (conversationId) => {
       const assistant = assistants.forConversation(conversationId);
+      const model = engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null;
       return {
         instructions: assistant.systemPrompt,
         settings: assistants.generationSettings(assistant, settings.get()),
         onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
+        adapters: model ? await adapters.resolve(assistant.adapters, model) : [],
       };
     },
     checkpointIntervalMs: options.checkpointIntervalMs,
@@ -317,6 +327,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'assistants.update': ({ assistantId, fields }) => assistants.update(assistantId, fields),
     'assistants.duplicate': ({ assistantId }) => assistants.duplicate(assistantId),
     'assistants.delete': ({ assistantId }) => assistants.delete(assistantId),
+    'adapters.list': () => adapters.list(),
+    'adapters.add': ({ path }) => adapters.add(path),
+    'adapters.remove': async ({ adapterId }) => {
+      const removed = await adapters.remove(adapterId);
+      events.emit('assistants.changed', assistants.list());
+      return removed;
+    },
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),

@@ -1,12 +1,12 @@
 // Domain assistants end to end in Chromium: one made from the law pack, a conversation with it
-// (named in the header and the list), its instructions edited, then deleted with its
-// conversation kept under General.
+// (named in the header and the list), its instructions edited, a LoRA adapter given to it, then
+// deleted with its conversations kept under General.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { ENDLESS_LORA, ENDLESS_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
@@ -37,7 +37,7 @@ describe('assistants in the browser', () => {
   });
 
   it('makes an assistant from the law pack, names it, and starts a conversation with it', async () => {
-    await page.getByRole('button', { name: 'Manage' }).click();
+    await page.getByRole('button', { name: 'Manage', exact: true }).click();
     await page.getByLabel('New from a pack').selectOption({ label: 'Law office: Law — correspondence' });
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     // The new assistant opens for editing, its name field focused.
@@ -83,17 +83,43 @@ describe('assistants in the browser', () => {
     await card.getByRole('button', { name: 'Cancel' }).click();
   });
 
+  it('gives it a LoRA adapter added under Models: its replies change', async () => {
+    await page.getByRole('button', { name: 'Models' }).click();
+    await page.getByLabel('Choose a GGUF LoRA adapter file').setInputFiles(ENDLESS_LORA);
+    await expect.poll(() => page.getByRole('listitem', { name: 'Brown Dog Adapter' }).textContent()).toContain('llama architecture');
+    // A file made for another architecture is refused, with the reason.
+    await page.getByLabel('Choose a GGUF LoRA adapter file').setInputFiles(WRONG_ARCH_LORA);
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('was made for a qwen2 model; “Endless Test Model” is llama');
+
+    await page.getByRole('button', { name: 'Manage', exact: true }).click();
+    const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    await card.getByRole('button', { name: 'Edit Smith v. Jones letters' }).click();
+    await card.getByRole('checkbox', { name: 'Brown Dog Adapter' }).check();
+    expect(await card.getByLabel('Scale of Brown Dog Adapter').inputValue()).toBe('1');
+    await card.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => card.textContent()).toContain('LoRA adapters: Brown Dog Adapter (scale 1)');
+
+    await card.getByRole('button', { name: 'New conversation with Smith v. Jones letters' }).click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Tell me a story.');
+    await box.press('Enter');
+    const reply = page.getByRole('article', { name: 'Model replied' }).last();
+    await expect.poll(() => reply.getByRole('button', { name: 'Regenerate' }).isVisible(), { timeout: 30_000 }).toBe(true);
+    expect(await reply.locator('.content').textContent()).toMatch(/^The quick brown dog! Then/);
+    await page.getByRole('button', { name: 'Manage', exact: true }).click();
+  });
+
   it('deletes it after a confirmation that says its conversation moves to General', async () => {
     const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
     await card.getByRole('button', { name: 'Delete Smith v. Jones letters' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this assistant?' });
-    expect(await dialog.textContent()).toContain('“Smith v. Jones letters” will be deleted. Its conversation is kept and moves to General.');
+    expect(await dialog.textContent()).toContain('“Smith v. Jones letters” will be deleted. Its 2 conversations are kept and move to General.');
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => card.count()).toBe(0);
-    await expect.poll(() => page.getByRole('article', { name: 'Assistant General' }).textContent()).toContain('1 conversation');
+    await expect.poll(() => page.getByRole('article', { name: 'Assistant General' }).textContent()).toContain('2 conversations');
     await page.getByRole('button', { name: 'Back to chat' }).click();
     await expect.poll(() => page.getByRole('button', { name: 'Assistant: General (manage assistants)' }).isVisible()).toBe(true);
-    expect(await page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Draft a letter to opposing counsel.');
+    expect(await page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Tell me a story.');
     expect(await page.getByLabel('Assistant', { exact: true }).inputValue()).toBe('general');
   });
 });

@@ -8,6 +8,7 @@ import { createEnclave } from '../../electron/core/app.ts';
 import { REPO_ROOT } from '../fixtures/paths.ts';
 import { routerCaller } from '../support/router-call.ts';
 import { ask, pickQuestions, report, type Scored } from './grounded.ts';
+import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
 
 const SHARED = resolve(REPO_ROOT, '..', 'shared');
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
       console.log(report(results, (pdf) => ids.get(pdf)!, pageText));
     }
     if (!only || only === 'summaries') await evalSummaries(enclave, [...ids.values()].slice(0, 3));
+    if (!only || only === 'assistants') await evalAssistants(enclave, CORPUS);
   } finally {
     await enclave.shutdown();
     rmSync(dir, { recursive: true, force: true });

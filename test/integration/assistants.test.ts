@@ -9,7 +9,7 @@ import { editableFields } from '../../electron/contract/methods.ts';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
-import { ENDLESS_MODEL } from '../fixtures/paths.ts';
+import { ENDLESS_LORA, ENDLESS_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
 import { routerCaller } from '../support/router-call.ts';
 
 let dir: string;
@@ -72,6 +72,48 @@ describe('assistant packs', () => {
     expect(errors[1]).toBe('c-version.json is not a valid assistant pack: version: only version 1 is understood.');
     expect(errors[2]).toMatch(/^d-code\.json is not a valid assistant pack: .*script/);
     expect(errors[3]).toMatch(/^e-broken\.json is not valid JSON/);
+  });
+});
+
+describe('LoRA adapters', () => {
+  it('an adapter changes what the model writes, and its scale matters; another architecture, a model or a cut file is refused', async () => {
+    const adapter = await call('adapters.add', { path: ENDLESS_LORA });
+    expect(adapter).toMatchObject({ name: 'Brown Dog Adapter', architecture: 'llama' });
+    const fields = (scale: number) => ({
+      name: `Dog ${scale}`, description: '', color: '#884422', domain: 'other', systemPrompt: '', temperature: 0, topP: null, maxTokens: 16,
+      answerOnlyFromDocuments: false, collectionIds: [], summaryKinds: [], adapters: [{ adapterId: adapter.id, scale }],
+    });
+    const full = await call('assistants.create', { fields: fields(1) });
+    const half = await call('assistants.create', { fields: fields(0.5) });
+    expect(full.adapters).toEqual([{ adapterId: adapter.id, scale: 1 }]);
+    const plainReply = await ask((await call('conversations.create', {})).id, 'Tell me a story');
+    const withAdapter = (await call('conversations.create', { assistantId: full.id })).id;
+    const fullReply = await ask(withAdapter, 'Tell me a story');
+    expect(plainReply.content).toMatch(/^The quick brown fox jumps/);
+    expect(fullReply.content).toMatch(/^The quick brown dog! Then/);
+    // The next turn with the same adapter keeps the context and its cache: only the new turn is read.
+    const before = enclave.engine.tokenUsage(withAdapter)!.input;
+    const next = await ask(withAdapter, 'And then?');
+    expect(next.content).toContain('brown dog');
+    expect(enclave.engine.tokenUsage(withAdapter)!.input - before).toBeLessThan(next.contextTokens! - fullReply.tokenCount! - 8);
+    // At half the scale the delta is too small to change the choice.
+    const halfReply = await ask((await call('conversations.create', { assistantId: half.id })).id, 'Tell me a story');
+    expect(halfReply.content).toMatch(/^The quick brown fox jumps/);
+
+    await expect(call('adapters.add', { path: WRONG_ARCH_LORA })).rejects.toMatchObject({
+      code: 'adapter/mismatch',
+      message: '“Qwen Adapter” was made for a qwen2 model; “Endless Test Model” is llama. Choose an adapter made for this model.',
+    });
+    await expect(call('adapters.add', { path: ENDLESS_MODEL })).rejects.toMatchObject({ code: 'adapter/not-lora' });
+    const cut = join(dir, 'cut-lora.gguf');
+    writeFileSync(cut, readFileSync(ENDLESS_LORA).subarray(0, 1500));
+    await expect(call('adapters.add', { path: cut })).rejects.toMatchObject({ code: 'model/truncated' });
+    expect((await call('adapters.list', {})).map((a) => a.name)).toEqual(['Brown Dog Adapter']);
+
+    // Removed from the library, it is removed from every assistant that applied it.
+    await call('adapters.remove', { adapterId: adapter.id });
+    expect((await call('assistants.list', {})).find((a) => a.id === full.id)!.adapters).toEqual([]);
+    expect((await ask(withAdapter, 'Once more')).content).toMatch(/^The quick brown fox/);
   });
 });
 

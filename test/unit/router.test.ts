@@ -12,7 +12,7 @@ let enclave: Enclave;
 
 function tableCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries', 'collections', 'chunks', 'assistants']) {
+  for (const t of ['conversations', 'messages', 'models', 'settings', 'documents', 'document_pages', 'summaries', 'collections', 'chunks', 'assistants', 'adapters']) {
     out[t] = enclave.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number;
   }
   return out;
@@ -67,8 +67,10 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'conversations.setCollections': [{ conversationId: 'a' }, { conversationId: 'a', collectionIds: 'c' }, { conversationId: 'a', collectionIds: [1] }],
   'models.setEmbedding': [{}, { modelId: 5 }, { modelId: '' }],
   'assistants.create': [{}, { template: { packId: 'law' } }, { fields: { ...validFields, name: '' } }, { fields: { ...validFields, systemPrompt: 'x'.repeat(2_000_000) } }, { template: { packId: 'law', key: 'a' }, fields: validFields }],
-  'assistants.update': [{ assistantId: 'a' }, { assistantId: 'a', fields: { ...validFields, color: 'red' } }, { assistantId: 'a', fields: { ...validFields, temperature: 5 } }],
+  'assistants.update': [{ assistantId: 'a' }, { assistantId: 'a', fields: { ...validFields, color: 'red' } }, { assistantId: 'a', fields: { ...validFields, temperature: 5 } }, { assistantId: 'a', fields: { ...validFields, adapters: [{ adapterId: 'x', scale: 9 }] } }],
   'assistants.duplicate': [{}, { assistantId: 3 }],
+  'adapters.add': [{}, { path: '' }, { path: 3 }],
+  'adapters.remove': [{}, { adapterId: '' }],
   'assistants.delete': [{}, { assistantId: '' }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],
   'chat.edit': [{ messageId: 'a' }, { messageId: 'a', text: '' }],

@@ -58,6 +58,7 @@ export class AssistantService {
       answerOnlyFromDocuments: t.answerOnlyFromDocuments,
       collectionIds: [],
       summaryKinds: t.summaryKinds,
+      adapters: [],
       origin: { packId: pack.id, packName: pack.name, key: t.key, modelHint: pack.modelHint },
     };
   }

@@ -2,7 +2,7 @@
 // streams (checkpoints), and records how the reply ended. Knows no transport.
 import { UserFacingError } from '../../contract/errors.ts';
 import type { Message, SentTurn, Settings } from '../../contract/types.ts';
-import type { ChatTurn, Engine } from '../engine/engine.ts';
+import type { AdapterUse, ChatTurn, Engine } from '../engine/engine.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
 import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
@@ -15,6 +15,8 @@ export interface ReplyProfile {
   settings: Settings;
   /** The assistant's name when it answers only from documents (null: it may answer from the model). */
   onlyFromDocuments: string | null;
+  /** LoRA adapters its replies are written with (checked against the loaded model). */
+  adapters: AdapterUse[];
 }
 
 export interface ChatEvents {
@@ -44,7 +46,7 @@ export class ChatService {
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
   readonly #grounder: Grounder | null;
-  readonly #profile: (conversationId: string) => ReplyProfile;
+  readonly #profile: (conversationId: string) => Promise<ReplyProfile>;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -56,7 +58,7 @@ export class ChatService {
     /** Grounds answers in the conversation's collections and shared documents, when it has any. */
     grounder?: Grounder;
     /** What the conversation's assistant asks of a reply (its instructions and settings). */
-    profile?: (conversationId: string) => ReplyProfile;
+    profile?: (conversationId: string) => Promise<ReplyProfile>;
   }) {
     this.#store = deps.store;
     this.#engine = deps.engine;
@@ -64,7 +66,7 @@ export class ChatService {
     this.#events = deps.events;
     this.#checkpointMs = deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
     this.#grounder = deps.grounder ?? null;
-    this.#profile = deps.profile ?? (() => ({ instructions: '', settings: this.#settings(), onlyFromDocuments: null }));
+    this.#profile = deps.profile ?? (async () => ({ instructions: '', settings: this.#settings(), onlyFromDocuments: null, adapters: [] }));
   }
 
   /** Resolves when the reply in progress (if any) has finished and been saved. */
@@ -195,7 +197,7 @@ export class ChatService {
     try {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
-      const profile = this.#profile(conversationId);
+      const profile = await this.#profile(conversationId);
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
       const budget = () => this.#passageBudget(ownPrompt, question, settings);
@@ -224,6 +226,7 @@ export class ChatService {
         turns,
         settings,
         signal,
+        adapters: profile.adapters,
         // An answer from documents that starts repeating itself is cut there (small models loop).
         stopOnLoop: grounding !== null,
         onText: (chunk) => {

@@ -30,8 +30,15 @@ export interface GenerateRequest {
   settings: Pick<Settings, 'temperature' | 'topP' | 'maxTokens'>;
   signal: AbortSignal;
   onText: (text: string) => void;
+  /** LoRA adapters to apply (files checked by the caller), each with its scale; none by default. */
+  adapters?: AdapterUse[];
   /** Stop when the reply starts repeating itself, and cut the repetition (stopReason 'loop'). */
   stopOnLoop?: boolean;
+}
+
+export interface AdapterUse {
+  path: string;
+  scale: number;
 }
 
 export interface GenerateResult {
@@ -66,7 +73,12 @@ interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
   slots: Slot[];
+  threads: number;
+  /** The adapters the context was made with (a context's LoRA set is fixed), as a comparable key. */
+  adapterKey: string;
 }
+
+const adapterKey = (adapters: AdapterUse[]) => JSON.stringify(adapters.map((a) => [a.path, a.scale]));
 
 export const REPEAT_PENALTY = 1.1;
 
@@ -146,19 +158,59 @@ export class Engine {
         });
         const trained = model.trainContextSize;
         const contextSize = Math.max(512, Math.min(settings.contextSize, trained > 0 ? trained : settings.contextSize));
-        const context = await model.createContext({ contextSize, threads, sequences: SEQUENCE_POOL_SIZE });
-        const slots: Slot[] = [];
-        for (let i = 0; i < SEQUENCE_POOL_SIZE; i++) {
-          const sequence = context.getSequence();
-          slots.push({ sequence, chat: new LlamaChat({ contextSequence: sequence }), conversationId: null, lastHistory: null, lastContextWindow: null, lastUsed: 0 });
-        }
-        this.#loaded = { info, model, context, slots };
+        const { context, slots } = await this.#createContext(model, contextSize, threads, []);
+        this.#loaded = { info, model, context, slots, threads, adapterKey: adapterKey([]) };
         this.#setStatus({ state: 'ready', loadProgress: 1, contextSize: context.contextSize });
       } catch (e) {
         if (model && !model.disposed) await model.dispose();
         const error = new UserFacingError('model/load-failed', `“${info.name}” could not be loaded: ${(e as Error).message}`);
         this.#setStatus({ state: 'error', loadProgress: 0, error: error.toValue() });
         throw error;
+      }
+    });
+  }
+
+  /** A context with its pool of sequences, with the given LoRA adapters applied. */
+  async #createContext(model: LlamaModel, contextSize: number, threads: number, adapters: AdapterUse[]): Promise<{ context: LlamaContext; slots: Slot[] }> {
+    const context = await model.createContext({
+      contextSize,
+      threads,
+      sequences: SEQUENCE_POOL_SIZE,
+      ...(adapters.length ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale })) } } : {}),
+    });
+    const slots: Slot[] = [];
+    for (let i = 0; i < SEQUENCE_POOL_SIZE; i++) {
+      const sequence = context.getSequence();
+      slots.push({ sequence, chat: new LlamaChat({ contextSequence: sequence }), conversationId: null, lastHistory: null, lastContextWindow: null, lastUsed: 0 });
+    }
+    return { context, slots };
+  }
+
+  /**
+   * Makes the context carry exactly these adapters. Only the context is rebuilt (the model stays
+   * loaded); with the same adapters nothing happens, so cached conversations are kept.
+   */
+  #useAdapters(adapters: AdapterUse[]): Promise<void> {
+    return this.#exclusive(async () => {
+      const loaded = this.#loaded;
+      if (!loaded || loaded.adapterKey === adapterKey(adapters)) return;
+      this.#setStatus({ state: 'loading', loadProgress: 0 });
+      try {
+        for (const slot of loaded.slots) {
+          slot.chat.dispose({ disposeSequence: false });
+          slot.sequence.dispose();
+        }
+        const contextSize = loaded.context.contextSize;
+        await loaded.context.dispose();
+        try {
+          Object.assign(loaded, await this.#createContext(loaded.model, contextSize, loaded.threads, adapters), { adapterKey: adapterKey(adapters) });
+        } catch (e) {
+          // Back to the plain model, so the app keeps working; the reply says what failed.
+          Object.assign(loaded, await this.#createContext(loaded.model, contextSize, loaded.threads, []), { adapterKey: adapterKey([]) });
+          throw new UserFacingError('adapter/mismatch', `The LoRA adapter could not be applied: ${(e as Error).message}`);
+        }
+      } finally {
+        this.#setStatus({ state: 'ready', loadProgress: 1 });
       }
     });
   }
@@ -217,6 +269,12 @@ export class Engine {
       throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     }
     this.#generating = true;
+    try {
+      await this.#useAdapters(req.adapters ?? []);
+    } catch (e) {
+      this.#generating = false;
+      throw e;
+    }
     this.#setStatus({ state: 'generating', busyConversationId: req.conversationId });
     const slot = this.#slotFor(req.conversationId);
     const history = toChatHistory(req.systemPrompt, req.turns);

@@ -37,8 +37,10 @@ async function readMagic(path: string): Promise<Buffer> {
   }
 }
 
-export async function inspectModelFile(path: string): Promise<InspectedModel> {
+/** A file that is a readable GGUF, with its header; every failure is a sentence for the UI. */
+async function openGguf(path: string, what: 'model' | 'adapter'): Promise<{ fileName: string; size: number; info: GgufFileInfo }> {
   const fileName = basename(path);
+  const noun = what === 'model' ? 'model' : 'LoRA adapter';
   let size: number;
   try {
     const s = await stat(path);
@@ -61,7 +63,7 @@ export async function inspectModelFile(path: string): Promise<InspectedModel> {
   if (magic.length < 4 || !magic.equals(GGUF_MAGIC)) {
     throw new UserFacingError(
       'model/not-gguf',
-      `“${fileName}” is not a GGUF model. Enclave runs models in the GGUF format (files ending in .gguf).`,
+      `“${fileName}” is not a GGUF ${noun}. Enclave runs ${what === 'model' ? 'models' : 'adapters'} in the GGUF format (files ending in .gguf).`,
     );
   }
 
@@ -71,8 +73,20 @@ export async function inspectModelFile(path: string): Promise<InspectedModel> {
   } catch (e) {
     throw new UserFacingError(
       'model/truncated',
-      `“${fileName}” looks like a GGUF model but its header cannot be read: it may be incomplete or damaged (${(e as Error).message}).`,
+      `“${fileName}” looks like a GGUF ${noun} but its header cannot be read: it may be incomplete or damaged (${(e as Error).message}).`,
     );
+  }
+  return { fileName, size, info };
+}
+
+function generalType(info: GgufFileInfo): string {
+  return String((info.metadata.general as { type?: string } | undefined)?.type ?? 'model');
+}
+
+export async function inspectModelFile(path: string): Promise<InspectedModel> {
+  const { fileName, size, info } = await openGguf(path, 'model');
+  if (generalType(info) === 'adapter') {
+    throw new UserFacingError('model/unsupported', `“${fileName}” is a LoRA adapter, not a model. Add it under LoRA adapters, then give it to an assistant.`);
   }
   const insights = await GgufInsights.from(info);
   const dataStart = info.infoEndOffset ?? 0;
@@ -98,4 +112,66 @@ export async function inspectModelFile(path: string): Promise<InspectedModel> {
     contextLength: insights.trainContextSize ?? null,
     fileSize: size,
   };
+}
+
+export interface InspectedAdapter {
+  path: string;
+  fileName: string;
+  name: string;
+  architecture: string;
+  fileSize: number;
+}
+
+/** The weights a LoRA adapter changes: base tensor name → its [rows-in, cols-out] as the adapter expects them. */
+function adapterTargets(info: GgufFileInfo): Map<string, [number, number]> {
+  const tensors = info.fullTensorInfo ?? info.tensorInfo ?? [];
+  const byName = new Map(tensors.map((t) => [t.name, t.dimensions.map(Number)]));
+  const out = new Map<string, [number, number]>();
+  for (const [name, dims] of byName) {
+    if (!name.endsWith('.lora_a')) continue;
+    const base = name.slice(0, -'.lora_a'.length);
+    const b = byName.get(`${base}.lora_b`);
+    if (b) out.set(base, [dims[0], b[1]]);
+  }
+  return out;
+}
+
+/** Checks that a file is a whole GGUF LoRA adapter, and reads what the library shows about it. */
+export async function inspectAdapterFile(path: string): Promise<InspectedAdapter> {
+  const { fileName, size, info } = await openGguf(path, 'adapter');
+  const adapterType = (info.metadata as { adapter?: { type?: string } }).adapter?.type;
+  if (generalType(info) !== 'adapter' || adapterType !== 'lora') {
+    throw new UserFacingError('adapter/not-lora', `“${fileName}” is not a LoRA adapter${generalType(info) === 'adapter' ? ` (it is a “${adapterType}” adapter)` : ' (it looks like a model: add it under Models)'}.`);
+  }
+  const tensors = info.fullTensorInfo ?? info.tensorInfo ?? [];
+  const end = Math.max(0, ...tensors.map((t) => Number(t.offset) + Number(t.dimensions.reduce((a, b) => Number(a) * Number(b), 1)) * (t.ggmlType === GgmlType.F16 ? 2 : 4)));
+  if (size < (info.infoEndOffset ?? 0) + end) {
+    throw new UserFacingError('model/truncated', `“${fileName}” is incomplete: the copy or download was cut short.`);
+  }
+  if (adapterTargets(info).size === 0) throw new UserFacingError('adapter/not-lora', `“${fileName}” holds no LoRA weights.`);
+  const general = info.metadata.general as { name?: string; architecture?: string } | undefined;
+  return { path, fileName, name: general?.name?.trim() || fileName.replace(/\.gguf$/i, ''), architecture: String(general?.architecture ?? 'unknown'), fileSize: size };
+}
+
+/**
+ * Checks that an adapter was made for this model: the same architecture, and for every weight it
+ * changes, a weight of the same shape in the model. Throws a sentence that says what differs.
+ */
+export async function checkAdapterFits(adapter: { path: string; name: string }, model: { path: string; name: string }): Promise<void> {
+  const [a, m] = await Promise.all([openGguf(adapter.path, 'adapter'), openGguf(model.path, 'model')]);
+  const archA = String(a.info.metadata.general?.architecture ?? 'unknown');
+  const archM = String(m.info.metadata.general?.architecture ?? 'unknown');
+  if (archA !== archM) {
+    throw new UserFacingError('adapter/mismatch', `“${adapter.name}” was made for a ${archA} model; “${model.name}” is ${archM}. Choose an adapter made for this model.`);
+  }
+  const modelTensors = new Map((m.info.fullTensorInfo ?? m.info.tensorInfo ?? []).map((t) => [t.name, t.dimensions.map(Number)]));
+  for (const [name, [rowsIn, colsOut]] of adapterTargets(a.info)) {
+    const w = modelTensors.get(name);
+    if (!w || w[0] !== rowsIn || (w[1] ?? 1) !== colsOut) {
+      throw new UserFacingError(
+        'adapter/mismatch',
+        `“${adapter.name}” was made for a model of another size: it changes ${name} as ${rowsIn}×${colsOut}, which “${model.name}” ${w ? `has as ${w[0]}×${w[1] ?? 1}` : 'does not have'}.`,
+      );
+    }
+  }
 }

@@ -47,6 +47,7 @@ export class AssistantStore {
       answerOnlyFromDocuments: r.answer_only_from_documents === 1,
       collectionIds: this.#db.prepare('SELECT collection_id FROM assistant_collections WHERE assistant_id = ? ORDER BY rowid').pluck().all(r.id) as string[],
       summaryKinds: JSON.parse(r.summary_kinds) as SummaryKind[],
+      adapters: this.#db.prepare('SELECT adapter_id AS adapterId, scale FROM assistant_adapters WHERE assistant_id = ? ORDER BY position').all(r.id) as { adapterId: string; scale: number }[],
       origin: r.origin ? JSON.parse(r.origin) : null,
       conversationCount: r.conversation_count,
       createdAt: r.created_at,
@@ -63,6 +64,12 @@ export class AssistantStore {
   get(id: string): Assistant | null {
     const row = this.#db.prepare(`${SELECT} WHERE a.id = ?`).get(id) as AssistantRow | undefined;
     return row ? this.#toAssistant(row) : null;
+  }
+
+  #writeAdapters(id: string, adapters: { adapterId: string; scale: number }[]): void {
+    this.#db.prepare('DELETE FROM assistant_adapters WHERE assistant_id = ?').run(id);
+    const insert = this.#db.prepare('INSERT OR IGNORE INTO assistant_adapters (assistant_id, adapter_id, scale, position) SELECT ?, id, ?, ? FROM adapters WHERE id = ?');
+    adapters.forEach((a, i) => insert.run(id, a.scale, i, a.adapterId));
   }
 
   #writeCollections(id: string, collectionIds: string[]): void {
@@ -83,6 +90,7 @@ export class AssistantStore {
         .run(id, fields.name, fields.description, fields.color, fields.domain, fields.systemPrompt, fields.temperature, fields.topP, fields.maxTokens,
           fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), fields.origin ? JSON.stringify(fields.origin) : null, now, now);
       this.#writeCollections(id, fields.collectionIds);
+      this.#writeAdapters(id, fields.adapters);
     })();
     return this.get(id)!;
   }
@@ -97,6 +105,7 @@ export class AssistantStore {
         .run(fields.name, fields.description, fields.color, fields.domain, fields.systemPrompt, fields.temperature, fields.topP, fields.maxTokens,
           fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), this.#now(), id);
       this.#writeCollections(id, fields.collectionIds);
+      this.#writeAdapters(id, fields.adapters);
     })();
     return this.get(id)!;
   }

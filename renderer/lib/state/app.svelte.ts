@@ -1,5 +1,6 @@
 // One place that creates the client and every manager; components receive this object.
 import { createClient, type Client } from '../api/client.ts';
+import { AdaptersManager } from './adapters.svelte.ts';
 import { AssistantsManager } from './assistants.svelte.ts';
 import { ChatManager } from './chat.svelte.ts';
 import { CollectionsManager } from './collections.svelte.ts';
@@ -23,6 +24,7 @@ export class AppState {
   readonly summaries: SummariesManager;
   readonly collections: CollectionsManager;
   readonly assistants: AssistantsManager;
+  readonly adapters: AdaptersManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -36,6 +38,7 @@ export class AppState {
     this.summaries = new SummariesManager(client);
     this.collections = new CollectionsManager(client);
     this.assistants = new AssistantsManager(client);
+    this.adapters = new AdaptersManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

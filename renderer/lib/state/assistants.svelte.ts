@@ -15,6 +15,8 @@ export class AssistantsManager {
   constructor(client: Client) {
     this.#client = client;
     client.on('assistants.changed', (list) => this.#set(list));
+    // Conversation counts change as conversations are made and deleted.
+    client.on('conversations.changed', () => void this.refresh());
     client.onConnection((c) => {
       if (c !== 'open') return;
       void this.refresh();
