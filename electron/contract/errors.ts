@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'assistant/template-not-found'
   | 'assistant/general'
   | 'assistant/bad-pack'
+  | 'assistant/bad-file'
   | 'adapter/not-lora'
   | 'adapter/mismatch'
   | 'adapter/not-found'

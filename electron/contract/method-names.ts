@@ -45,6 +45,8 @@ export const METHOD_NAMES = [
   'assistants.update',
   'assistants.duplicate',
   'assistants.delete',
+  'assistants.export',
+  'assistants.import',
   'adapters.list',
   'adapters.add',
   'adapters.remove',

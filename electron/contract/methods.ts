@@ -146,6 +146,10 @@ export const methods = {
   'assistants.update': method<Assistant>()(z.object({ assistantId: id, fields: assistantFieldsSchema }).strict()),
   'assistants.duplicate': method<Assistant>()(z.object({ assistantId: id }).strict()),
   'assistants.delete': method<{ deleted: true; movedConversations: number }>()(z.object({ assistantId: id }).strict()),
+  /** The file's text (JSON), for the renderer to save; nothing is written by main. */
+  'assistants.export': method<{ fileName: string; text: string }>()(z.object({ assistantId: id }).strict()),
+  /** The file's text as read by the renderer: never a path. */
+  'assistants.import': method<{ assistant: Assistant; missing: string[] }>()(z.object({ text: z.string().min(1).max(1_000_000) }).strict()),
 
   'adapters.list': method<AdapterInfo[]>()(empty),
   'adapters.add': method<AdapterInfo>()(z.object({ path: z.string().min(1).max(4096) }).strict()),

@@ -93,6 +93,7 @@ export interface AdapterInfo {
   fileName: string;
   architecture: string;
   fileSize: number;
+  sha256: string;
   addedAt: number;
 }
 

@@ -106,6 +106,10 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onChange: (list) => events.emit('adapters.changed', list),
   });
   const assistants = new AssistantService({
+    adapters: {
+      get: (id) => adapters.list().find((a) => a.id === id) ?? null,
+      bySha256: (sha256) => adapters.bySha256(sha256),
+    },
     store: new AssistantStore(db),
     conversations,
     retrieval: retrievalStore,
@@ -327,6 +331,12 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'assistants.update': ({ assistantId, fields }) => assistants.update(assistantId, fields),
     'assistants.duplicate': ({ assistantId }) => assistants.duplicate(assistantId),
     'assistants.delete': ({ assistantId }) => assistants.delete(assistantId),
+    'assistants.export': ({ assistantId }) => {
+      const file = assistants.exportFile(assistantId);
+      const fileName = `${file.assistant.name.replace(/[^\p{L}\p{N}\- ]+/gu, '_').trim() || 'assistant'}.enclave-assistant.json`;
+      return { fileName, text: `${JSON.stringify(file, null, 2)}\n` };
+    },
+    'assistants.import': ({ text }) => assistants.importFile(text),
     'adapters.list': () => adapters.list(),
     'adapters.add': ({ path }) => adapters.add(path),
     'adapters.remove': async ({ adapterId }) => {

@@ -1,7 +1,7 @@
 // Domain assistants end to end in Chromium: one made from the law pack, a conversation with it
 // (named in the header and the list), its instructions edited, a LoRA adapter given to it, then
 // deleted with its conversations kept under General.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -14,6 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-assistants-'));
 let browser: Browser;
 let server: RunningServer;
 let page: Page;
+let exported: string;
 
 beforeAll(async () => {
   browser = await launchChromium();
@@ -109,8 +110,18 @@ describe('assistants in the browser', () => {
     await page.getByRole('button', { name: 'Manage', exact: true }).click();
   });
 
-  it('deletes it after a confirmation that says its conversation moves to General', async () => {
+  it('exports it as one file, deletes it after a confirmation that says its conversations move to General, and imports it back', async () => {
     const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Export Smith v. Jones letters' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('Smith v_ Jones letters.enclave-assistant.json');
+    exported = join(dir, file.suggestedFilename());
+    await file.saveAs(exported);
+    const json = JSON.parse(readFileSync(exported, 'utf8'));
+    expect(json.assistant).toMatchObject({ name: 'Smith v. Jones letters', systemPrompt: 'Write short, formal letters for the Smith v. Jones matter.' });
+    expect(json.adapters).toMatchObject([{ name: 'Brown Dog Adapter', scale: 1 }]);
+
     await card.getByRole('button', { name: 'Delete Smith v. Jones letters' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this assistant?' });
     expect(await dialog.textContent()).toContain('“Smith v. Jones letters” will be deleted. Its 2 conversations are kept and move to General.');
@@ -121,5 +132,13 @@ describe('assistants in the browser', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Assistant: General (manage assistants)' }).isVisible()).toBe(true);
     expect(await page.getByRole('article', { name: 'You said' }).first().textContent()).toContain('Tell me a story.');
     expect(await page.getByLabel('Assistant', { exact: true }).inputValue()).toBe('general');
+
+    // Back from the file: the same instructions, and its adapter found in the library by SHA-256.
+    await page.getByRole('button', { name: 'Manage', exact: true }).click();
+    await page.getByLabel('Choose an assistant file to import').setInputFiles(exported);
+    const imported = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });
+    await expect.poll(() => imported.textContent()).toContain('LoRA adapters: Brown Dog Adapter (scale 1)');
+    await imported.getByRole('button', { name: 'Edit Smith v. Jones letters' }).click();
+    expect(await imported.getByLabel('Instructions (system prompt)').inputValue()).toBe('Write short, formal letters for the Smith v. Jones matter.');
   });
 });

@@ -1,6 +1,7 @@
 // Domain assistants on a real SQLite file and a real GGUF model: built-in packs, create from a
 // pack, edit, delete keeping conversations, default collections, and what an assistant asks of
 // a reply (its instructions, its settings, answering only from documents) with KV reuse intact.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +189,39 @@ describe('assistants', () => {
     await expect(call('assistants.delete', { assistantId: 'general' })).rejects.toMatchObject({ code: 'assistant/general' });
     await expect(call('assistants.create', { template: { packId: 'law', key: 'nope' } })).rejects.toMatchObject({ code: 'assistant/template-not-found' });
     await expect(call('conversations.create', { assistantId: a.id })).rejects.toMatchObject({ code: 'assistant/not-found' });
+  });
+
+  it('exports an assistant as one file (adapters by SHA-256) and imports it back; a file that is not one is refused, naming the field', async () => {
+    const adapter = await call('adapters.add', { path: ENDLESS_LORA });
+    const a = await call('assistants.create', { template: { packId: 'clinic', key: 'notes-and-letters' } });
+    await call('assistants.update', { assistantId: a.id, fields: { ...editableFields(a), adapters: [{ adapterId: adapter.id, scale: 0.75 }] } });
+    const { fileName, text } = await call('assistants.export', { assistantId: a.id });
+    expect(fileName).toBe('Clinic _ notes _ letters.enclave-assistant.json');
+    const file = JSON.parse(text);
+    expect(file).toMatchObject({ format: 'enclave.assistant', version: 1, assistant: { name: 'Clinic — notes & letters', temperature: 0.2 } });
+    expect(file.adapters).toEqual([{ name: 'Brown Dog Adapter', fileName: 'endless-lora.gguf', architecture: 'llama', sha256: createHash('sha256').update(readFileSync(ENDLESS_LORA)).digest('hex'), scale: 0.75 }]);
+    await call('assistants.delete', { assistantId: a.id });
+
+    const back = await call('assistants.import', { text });
+    expect(back.missing).toEqual([]);
+    expect(editableFields(back.assistant)).toEqual({ ...editableFields(a), adapters: [{ adapterId: adapter.id, scale: 0.75 }] });
+    expect(back.assistant.origin).toEqual(a.origin);
+
+    // An adapter the library does not hold (another file, whatever its name) is left out, and said.
+    const other = JSON.stringify({ ...file, adapters: [{ ...file.adapters[0], sha256: 'a'.repeat(64) }] });
+    const partial = await call('assistants.import', { text: other });
+    expect(partial.assistant.adapters).toEqual([]);
+    expect(partial.missing).toEqual([`“Brown Dog Adapter” (endless-lora.gguf, SHA-256 aaaaaaaaaaaa…)`]);
+
+    for (const [bad, message] of [
+      ['not json', 'This file is not an Enclave assistant: it is not valid JSON.'],
+      [JSON.stringify({ ...file, version: 2 }), 'This file is not a valid Enclave assistant: version: only version 1 is understood.'],
+      [JSON.stringify({ ...file, assistant: { ...file.assistant, onLoad: 'fetch("x")' } }), /^This file is not a valid Enclave assistant: assistant: Unrecognized key/],
+      [JSON.stringify({ ...file, assistant: { ...file.assistant, systemPrompt: 'x'.repeat(20_001) } }), /^This file is not a valid Enclave assistant: assistant\.systemPrompt:/],
+    ] as const) {
+      await expect(call('assistants.import', { text: bad })).rejects.toMatchObject({ code: 'assistant/bad-file', message: expect.stringMatching(typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message) });
+    }
+    await call('adapters.remove', { adapterId: adapter.id });
   });
 
   it('a built-in assistant the user deleted is not brought back at the next start', async () => {

@@ -70,6 +70,8 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'assistants.update': [{ assistantId: 'a' }, { assistantId: 'a', fields: { ...validFields, color: 'red' } }, { assistantId: 'a', fields: { ...validFields, temperature: 5 } }, { assistantId: 'a', fields: { ...validFields, adapters: [{ adapterId: 'x', scale: 9 }] } }],
   'assistants.duplicate': [{}, { assistantId: 3 }],
   'adapters.add': [{}, { path: '' }, { path: 3 }],
+  'assistants.export': [{}, { assistantId: '' }],
+  'assistants.import': [{}, { text: '' }, { text: 'x'.repeat(1_000_001) }, { path: '/etc/passwd' }],
   'adapters.remove': [{}, { adapterId: '' }],
   'assistants.delete': [{}, { assistantId: '' }],
   'chat.send': [{ conversationId: 'a' }, { conversationId: 'a', text: '' }, { conversationId: 'a', text: '   \n ' }, { conversationId: 'a', text: 'x'.repeat(300_000) }],

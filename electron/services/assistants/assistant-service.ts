@@ -8,6 +8,13 @@ import type { ConversationStore } from '../store/conversation-store.ts';
 import type { RetrievalStore } from '../store/retrieval-store.ts';
 import type { SettingsStore } from '../store/settings-store.ts';
 import type { AssistantPack, AssistantTemplate } from './packs.ts';
+import { ASSISTANT_FILE_FORMAT, ASSISTANT_FILE_VERSION, parseAssistantFile, type AssistantFile } from './assistant-file.ts';
+
+/** The adapters of the library, as an assistant file names them. */
+export interface AdapterCatalog {
+  get(id: string): { name: string; fileName: string; architecture: string; sha256: string } | null;
+  bySha256(sha256: string): { id: string } | null;
+}
 
 export type AssistantInput = Omit<AssistantFields, 'origin'>;
 
@@ -18,8 +25,10 @@ export class AssistantService {
   readonly #settings: SettingsStore;
   readonly #packs: AssistantPack[];
   readonly #onChange: () => void;
+  readonly #adapters: AdapterCatalog;
 
   constructor(deps: {
+    adapters: AdapterCatalog;
     store: AssistantStore;
     conversations: ConversationStore;
     retrieval: RetrievalStore;
@@ -33,6 +42,7 @@ export class AssistantService {
     this.#settings = deps.settings;
     this.#packs = deps.packs;
     this.#onChange = deps.onChange ?? (() => {});
+    this.#adapters = deps.adapters;
   }
 
   /** Adds each built-in pack's assistants once; one the user deleted is not brought back. */
@@ -140,6 +150,41 @@ export class AssistantService {
       topP: assistant.topP ?? settings.topP,
       maxTokens: assistant.maxTokens ?? settings.maxTokens,
     };
+  }
+
+  /** The assistant as one file: instructions and settings, its adapters by SHA-256. Collections stay here. */
+  exportFile(id: string): AssistantFile {
+    const a = this.require(id);
+    return {
+      format: ASSISTANT_FILE_FORMAT,
+      version: ASSISTANT_FILE_VERSION,
+      exportedAt: new Date().toISOString(),
+      assistant: {
+        name: a.name, description: a.description, color: a.color, domain: a.domain, systemPrompt: a.systemPrompt, temperature: a.temperature,
+        topP: a.topP, maxTokens: a.maxTokens, answerOnlyFromDocuments: a.answerOnlyFromDocuments, summaryKinds: a.summaryKinds, origin: a.origin,
+      },
+      adapters: a.adapters.flatMap((use) => {
+        const adapter = this.#adapters.get(use.adapterId);
+        return adapter ? [{ name: adapter.name, fileName: adapter.fileName, architecture: adapter.architecture, sha256: adapter.sha256, scale: use.scale }] : [];
+      }),
+    };
+  }
+
+  /**
+   * A new assistant from a file. Its adapters are found in the library by SHA-256 only: one that
+   * is not there (or whose file differs) is left out, and named in `missing`.
+   */
+  importFile(text: string): { assistant: Assistant; missing: string[] } {
+    const file = parseAssistantFile(text);
+    const missing: string[] = [];
+    const adapters = file.adapters.flatMap((a) => {
+      const found = this.#adapters.bySha256(a.sha256);
+      if (!found) missing.push(`“${a.name}” (${a.fileName}, SHA-256 ${a.sha256.slice(0, 12)}…)`);
+      return found ? [{ adapterId: found.id, scale: a.scale }] : [];
+    });
+    const assistant = this.#store.create({ ...file.assistant, collectionIds: [], adapters });
+    this.#onChange();
+    return { assistant, missing };
   }
 
   #existingCollections(ids: string[]): string[] {

@@ -1,6 +1,7 @@
 // The LoRA adapters the user added: checked when added (a whole GGUF LoRA adapter, and made for
 // the model in use when there is one), removed from every assistant when deleted.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
@@ -42,7 +43,11 @@ export class AdapterLibrary {
     const inspected = await inspectAdapterFile(absolute);
     const model = this.#activeModel();
     if (model) await checkAdapterFits({ path: absolute, name: inspected.name }, model);
-    const adapter: StoredAdapter = { ...inspected, path: absolute, id: randomUUID(), addedAt: Date.now() };
+    const sha256 = await fileSha256(absolute);
+    // The same file under another name or place is the same adapter.
+    const same = this.#store.bySha256(sha256);
+    if (same) return publicInfo(same);
+    const adapter: StoredAdapter = { ...inspected, path: absolute, sha256, id: randomUUID(), addedAt: Date.now() };
     this.#store.insert(adapter);
     this.#onChange(this.list());
     return publicInfo(adapter);
@@ -58,6 +63,11 @@ export class AdapterLibrary {
     }
     this.#onChange(this.list());
     return { removed: true };
+  }
+
+  bySha256(sha256: string): AdapterInfo | null {
+    const a = this.#store.bySha256(sha256);
+    return a ? publicInfo(a) : null;
   }
 
   /** The files and scales an assistant's adapters come to, each checked against the model in use. */
@@ -76,4 +86,11 @@ export class AdapterLibrary {
     }
     return out;
   }
+}
+
+/** A file's SHA-256, streamed (adapters can be hundreds of megabytes). */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

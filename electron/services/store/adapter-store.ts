@@ -13,11 +13,12 @@ interface AdapterRow {
   name: string;
   architecture: string;
   file_size: number;
+  sha256: string;
   added_at: number;
 }
 
 const toAdapter = (r: AdapterRow): StoredAdapter => ({
-  id: r.id, path: r.path, fileName: r.file_name, name: r.name, architecture: r.architecture, fileSize: r.file_size, addedAt: r.added_at,
+  id: r.id, path: r.path, fileName: r.file_name, name: r.name, architecture: r.architecture, fileSize: r.file_size, sha256: r.sha256, addedAt: r.added_at,
 });
 
 export class AdapterStore {
@@ -40,10 +41,15 @@ export class AdapterStore {
     return row ? toAdapter(row) : null;
   }
 
+  bySha256(sha256: string): StoredAdapter | null {
+    const row = this.#db.prepare('SELECT * FROM adapters WHERE sha256 = ? ORDER BY added_at LIMIT 1').get(sha256) as AdapterRow | undefined;
+    return row ? toAdapter(row) : null;
+  }
+
   insert(a: StoredAdapter): void {
     this.#db
-      .prepare('INSERT INTO adapters (id, path, file_name, name, architecture, file_size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(a.id, a.path, a.fileName, a.name, a.architecture, a.fileSize, a.addedAt);
+      .prepare('INSERT INTO adapters (id, path, file_name, name, architecture, file_size, sha256, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(a.id, a.path, a.fileName, a.name, a.architecture, a.fileSize, a.sha256, a.addedAt);
   }
 
   /** Removes it from the library and from every assistant that applied it. */

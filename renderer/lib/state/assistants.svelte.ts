@@ -80,6 +80,40 @@ export class AssistantsManager {
     await this.refresh();
   }
 
+  /** Saves the assistant as one file (a download; main writes nothing). */
+  async exportFile(assistantId: string): Promise<void> {
+    try {
+      const { fileName, text } = await this.#client.call('assistants.export', { assistantId });
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+      a.download = fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  /** Adds an assistant from a file the user picked; its text is sent, never its path. */
+  async importFile(file: File): Promise<Assistant | null> {
+    try {
+      if (file.size > 1_000_000) throw new Error(`“${file.name}” is too large to be an Enclave assistant.`);
+      const { assistant, missing } = await this.#client.call('assistants.import', { text: await file.text() });
+      await this.refresh();
+      toasts.show(
+        missing.length
+          ? `Imported “${assistant.name}” without ${missing.join(', ')}: that adapter is not in your library. Add it under Models, then give it to the assistant.`
+          : `Imported “${assistant.name}”.`,
+        missing.length ? 'error' : 'info',
+        missing.length ? 15000 : 6000,
+      );
+      return assistant;
+    } catch (e) {
+      toasts.error(e);
+      return null;
+    }
+  }
+
   async remove(assistantId: string): Promise<void> {
     try {
       const { movedConversations } = await this.#client.call('assistants.delete', { assistantId });

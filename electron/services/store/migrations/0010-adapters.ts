@@ -13,6 +13,8 @@ export function up(db: Database): void {
       name TEXT NOT NULL,
       architecture TEXT NOT NULL,
       file_size INTEGER NOT NULL,
+      -- The file's SHA-256: exported assistants name their adapters by it, never by file name.
+      sha256 TEXT NOT NULL,
       added_at INTEGER NOT NULL
     ) STRICT;
 
