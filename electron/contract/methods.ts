@@ -63,6 +63,8 @@ export const assistantFieldsSchema = z
     collectionIds: z.array(id).max(50),
     summaryKinds: z.array(z.enum(SUMMARY_KINDS)).max(SUMMARY_KINDS.length),
     adapters: z.array(z.object({ adapterId: id, scale: z.number().min(0).max(4) }).strict()).max(8).default([]),
+    preferredModel: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), name: z.string().max(200) }).strict().nullable().default(null),
+    contextSize: z.number().int().min(512).max(262_144).nullable().default(null),
   })
   .strict();
 
@@ -70,8 +72,8 @@ export type AssistantFieldsInput = z.input<typeof assistantFieldsSchema>;
 
 /** The fields of an assistant a user edits (what assistants.update takes). */
 export function editableFields(a: Assistant): AssistantFieldsInput {
-  const { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters } = a;
-  return { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters };
+  const { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters, preferredModel, contextSize } = a;
+  return { name, description, color, domain, systemPrompt, temperature, topP, maxTokens, answerOnlyFromDocuments, collectionIds, summaryKinds, adapters, preferredModel, contextSize };
 }
 
 /** Declares a method: its input schema now, its output type as a phantom. */

@@ -32,6 +32,8 @@ export interface ModelInfo {
   quantization: string;
   contextLength: number | null;
   fileSize: number;
+  /** The file's SHA-256, once computed (in the background after it is added); null until then. */
+  sha256: string | null;
   addedAt: number;
 }
 
@@ -77,6 +79,10 @@ export interface Assistant {
   collectionIds: string[];
   /** The summary kinds it offers first. */
   summaryKinds: SummaryKind[];
+  /** The model it was set up with, by the file's SHA-256 and name; the active model is used when it is missing. */
+  preferredModel: { sha256: string; name: string } | null;
+  /** Its own context size (tokens), or null for the app's setting. */
+  contextSize: number | null;
   /** LoRA adapters applied to the model for its conversations, in order, each with its scale. */
   adapters: { adapterId: string; scale: number }[];
   /** The pack and template it was made from, if any, and what model that pack was written for. */

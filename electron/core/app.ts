@@ -135,12 +135,16 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     settings: () => settings.get(),
     profile: async (conversationId) => {
       const assistant = assistants.forConversation(conversationId);
+      // Its preferred model, when it is in the library and another is loaded; otherwise the active one.
+      const preferred = assistant.preferredModel ? modelStore.bySha256(assistant.preferredModel.sha256) : null;
+      if (preferred && engine.loadedModelId !== preferred.id) await models.activate(preferred.id);
       const model = engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null;
       return {
         instructions: assistant.systemPrompt,
         settings: assistants.generationSettings(assistant, settings.get()),
         onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
         adapters: model ? await adapters.resolve(assistant.adapters, model) : [],
+        contextSize: assistant.contextSize ?? settings.get().contextSize,
       };
     },
     checkpointIntervalMs: options.checkpointIntervalMs,
@@ -369,6 +373,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       // The search index catches up in the background (documents read or embedded while closed).
       const embeddingId = settings.embeddingModelId();
       const embeddingModel = embeddingId ? modelStore.get(embeddingId) : null;
+      void models.hashPending();
       if (embeddingModel) indexer.setEmbeddingModel(embeddingModel, threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
       else void indexer.kick();
       const id = settings.activeModelId();

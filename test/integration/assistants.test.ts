@@ -10,7 +10,7 @@ import { editableFields } from '../../electron/contract/methods.ts';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
-import { ENDLESS_LORA, ENDLESS_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
+import { ENDLESS_LORA, ENDLESS_MODEL, HOSTILE_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
 import { routerCaller } from '../support/router-call.ts';
 
 let dir: string;
@@ -222,6 +222,32 @@ describe('assistants', () => {
       await expect(call('assistants.import', { text: bad })).rejects.toMatchObject({ code: 'assistant/bad-file', message: expect.stringMatching(typeof message === 'string' ? new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : message) });
     }
     await call('adapters.remove', { adapterId: adapter.id });
+  });
+
+  it('loads its preferred model (known by SHA-256) and uses its own context size; a missing one falls back to the active model', async () => {
+    const hostile = await call('models.add', { path: HOSTILE_MODEL });
+    await enclave.models.hashPending();
+    const library = await call('models.list', {});
+    const hashed = library.models.find((m) => m.id === hostile.id)!;
+    expect(hashed.sha256).toBe(createHash('sha256').update(readFileSync(HOSTILE_MODEL)).digest('hex'));
+    const base = {
+      description: '', color: '#224466', domain: 'other', systemPrompt: '', temperature: 0, topP: null, maxTokens: 24,
+      answerOnlyFromDocuments: false, collectionIds: [], summaryKinds: [], adapters: [],
+    };
+    const prefers = await call('assistants.create', { fields: { ...base, name: 'Prefers hostile', preferredModel: { sha256: hashed.sha256!, name: hashed.name }, contextSize: 1024 } });
+    const reply = await ask((await call('conversations.create', { assistantId: prefers.id })).id, 'Report');
+    expect(reply.modelName).toBe('Hostile Test Model');
+    expect(reply.content).toMatch(/^## Findings/);
+    expect(enclave.engine.contextSize).toBe(1024);
+    // General follows the app's settings again: the context goes back to 2048 for it.
+    await ask((await call('conversations.create', {})).id, 'Hello');
+    expect(enclave.engine.contextSize).toBe(2048);
+
+    const missing = await call('assistants.create', { fields: { ...base, name: 'Prefers a missing model', preferredModel: { sha256: 'b'.repeat(64), name: 'Llama 3.1 8B' }, contextSize: null } });
+    const fallback = await ask((await call('conversations.create', { assistantId: missing.id })).id, 'Hello');
+    expect(fallback.status).toBe('complete');
+    expect(fallback.modelName).toBe('Hostile Test Model'); // the active model
+    await call('models.activate', { modelId: library.models.find((m) => m.name === 'Endless Test Model')!.id });
   });
 
   it('a built-in assistant the user deleted is not brought back at the next start', async () => {

@@ -13,7 +13,7 @@ let endless: ModelInfo;
 let hostile: ModelInfo;
 
 async function modelInfo(path: string, id: string): Promise<ModelInfo> {
-  return { ...(await inspectModelFile(path)), id, addedAt: Date.now() };
+  return { ...(await inspectModelFile(path)), id, sha256: null, addedAt: Date.now() };
 }
 
 function generate(conversationId: string, turns: ChatTurn[], options: { maxTokens?: number; signal?: AbortSignal; onText?: (t: string) => void } = {}) {

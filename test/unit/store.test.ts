@@ -180,7 +180,7 @@ describe('settings and models', () => {
     const models = new ModelStore(openDb());
     const m = {
       id: 'm1', path: '/models/a.gguf', fileName: 'a.gguf', name: 'A', architecture: 'llama', parameterCount: 1000,
-      quantization: 'Q4_K_M', contextLength: 4096, fileSize: 123, addedAt: 1,
+      quantization: 'Q4_K_M', contextLength: 4096, fileSize: 123, sha256: null, addedAt: 1,
     };
     models.insert(m);
     expect(models.list()).toEqual([m]);

@@ -28,6 +28,8 @@ export const assistantFileSchema = z
         maxTokens: z.number().int().min(16).max(65_536).nullable(),
         answerOnlyFromDocuments: z.boolean(),
         summaryKinds: z.array(z.enum(SUMMARY_KINDS)).max(SUMMARY_KINDS.length),
+        contextSize: z.number().int().min(512).max(262_144).nullable(),
+        preferredModel: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex'), name: z.string().max(200) }).strict().nullable(),
         origin: z
           .object({ packId: z.string().max(64), packName: z.string().max(80), key: z.string().max(64), modelHint: z.object({ parameters: z.string().max(40), kind: z.string().max(120), note: z.string().max(400).optional() }).strict() })
           .strict()

@@ -69,6 +69,8 @@ export class AssistantService {
       collectionIds: [],
       summaryKinds: t.summaryKinds,
       adapters: [],
+      preferredModel: null,
+      contextSize: null,
       origin: { packId: pack.id, packName: pack.name, key: t.key, modelHint: pack.modelHint },
     };
   }
@@ -162,6 +164,7 @@ export class AssistantService {
       assistant: {
         name: a.name, description: a.description, color: a.color, domain: a.domain, systemPrompt: a.systemPrompt, temperature: a.temperature,
         topP: a.topP, maxTokens: a.maxTokens, answerOnlyFromDocuments: a.answerOnlyFromDocuments, summaryKinds: a.summaryKinds, origin: a.origin,
+        contextSize: a.contextSize, preferredModel: a.preferredModel,
       },
       adapters: a.adapters.flatMap((use) => {
         const adapter = this.#adapters.get(use.adapterId);

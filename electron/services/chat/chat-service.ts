@@ -17,6 +17,8 @@ export interface ReplyProfile {
   onlyFromDocuments: string | null;
   /** LoRA adapters its replies are written with (checked against the loaded model). */
   adapters: AdapterUse[];
+  /** The context size its replies use. */
+  contextSize?: number;
 }
 
 export interface ChatEvents {
@@ -227,6 +229,7 @@ export class ChatService {
         settings,
         signal,
         adapters: profile.adapters,
+        contextSize: profile.contextSize,
         // An answer from documents that starts repeating itself is cut there (small models loop).
         stopOnLoop: grounding !== null,
         onText: (chunk) => {

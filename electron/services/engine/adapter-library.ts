@@ -1,12 +1,12 @@
 // The LoRA adapters the user added: checked when added (a whole GGUF LoRA adapter, and made for
 // the model in use when there is one), removed from every assistant when deleted.
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { AdapterInfo, ModelInfo } from '../../contract/types.ts';
 import type { AdapterStore, StoredAdapter } from '../store/adapter-store.ts';
+import { fileSha256 } from './file-hash.ts';
 import { checkAdapterFits, inspectAdapterFile } from './gguf-inspector.ts';
 
 const publicInfo = ({ path: _path, ...info }: StoredAdapter): AdapterInfo => info;
@@ -88,9 +88,3 @@ export class AdapterLibrary {
   }
 }
 
-/** A file's SHA-256, streamed (adapters can be hundreds of megabytes). */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}

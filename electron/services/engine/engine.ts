@@ -32,6 +32,8 @@ export interface GenerateRequest {
   onText: (text: string) => void;
   /** LoRA adapters to apply (files checked by the caller), each with its scale; none by default. */
   adapters?: AdapterUse[];
+  /** The context size this reply wants (an assistant's own); the current one when not given. */
+  contextSize?: number;
   /** Stop when the reply starts repeating itself, and cut the repetition (stopReason 'loop'). */
   stopOnLoop?: boolean;
 }
@@ -187,20 +189,22 @@ export class Engine {
   }
 
   /**
-   * Makes the context carry exactly these adapters. Only the context is rebuilt (the model stays
-   * loaded); with the same adapters nothing happens, so cached conversations are kept.
+   * Makes the context carry exactly these adapters, at this size. Only the context is rebuilt (the
+   * model stays loaded); when nothing changes nothing happens, so cached conversations are kept.
    */
-  #useAdapters(adapters: AdapterUse[]): Promise<void> {
+  #useContext(adapters: AdapterUse[], wantedSize?: number): Promise<void> {
     return this.#exclusive(async () => {
       const loaded = this.#loaded;
-      if (!loaded || loaded.adapterKey === adapterKey(adapters)) return;
+      if (!loaded) return;
+      const trained = loaded.model.trainContextSize;
+      const contextSize = wantedSize ? Math.max(512, Math.min(wantedSize, trained > 0 ? trained : wantedSize)) : loaded.context.contextSize;
+      if (loaded.adapterKey === adapterKey(adapters) && loaded.context.contextSize === contextSize) return;
       this.#setStatus({ state: 'loading', loadProgress: 0 });
       try {
         for (const slot of loaded.slots) {
           slot.chat.dispose({ disposeSequence: false });
           slot.sequence.dispose();
         }
-        const contextSize = loaded.context.contextSize;
         await loaded.context.dispose();
         try {
           Object.assign(loaded, await this.#createContext(loaded.model, contextSize, loaded.threads, adapters), { adapterKey: adapterKey(adapters) });
@@ -210,7 +214,7 @@ export class Engine {
           throw new UserFacingError('adapter/mismatch', `The LoRA adapter could not be applied: ${(e as Error).message}`);
         }
       } finally {
-        this.#setStatus({ state: 'ready', loadProgress: 1 });
+        this.#setStatus({ state: 'ready', loadProgress: 1, contextSize: loaded.context.contextSize });
       }
     });
   }
@@ -270,7 +274,7 @@ export class Engine {
     }
     this.#generating = true;
     try {
-      await this.#useAdapters(req.adapters ?? []);
+      await this.#useContext(req.adapters ?? [], req.contextSize);
     } catch (e) {
       this.#generating = false;
       throw e;

@@ -6,7 +6,7 @@ import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'nod
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/types.ts';
 
-export type InspectedModel = Omit<ModelInfo, 'id' | 'addedAt'>;
+export type InspectedModel = Omit<ModelInfo, 'id' | 'addedAt' | 'sha256'>;
 
 const GGUF_MAGIC = Buffer.from('GGUF', 'ascii');
 

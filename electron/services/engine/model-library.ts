@@ -7,6 +7,7 @@ import type { EngineStatus, ModelInfo, ModelLibrary as ModelLibraryView } from '
 import type { ModelStore } from '../store/model-store.ts';
 import type { SettingsStore } from '../store/settings-store.ts';
 import type { Engine } from './engine.ts';
+import { fileSha256 } from './file-hash.ts';
 import { inspectModelFile } from './gguf-inspector.ts';
 
 export class ModelLibrary {
@@ -52,7 +53,8 @@ export class ModelLibrary {
     const existing = this.#models.findByPath(absolute);
     if (existing) return existing;
     const inspected = await inspectModelFile(absolute);
-    const model = this.#models.insert({ ...inspected, id: randomUUID(), addedAt: Date.now() });
+    const model = this.#models.insert({ ...inspected, sha256: null, id: randomUUID(), addedAt: Date.now() });
+    void this.hashPending();
     const hadActive = this.#settings.activeModelId() !== null;
     this.#changed();
     if (!hadActive) {
@@ -63,6 +65,30 @@ export class ModelLibrary {
       );
     }
     return model;
+  }
+
+  #hashing: Promise<void> | null = null;
+
+  /**
+   * Computes, in the background and one at a time, the SHA-256 of models that have none yet: an
+   * assistant remembers its preferred model by it. Gigabytes take a while; nothing waits for it.
+   */
+  hashPending(): Promise<void> {
+    this.#hashing ??= (async () => {
+      try {
+        for (let model = this.#models.unhashed()[0]; model; model = this.#models.unhashed()[0]) {
+          try {
+            this.#models.setSha256(model.id, await fileSha256(model.path));
+          } catch {
+            this.#models.setSha256(model.id, ''); // unreadable now: not retried until re-added
+          }
+          this.#changed();
+        }
+      } finally {
+        this.#hashing = null;
+      }
+    })();
+    return this.#hashing;
   }
 
   /** Settles when the activation started by the last add() (if any) has finished or failed. */

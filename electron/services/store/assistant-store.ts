@@ -16,6 +16,9 @@ interface AssistantRow {
   answer_only_from_documents: number;
   summary_kinds: string;
   origin: string | null;
+  preferred_model_sha256: string | null;
+  preferred_model_name: string | null;
+  context_size: number | null;
   created_at: number;
   updated_at: number;
   conversation_count: number;
@@ -49,6 +52,8 @@ export class AssistantStore {
       summaryKinds: JSON.parse(r.summary_kinds) as SummaryKind[],
       adapters: this.#db.prepare('SELECT adapter_id AS adapterId, scale FROM assistant_adapters WHERE assistant_id = ? ORDER BY position').all(r.id) as { adapterId: string; scale: number }[],
       origin: r.origin ? JSON.parse(r.origin) : null,
+      preferredModel: r.preferred_model_sha256 ? { sha256: r.preferred_model_sha256, name: r.preferred_model_name ?? '' } : null,
+      contextSize: r.context_size,
       conversationCount: r.conversation_count,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -84,11 +89,13 @@ export class AssistantStore {
     this.#db.transaction(() => {
       this.#db
         .prepare(
-          `INSERT INTO assistants (id, name, description, color, domain, system_prompt, temperature, top_p, max_tokens, answer_only_from_documents, summary_kinds, origin, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO assistants (id, name, description, color, domain, system_prompt, temperature, top_p, max_tokens, answer_only_from_documents, summary_kinds, origin,
+             preferred_model_sha256, preferred_model_name, context_size, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(id, fields.name, fields.description, fields.color, fields.domain, fields.systemPrompt, fields.temperature, fields.topP, fields.maxTokens,
-          fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), fields.origin ? JSON.stringify(fields.origin) : null, now, now);
+          fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), fields.origin ? JSON.stringify(fields.origin) : null,
+          fields.preferredModel?.sha256 ?? null, fields.preferredModel?.name ?? null, fields.contextSize, now, now);
       this.#writeCollections(id, fields.collectionIds);
       this.#writeAdapters(id, fields.adapters);
     })();
@@ -100,10 +107,11 @@ export class AssistantStore {
       this.#db
         .prepare(
           `UPDATE assistants SET name = ?, description = ?, color = ?, domain = ?, system_prompt = ?, temperature = ?, top_p = ?, max_tokens = ?,
-             answer_only_from_documents = ?, summary_kinds = ?, updated_at = ? WHERE id = ?`,
+             answer_only_from_documents = ?, summary_kinds = ?, preferred_model_sha256 = ?, preferred_model_name = ?, context_size = ?, updated_at = ? WHERE id = ?`,
         )
         .run(fields.name, fields.description, fields.color, fields.domain, fields.systemPrompt, fields.temperature, fields.topP, fields.maxTokens,
-          fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), this.#now(), id);
+          fields.answerOnlyFromDocuments ? 1 : 0, JSON.stringify(fields.summaryKinds), fields.preferredModel?.sha256 ?? null, fields.preferredModel?.name ?? null,
+          fields.contextSize, this.#now(), id);
       this.#writeCollections(id, fields.collectionIds);
       this.#writeAdapters(id, fields.adapters);
     })();

@@ -12,6 +12,7 @@ interface ModelRow {
   quantization: string;
   context_length: number | null;
   file_size: number;
+  sha256: string | null;
   added_at: number;
 }
 
@@ -26,6 +27,7 @@ function toModel(r: ModelRow): ModelInfo {
     quantization: r.quantization,
     contextLength: r.context_length,
     fileSize: r.file_size,
+    sha256: r.sha256,
     addedAt: r.added_at,
   };
 }
@@ -53,11 +55,26 @@ export class ModelStore {
   insert(m: ModelInfo): ModelInfo {
     this.#db
       .prepare(
-        `INSERT INTO models (id, path, file_name, name, architecture, parameter_count, quantization, context_length, file_size, added_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO models (id, path, file_name, name, architecture, parameter_count, quantization, context_length, file_size, sha256, added_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(m.id, m.path, m.fileName, m.name, m.architecture, m.parameterCount, m.quantization, m.contextLength, m.fileSize, m.addedAt);
+      .run(m.id, m.path, m.fileName, m.name, m.architecture, m.parameterCount, m.quantization, m.contextLength, m.fileSize, m.sha256, m.addedAt);
     return m;
+  }
+
+  bySha256(sha256: string): ModelInfo | null {
+    if (!sha256) return null;
+    const row = this.#db.prepare('SELECT * FROM models WHERE sha256 = ? ORDER BY added_at LIMIT 1').get(sha256) as ModelRow | undefined;
+    return row ? toModel(row) : null;
+  }
+
+  /** Models whose hash is not computed yet. */
+  unhashed(): ModelInfo[] {
+    return (this.#db.prepare('SELECT * FROM models WHERE sha256 IS NULL ORDER BY added_at').all() as ModelRow[]).map(toModel);
+  }
+
+  setSha256(id: string, sha256: string): void {
+    this.#db.prepare('UPDATE models SET sha256 = ? WHERE id = ?').run(sha256, id);
   }
 
   remove(id: string): boolean {
