@@ -1,11 +1,14 @@
 // The composition root: builds every service once, wires them to the event bus, and exposes the
 // router that both transports serve.
 import { join } from 'node:path';
-import { UserFacingError } from '../contract/errors.ts';
-import type { AppInfo, Message, Settings } from '../contract/types.ts';
+import type { AppInfo, Settings } from '../contract/types.ts';
 import { AssistantService } from '../services/assistants/assistant-service.ts';
 import { builtinPacksDir, loadPacks } from '../services/assistants/packs.ts';
+import { replyProfiles } from '../services/assistants/reply-profile.ts';
 import { ChatService } from '../services/chat/chat-service.ts';
+import { CollectionService } from '../services/collections/collection-service.ts';
+import { ConversationService } from '../services/conversations/conversation-service.ts';
+import { ModelUseService } from '../services/models/model-use-service.ts';
 import { AssistantStore } from '../services/store/assistant-store.ts';
 import { AdapterStore } from '../services/store/adapter-store.ts';
 import { AdapterLibrary } from '../services/engine/adapter-library.ts';
@@ -103,7 +106,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     store: new AdapterStore(db),
     activeModel: () => (engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null),
     ownedDir: modelsDir(options.dataDir),
-    onChange: (list) => events.emit('adapters.changed', list),
+    onChange: (list) => {
+      events.emit('adapters.changed', list);
+      // Removing an adapter removes it from the assistants that applied it.
+      events.emit('assistants.changed', assistants.list());
+    },
   });
   const assistants = new AssistantService({
     adapters: {
@@ -133,24 +140,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     store: conversations,
     engine,
     settings: () => settings.get(),
-    profile: async (conversationId) => {
-      const assistant = assistants.forConversation(conversationId);
-      // Its preferred model, when it is in the library and another is loaded; otherwise the active one.
-      const preferred = assistant.preferredModel ? modelStore.bySha256(assistant.preferredModel.sha256) : null;
-      if (preferred && engine.loadedModelId !== preferred.id) await models.activate(preferred.id);
-      const model = engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null;
-      return {
-        instructions: assistant.systemPrompt,
-        settings: assistants.generationSettings(assistant, settings.get()),
-        onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
-        adapters: model ? await adapters.resolve(assistant.adapters, model) : [],
-        contextSize: assistant.contextSize ?? settings.get().contextSize,
-      };
-    },
+    profile: replyProfiles({ assistants, models, modelStore, adapters, engine, settings }),
     checkpointIntervalMs: options.checkpointIntervalMs,
     events: {
       delta: (e) => events.emit('chat.delta', e),
-      done: (e) => events.emit('chat.done', { ...e, message: withSources([e.message])[0] }),
+      done: (e) => events.emit('chat.done', { ...e, message: conversationService.withSources([e.message])[0] }),
       conversationsChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
     },
   });
@@ -181,102 +175,39 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
   });
 
-  /** Grounded answers carry their checked sources and attribution; failed citations are only counted. */
-  function withSources(messages: Message[]): Message[] {
-    const ids = messages.map((m) => m.id);
-    const all = retrievalStore.sourcesOf(ids);
-    const groundings = retrievalStore.groundingsOf(ids);
-    return messages.map((m) => {
-      const sources = all.get(m.id) ?? [];
-      const shown = sources.filter((x) => x.verified);
-      return {
-        ...m,
-        sources: shown.map(({ chunkId: _chunk, verified: _verified, failure: _failure, ...source }) => source),
-        citationFailures: sources.length - shown.length,
-        grounding: groundings.get(m.id) ?? null,
-      };
-    });
-  }
-  const requireCollection = (id: string) => {
-    const c = retrievalStore.getCollection(id);
-    if (!c) throw new UserFacingError('collection/not-found', 'That collection no longer exists.');
-    return c;
-  };
-  const collectionsChanged = () => events.emit('collections.changed', retrievalStore.listCollections());
-
-  const requireConversation = <T>(value: T | null): T => {
-    if (value === null) throw new UserFacingError('conversation/not-found', 'That conversation no longer exists.');
-    return value;
-  };
+  const conversationService = new ConversationService({
+    store: conversations,
+    retrieval: retrievalStore,
+    documentStore,
+    documents,
+    assistants,
+    chat: () => chat,
+    engine,
+    onChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
+  });
+  const collections = new CollectionService({ store: retrievalStore, documents, onChanged: (list) => events.emit('collections.changed', list) });
+  const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
 
   const router = createRouter({
     'app.info': () => ({ version: options.version, mode: options.mode, dataDir: options.dataDir, physicalCores: physicalCoreCount() }),
     'settings.get': () => settings.get(),
-    'settings.update': async (patch) => {
-      const before = settings.get();
-      const next = settings.update(patch);
-      const reshapesContext = next.contextSize !== before.contextSize || next.threads !== before.threads || next.gpu !== before.gpu;
-      if (reshapesContext && engine.loadedModelId) await models.reloadActive();
-      return next;
-    },
+    'settings.update': (patch) => modelUse.updateSettings(patch),
     'models.list': () => models.list(),
     'models.add': ({ path }) => models.add(path),
-    'models.remove': async ({ modelId }) => {
-      if (settings.embeddingModelId() === modelId) {
-        await indexer.setEmbeddingModel(null, threads());
-        settings.setEmbeddingModelId(null);
-      }
-      return models.remove(modelId);
-    },
+    'models.remove': ({ modelId }) => modelUse.removeModel(modelId),
     'models.activate': ({ modelId }) => models.activate(modelId),
     'models.unload': () => models.unload(),
+    'models.setEmbedding': ({ modelId }) => modelUse.setEmbeddingModel(modelId),
     'engine.status': () => engine.status,
     'conversations.list': () => conversations.listConversations(),
-    'conversations.create': (input) => {
-      const created = assistants.startConversation(input);
-      events.emit('conversations.changed', { conversationId: created.id });
-      return created;
-    },
-    'conversations.get': ({ conversationId }) => {
-      const conversation = requireConversation(conversations.getConversation(conversationId));
-      return {
-        conversation,
-        messages: withSources(conversations.listMessages(conversationId)),
-        documents: documents.attachedTo(conversationId),
-        collectionIds: retrievalStore.conversationCollections(conversationId),
-      };
-    },
-    'conversations.attachDocument': ({ conversationId, documentId }) => {
-      requireConversation(conversations.getConversation(conversationId));
-      documents.get(documentId); // must exist
-      documentStore.attach(conversationId, documentId);
-      engine.forgetConversation(conversationId);
-      return documents.attachedTo(conversationId);
-    },
-    'conversations.detachDocument': ({ conversationId, documentId }) => {
-      requireConversation(conversations.getConversation(conversationId));
-      documentStore.detach(conversationId, documentId);
-      engine.forgetConversation(conversationId);
-      return documents.attachedTo(conversationId);
-    },
-    'conversations.rename': ({ conversationId, title }) => {
-      const renamed = requireConversation(conversations.renameConversation(conversationId, title));
-      events.emit('conversations.changed', { conversationId });
-      return renamed;
-    },
-    'conversations.setSystemPrompt': ({ conversationId, systemPrompt }) => {
-      const updated = requireConversation(conversations.setSystemPrompt(conversationId, systemPrompt));
-      engine.forgetConversation(conversationId);
-      return updated;
-    },
-    'conversations.delete': async ({ conversationId }) => {
-      requireConversation(conversations.getConversation(conversationId));
-      if (chat.stop(conversationId).stopped) await chat.idle;
-      conversations.deleteConversation(conversationId);
-      engine.forgetConversation(conversationId);
-      events.emit('conversations.changed', { conversationId: null });
-      return { deleted: true as const };
-    },
+    'conversations.create': (input) => conversationService.create(input),
+    'conversations.get': ({ conversationId }) => conversationService.get(conversationId),
+    'conversations.attachDocument': ({ conversationId, documentId }) => conversationService.attachDocument(conversationId, documentId),
+    'conversations.detachDocument': ({ conversationId, documentId }) => conversationService.detachDocument(conversationId, documentId),
+    'conversations.rename': ({ conversationId, title }) => conversationService.rename(conversationId, title),
+    'conversations.setSystemPrompt': ({ conversationId, systemPrompt }) => conversationService.setSystemPrompt(conversationId, systemPrompt),
+    'conversations.delete': ({ conversationId }) => conversationService.delete(conversationId),
+    'conversations.setCollections': ({ conversationId, collectionIds }) => conversationService.setCollections(conversationId, collectionIds),
     'conversations.search': ({ query, limit }) => conversations.search(query, limit),
     'documents.list': () => documents.list(),
     'documents.import': ({ path }) => documents.import(path),
@@ -289,65 +220,23 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'summaries.list': ({ documentId }) => summaries.list(documentId),
     'summaries.cancel': ({ summaryId }) => summaries.cancel(summaryId),
     'summaries.delete': ({ summaryId }) => summaries.delete(summaryId),
-    'collections.list': () => retrievalStore.listCollections(),
-    'collections.create': ({ name }) => {
-      const created = retrievalStore.createCollection(name);
-      collectionsChanged();
-      return created;
-    },
-    'collections.rename': ({ collectionId, name }) => {
-      requireCollection(collectionId);
-      retrievalStore.renameCollection(collectionId, name);
-      collectionsChanged();
-      return requireCollection(collectionId);
-    },
-    'collections.delete': ({ collectionId }) => {
-      requireCollection(collectionId);
-      retrievalStore.deleteCollection(collectionId);
-      collectionsChanged();
-      return { deleted: true as const };
-    },
-    'collections.setMembership': ({ collectionId, documentId, member }) => {
-      requireCollection(collectionId);
-      documents.get(documentId);
-      retrievalStore.setMembership(collectionId, documentId, member);
-      collectionsChanged();
-      return requireCollection(collectionId);
-    },
-    'conversations.setCollections': ({ conversationId, collectionIds }) => {
-      requireConversation(conversations.getConversation(conversationId));
-      for (const id of collectionIds) requireCollection(id);
-      retrievalStore.setConversationCollections(conversationId, [...new Set(collectionIds)]);
-      engine.forgetConversation(conversationId);
-      return retrievalStore.conversationCollections(conversationId);
-    },
+    'collections.list': () => collections.list(),
+    'collections.create': ({ name }) => collections.create(name),
+    'collections.rename': ({ collectionId, name }) => collections.rename(collectionId, name),
+    'collections.delete': ({ collectionId }) => collections.delete(collectionId),
+    'collections.setMembership': ({ collectionId, documentId, member }) => collections.setMembership(collectionId, documentId, member),
     'retrieval.status': () => indexer.status(),
-    'models.setEmbedding': async ({ modelId }) => {
-      const info = modelId ? modelStore.get(modelId) : null;
-      if (modelId && !info) throw new UserFacingError('model/not-found', 'That model is no longer in the library.');
-      const status = await indexer.setEmbeddingModel(info, threads());
-      settings.setEmbeddingModelId(modelId);
-      return status;
-    },
     'assistants.list': () => assistants.list(),
     'assistants.templates': () => assistants.templates(),
     'assistants.create': (input) => assistants.create(input),
     'assistants.update': ({ assistantId, fields }) => assistants.update(assistantId, fields),
     'assistants.duplicate': ({ assistantId }) => assistants.duplicate(assistantId),
     'assistants.delete': ({ assistantId }) => assistants.delete(assistantId),
-    'assistants.export': ({ assistantId }) => {
-      const file = assistants.exportFile(assistantId);
-      const fileName = `${file.assistant.name.replace(/[^\p{L}\p{N}\- ]+/gu, '_').trim() || 'assistant'}.enclave-assistant.json`;
-      return { fileName, text: `${JSON.stringify(file, null, 2)}\n` };
-    },
+    'assistants.export': ({ assistantId }) => assistants.exportFileText(assistantId),
     'assistants.import': ({ text }) => assistants.importFile(text),
     'adapters.list': () => adapters.list(),
     'adapters.add': ({ path }) => adapters.add(path),
-    'adapters.remove': async ({ adapterId }) => {
-      const removed = await adapters.remove(adapterId);
-      events.emit('assistants.changed', assistants.list());
-      return removed;
-    },
+    'adapters.remove': ({ adapterId }) => adapters.remove(adapterId),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -369,21 +258,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     conversations,
     assistants,
     settings,
-    async restoreActiveModel() {
-      // The search index catches up in the background (documents read or embedded while closed).
-      const embeddingId = settings.embeddingModelId();
-      const embeddingModel = embeddingId ? modelStore.get(embeddingId) : null;
-      void models.hashPending();
-      if (embeddingModel) indexer.setEmbeddingModel(embeddingModel, threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
-      else void indexer.kick();
-      const id = settings.activeModelId();
-      if (!id || !modelStore.get(id)) return;
-      try {
-        await models.activate(id);
-      } catch (e) {
-        console.warn(`[models] the last active model could not be loaded: ${(e as Error).message}`);
-      }
-    },
+    restoreActiveModel: () => modelUse.restore(),
     async shutdown() {
       await documents.shutdown();
       await summaries.shutdown();

@@ -173,6 +173,13 @@ export class AssistantService {
     };
   }
 
+  /** The file as text, with a file name made from the assistant's. */
+  exportFileText(id: string): { fileName: string; text: string } {
+    const file = this.exportFile(id);
+    const fileName = `${file.assistant.name.replace(/[^\p{L}\p{N}\- ]+/gu, '_').trim() || 'assistant'}.enclave-assistant.json`;
+    return { fileName, text: `${JSON.stringify(file, null, 2)}\n` };
+  }
+
   /**
    * A new assistant from a file. Its adapters are found in the library by SHA-256 only: one that
    * is not there (or whose file differs) is left out, and named in `missing`.

@@ -1,0 +1,35 @@
+// What a conversation's assistant asks of a reply, made ready to use: its preferred model loaded
+// (when it is in the library), its adapters checked against the model that will answer, and its
+// generation settings over the app's.
+import type { ReplyProfile } from '../chat/chat-service.ts';
+import type { AdapterLibrary } from '../engine/adapter-library.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { ModelLibrary } from '../engine/model-library.ts';
+import type { ModelStore } from '../store/model-store.ts';
+import type { SettingsStore } from '../store/settings-store.ts';
+import type { AssistantService } from './assistant-service.ts';
+
+export function replyProfiles(deps: {
+  assistants: AssistantService;
+  models: ModelLibrary;
+  modelStore: ModelStore;
+  adapters: AdapterLibrary;
+  engine: Engine;
+  settings: SettingsStore;
+}): (conversationId: string) => Promise<ReplyProfile> {
+  return async (conversationId) => {
+    const assistant = deps.assistants.forConversation(conversationId);
+    const settings = deps.settings.get();
+    // Its preferred model, when it is in the library and another is loaded; otherwise the active one.
+    const preferred = assistant.preferredModel ? deps.modelStore.bySha256(assistant.preferredModel.sha256) : null;
+    if (preferred && deps.engine.loadedModelId !== preferred.id) await deps.models.activate(preferred.id);
+    const model = deps.engine.loadedModelId ? deps.modelStore.get(deps.engine.loadedModelId) : null;
+    return {
+      instructions: assistant.systemPrompt,
+      settings: deps.assistants.generationSettings(assistant, settings),
+      onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
+      adapters: model ? await deps.adapters.resolve(assistant.adapters, model) : [],
+      contextSize: assistant.contextSize ?? settings.contextSize,
+    };
+  };
+}

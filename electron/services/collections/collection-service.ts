@@ -1,0 +1,60 @@
+// Collections of documents (a matter, a patient): create, rename, delete, membership; every
+// change is announced with the whole list.
+import { UserFacingError } from '../../contract/errors.ts';
+import type { Collection } from '../../contract/types.ts';
+import type { DocumentLibrary } from '../documents/document-library.ts';
+import type { RetrievalStore } from '../store/retrieval-store.ts';
+
+export class CollectionService {
+  readonly #store: RetrievalStore;
+  readonly #documents: DocumentLibrary;
+  readonly #onChanged: (list: Collection[]) => void;
+
+  constructor(deps: { store: RetrievalStore; documents: DocumentLibrary; onChanged: (list: Collection[]) => void }) {
+    this.#store = deps.store;
+    this.#documents = deps.documents;
+    this.#onChanged = deps.onChanged;
+  }
+
+  #require(id: string): Collection {
+    const c = this.#store.getCollection(id);
+    if (!c) throw new UserFacingError('collection/not-found', 'That collection no longer exists.');
+    return c;
+  }
+
+  #changed(): void {
+    this.#onChanged(this.list());
+  }
+
+  list(): Collection[] {
+    return this.#store.listCollections();
+  }
+
+  create(name: string): Collection {
+    const created = this.#store.createCollection(name);
+    this.#changed();
+    return created;
+  }
+
+  rename(collectionId: string, name: string): Collection {
+    this.#require(collectionId);
+    this.#store.renameCollection(collectionId, name);
+    this.#changed();
+    return this.#require(collectionId);
+  }
+
+  delete(collectionId: string): { deleted: true } {
+    this.#require(collectionId);
+    this.#store.deleteCollection(collectionId);
+    this.#changed();
+    return { deleted: true };
+  }
+
+  setMembership(collectionId: string, documentId: string, member: boolean): Collection {
+    this.#require(collectionId);
+    this.#documents.get(documentId); // must exist
+    this.#store.setMembership(collectionId, documentId, member);
+    this.#changed();
+    return this.#require(collectionId);
+  }
+}

@@ -1,0 +1,65 @@
+// How the app uses its models, across the model library, the engine, the search index and the
+// settings: settings that reshape the context reload the model; removing the model used for
+// search stops search by meaning first; at start, the last models are loaded again.
+import { UserFacingError } from '../../contract/errors.ts';
+import type { IndexStatus, ModelLibrary as ModelLibraryView, Settings } from '../../contract/types.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { ModelLibrary } from '../engine/model-library.ts';
+import type { Indexer } from '../retrieval/indexer.ts';
+import type { ModelStore } from '../store/model-store.ts';
+import type { SettingsStore } from '../store/settings-store.ts';
+
+export class ModelUseService {
+  readonly #settings: SettingsStore;
+  readonly #models: ModelLibrary;
+  readonly #modelStore: ModelStore;
+  readonly #engine: Engine;
+  readonly #indexer: Indexer;
+  readonly #threads: () => number;
+
+  constructor(deps: { settings: SettingsStore; models: ModelLibrary; modelStore: ModelStore; engine: Engine; indexer: Indexer; threads: () => number }) {
+    this.#settings = deps.settings;
+    this.#models = deps.models;
+    this.#modelStore = deps.modelStore;
+    this.#engine = deps.engine;
+    this.#indexer = deps.indexer;
+    this.#threads = deps.threads;
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    const before = this.#settings.get();
+    const next = this.#settings.update(patch);
+    const reshapesContext = next.contextSize !== before.contextSize || next.threads !== before.threads || next.gpu !== before.gpu;
+    if (reshapesContext && this.#engine.loadedModelId) await this.#models.reloadActive();
+    return next;
+  }
+
+  async removeModel(modelId: string): Promise<ModelLibraryView> {
+    if (this.#settings.embeddingModelId() === modelId) await this.setEmbeddingModel(null);
+    return this.#models.remove(modelId);
+  }
+
+  async setEmbeddingModel(modelId: string | null): Promise<IndexStatus> {
+    const info = modelId ? this.#modelStore.get(modelId) : null;
+    if (modelId && !info) throw new UserFacingError('model/not-found', 'That model is no longer in the library.');
+    const status = await this.#indexer.setEmbeddingModel(info, this.#threads());
+    this.#settings.setEmbeddingModelId(modelId);
+    return status;
+  }
+
+  /** At start: the search index catches up in the background, then the last active model loads. */
+  async restore(): Promise<void> {
+    const embeddingId = this.#settings.embeddingModelId();
+    const embeddingModel = embeddingId ? this.#modelStore.get(embeddingId) : null;
+    void this.#models.hashPending();
+    if (embeddingModel) this.#indexer.setEmbeddingModel(embeddingModel, this.#threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
+    else void this.#indexer.kick();
+    const id = this.#settings.activeModelId();
+    if (!id || !this.#modelStore.get(id)) return;
+    try {
+      await this.#models.activate(id);
+    } catch (e) {
+      console.warn(`[models] the last active model could not be loaded: ${(e as Error).message}`);
+    }
+  }
+}
