@@ -96,7 +96,7 @@ if (!app.requestSingleInstanceLock()) {
     });
 
     enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: app.getVersion() });
-    attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender });
+    attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender, files: enclave.files });
     await createWindow();
     void enclave.restoreActiveModel();
 

@@ -143,7 +143,7 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
       void fail(400, 'model/not-gguf', `“${name}” is not a GGUF model: the file is empty or too short.`);
       return;
     }
-    sendJson(res, 200, { path: target });
+    sendJson(res, 200, { file: enclave.files.grant(target) });
   });
 }
 

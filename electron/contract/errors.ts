@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'adapter/not-lora'
   | 'adapter/mismatch'
   | 'adapter/not-found'
+  | 'file/not-granted'
   | 'internal';
 
 export interface AppError {

@@ -1,6 +1,9 @@
 // The method names alone, with no imports, so the sandboxed preload can expose one named
 // function per method without bundling the schemas. methods.ts checks at compile time that
 // this list and the contract agree exactly.
+/** The preload's one call outside the contract: a dropped or picked File, resolved to a handle. */
+export const IPC_GRANT_FILE = 'enclave:grant-file';
+
 export const METHOD_NAMES = [
   'app.info',
   'settings.get',

@@ -32,6 +32,8 @@ const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: id }).strict();
 const documentRef = z.object({ documentId: id }).strict();
 export const MAX_MESSAGE_CHARS = 200_000;
+/** A file the user chose, as main's one-time handle: never a path. */
+const fileHandle = z.string().regex(/^f_[A-Za-z0-9_-]{20,40}$/, 'a file handle (Enclave never takes a file path from the window)');
 const messageText = z.string().trim().min(1, 'A message cannot be empty.').max(MAX_MESSAGE_CHARS);
 
 export const settingsPatchSchema = z
@@ -88,7 +90,7 @@ export const methods = {
   'settings.update': method<Settings>()(settingsPatchSchema),
 
   'models.list': method<ModelLibrary>()(empty),
-  'models.add': method<ModelInfo>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'models.add': method<ModelInfo>()(z.object({ file: fileHandle }).strict()),
   'models.remove': method<ModelLibrary>()(z.object({ modelId: id }).strict()),
   'models.activate': method<EngineStatus>()(z.object({ modelId: id }).strict()),
   'models.unload': method<EngineStatus>()(empty),
@@ -114,7 +116,7 @@ export const methods = {
   ),
 
   'documents.list': method<DocumentInfo[]>()(empty),
-  'documents.import': method<DocumentImport>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'documents.import': method<DocumentImport>()(z.object({ file: fileHandle }).strict()),
   'documents.get': method<DocumentInfo>()(documentRef),
   'documents.page': method<DocumentPage>()(
     z.object({ documentId: id, pageNumber: z.number().int().min(1).max(1_000_000) }).strict(),
@@ -154,7 +156,7 @@ export const methods = {
   'assistants.import': method<{ assistant: Assistant; missing: string[] }>()(z.object({ text: z.string().min(1).max(1_000_000) }).strict()),
 
   'adapters.list': method<AdapterInfo[]>()(empty),
-  'adapters.add': method<AdapterInfo>()(z.object({ path: z.string().min(1).max(4096) }).strict()),
+  'adapters.add': method<AdapterInfo>()(z.object({ file: fileHandle }).strict()),
   'adapters.remove': method<{ removed: true }>()(z.object({ adapterId: id }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),

@@ -28,6 +28,7 @@ import { DocumentStore } from '../services/store/document-store.ts';
 import { ModelStore } from '../services/store/model-store.ts';
 import { SettingsStore } from '../services/store/settings-store.ts';
 import { SummaryStore } from '../services/store/summary-store.ts';
+import { FileGrants } from '../services/files/file-grants.ts';
 import { EventBus } from './events.ts';
 import { createRouter, type Router } from './router.ts';
 
@@ -45,6 +46,8 @@ export interface EnclaveOptions {
 export interface Enclave {
   router: Router;
   events: EventBus;
+  /** One-time handles for files the user chose: the only way a file reaches a method. */
+  files: FileGrants;
   db: Database;
   engine: Engine;
   models: ModelLibrary;
@@ -73,6 +76,7 @@ export function documentsDir(dataDir: string): string {
 
 export function createEnclave(options: EnclaveOptions): Enclave {
   const db = openDatabase(join(options.dataDir, 'enclave.db'));
+  const files = new FileGrants();
   const events = new EventBus();
   const conversations = new ConversationStore(db);
   const settings = new SettingsStore(db);
@@ -193,7 +197,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'settings.get': () => settings.get(),
     'settings.update': (patch) => modelUse.updateSettings(patch),
     'models.list': () => models.list(),
-    'models.add': ({ path }) => models.add(path),
+    'models.add': ({ file }) => models.add(files.take(file)),
     'models.remove': ({ modelId }) => modelUse.removeModel(modelId),
     'models.activate': ({ modelId }) => models.activate(modelId),
     'models.unload': () => models.unload(),
@@ -210,7 +214,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'conversations.setCollections': ({ conversationId, collectionIds }) => conversationService.setCollections(conversationId, collectionIds),
     'conversations.search': ({ query, limit }) => conversations.search(query, limit),
     'documents.list': () => documents.list(),
-    'documents.import': ({ path }) => documents.import(path),
+    'documents.import': ({ file }) => documents.import(files.take(file)),
     'documents.get': ({ documentId }) => documents.get(documentId),
     'documents.page': ({ documentId, pageNumber }) => documents.page(documentId, pageNumber),
     'documents.unlock': ({ documentId, password }) => documents.unlock(documentId, password),
@@ -235,7 +239,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'assistants.export': ({ assistantId }) => assistants.exportFileText(assistantId),
     'assistants.import': ({ text }) => assistants.importFile(text),
     'adapters.list': () => adapters.list(),
-    'adapters.add': ({ path }) => adapters.add(path),
+    'adapters.add': ({ file }) => adapters.add(files.take(file)),
     'adapters.remove': ({ adapterId }) => adapters.remove(adapterId),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
@@ -246,6 +250,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   return {
     router,
     events,
+    files,
     db,
     engine,
     models,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventMap } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 
 const QUESTIONS = [
   'Which law governs the agreement?',
@@ -46,12 +46,13 @@ export async function benchGrounded(chatModel: string, documents: string[], thre
   const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-grounded-'));
   const enclave = createEnclave({ dataDir: dir, mode: 'web', version: 'bench', settingsOverride: { threads, contextSize: 4096, gpu: 'off', temperature: 0, maxTokens: 48 } });
   const call = routerCaller(() => enclave);
+  const grant = granter(() => enclave);
   try {
-    const model = await call('models.add', { path: chatModel });
+    const model = await call('models.add', { file: grant(chatModel) });
     await call('models.activate', { modelId: model.id });
     const collection = await call('collections.create', { name: 'Bench' });
     for (const path of documents) {
-      const { document } = await call('documents.import', { path });
+      const { document } = await call('documents.import', { file: grant(path) });
       await enclave.documents.whenIdle(document.id);
       await call('collections.setMembership', { collectionId: collection.id, documentId: document.id, member: true });
     }

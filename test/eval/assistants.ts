@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { ask } from './grounded.ts';
 
 interface Request {
@@ -28,6 +28,7 @@ const REQUESTS: Record<string, Request> = {
 
 export async function evalAssistants(enclave: Enclave, corpus: string): Promise<void> {
   const call = routerCaller(() => enclave);
+  const grant = granter(() => enclave);
   const tmp = mkdtempSync(join(tmpdir(), 'enclave-eval-assistants-'));
   console.log('\n## Built-in assistants, one typical request each (SmolLM2-135M-Instruct)');
   for (const assistant of await call('assistants.list', {})) {
@@ -38,7 +39,7 @@ export async function evalAssistants(enclave: Enclave, corpus: string): Promise<
       // XML labels are read as the HTML they are close to.
       let path = join(corpus, request.document);
       if (path.endsWith('.xml')) copyFileSync(path, (path = join(tmp, 'label.html')));
-      const { document } = await call('documents.import', { path });
+      const { document } = await call('documents.import', { file: grant(path) });
       await enclave.documents.whenIdle(document.id);
       await call('conversations.attachDocument', { conversationId: conversation.id, documentId: document.id });
     }

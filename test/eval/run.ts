@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEnclave } from '../../electron/core/app.ts';
 import { REPO_ROOT } from '../fixtures/paths.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { ask, pickQuestions, report, type Scored } from './grounded.ts';
 import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
@@ -38,9 +38,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'enclave-eval-'));
   const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'eval', settingsOverride: { threads: THREADS, contextSize: CONTEXT, gpu: 'off', temperature: 0, maxTokens: 200 } });
   const call = routerCaller(() => enclave);
+  const grant = granter(() => enclave);
   try {
-    const chat = await call('models.add', { path: CHAT_MODEL });
-    const embedding = await call('models.add', { path: EMBEDDING_MODEL });
+    const chat = await call('models.add', { file: grant(CHAT_MODEL) });
+    const embedding = await call('models.add', { file: grant(EMBEDDING_MODEL) });
     await call('models.activate', { modelId: chat.id });
     const t0 = performance.now();
     await call('models.setEmbedding', { modelId: embedding.id });
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     const collection = await call('collections.create', { name: 'Contracts' });
     const ids = new Map<string, string>();
     for (const pdf of pdfs) {
-      const { document } = await call('documents.import', { path: join(CORPUS, pdf) });
+      const { document } = await call('documents.import', { file: grant(join(CORPUS, pdf)) });
       await enclave.documents.whenIdle(document.id);
       ids.set(pdf, document.id);
       await call('collections.setMembership', { collectionId: collection.id, documentId: document.id, member: true });

@@ -11,11 +11,12 @@ import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
 import { ENDLESS_LORA, ENDLESS_MODEL, HOSTILE_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 
 let dir: string;
 let enclave: Enclave;
 const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
 const open = () => createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off', maxTokens: 40 } });
 
 async function ask(conversationId: string, text: string): Promise<Message> {
@@ -35,7 +36,7 @@ async function ask(conversationId: string, text: string): Promise<Message> {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-assistants-'));
   enclave = open();
-  await call('models.add', { path: ENDLESS_MODEL });
+  await call('models.add', { file: grant(ENDLESS_MODEL) });
   await enclave.models.settled;
 });
 
@@ -78,7 +79,7 @@ describe('assistant packs', () => {
 
 describe('LoRA adapters', () => {
   it('an adapter changes what the model writes, and its scale matters; another architecture, a model or a cut file is refused', async () => {
-    const adapter = await call('adapters.add', { path: ENDLESS_LORA });
+    const adapter = await call('adapters.add', { file: grant(ENDLESS_LORA) });
     expect(adapter).toMatchObject({ name: 'Brown Dog Adapter', architecture: 'llama' });
     const fields = (scale: number) => ({
       name: `Dog ${scale}`, description: '', color: '#884422', domain: 'other', systemPrompt: '', temperature: 0, topP: null, maxTokens: 16,
@@ -101,14 +102,14 @@ describe('LoRA adapters', () => {
     const halfReply = await ask((await call('conversations.create', { assistantId: half.id })).id, 'Tell me a story');
     expect(halfReply.content).toMatch(/^The quick brown fox jumps/);
 
-    await expect(call('adapters.add', { path: WRONG_ARCH_LORA })).rejects.toMatchObject({
+    await expect(call('adapters.add', { file: grant(WRONG_ARCH_LORA) })).rejects.toMatchObject({
       code: 'adapter/mismatch',
       message: '“Qwen Adapter” was made for a qwen2 model; “Endless Test Model” is llama. Choose an adapter made for this model.',
     });
-    await expect(call('adapters.add', { path: ENDLESS_MODEL })).rejects.toMatchObject({ code: 'adapter/not-lora' });
+    await expect(call('adapters.add', { file: grant(ENDLESS_MODEL) })).rejects.toMatchObject({ code: 'adapter/not-lora' });
     const cut = join(dir, 'cut-lora.gguf');
     writeFileSync(cut, readFileSync(ENDLESS_LORA).subarray(0, 1500));
-    await expect(call('adapters.add', { path: cut })).rejects.toMatchObject({ code: 'model/truncated' });
+    await expect(call('adapters.add', { file: grant(cut) })).rejects.toMatchObject({ code: 'model/truncated' });
     expect((await call('adapters.list', {})).map((a) => a.name)).toEqual(['Brown Dog Adapter']);
 
     // Removed from the library, it is removed from every assistant that applied it.
@@ -192,7 +193,7 @@ describe('assistants', () => {
   });
 
   it('exports an assistant as one file (adapters by SHA-256) and imports it back; a file that is not one is refused, naming the field', async () => {
-    const adapter = await call('adapters.add', { path: ENDLESS_LORA });
+    const adapter = await call('adapters.add', { file: grant(ENDLESS_LORA) });
     const a = await call('assistants.create', { template: { packId: 'clinic', key: 'notes-and-letters' } });
     await call('assistants.update', { assistantId: a.id, fields: { ...editableFields(a), adapters: [{ adapterId: adapter.id, scale: 0.75 }] } });
     const { fileName, text } = await call('assistants.export', { assistantId: a.id });
@@ -225,7 +226,7 @@ describe('assistants', () => {
   });
 
   it('loads its preferred model (known by SHA-256) and uses its own context size; a missing one falls back to the active model', async () => {
-    const hostile = await call('models.add', { path: HOSTILE_MODEL });
+    const hostile = await call('models.add', { file: grant(HOSTILE_MODEL) });
     await enclave.models.hashPending();
     const library = await call('models.list', {});
     const hashed = library.models.find((m) => m.id === hostile.id)!;

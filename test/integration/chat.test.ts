@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { ENDLESS_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
@@ -13,6 +13,7 @@ let enclave: Enclave;
 const deltas: EventMap['chat.delta'][] = [];
 
 const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
 
 function nextDone(conversationId: string): Promise<Message> {
   return new Promise((resolve) => {
@@ -40,18 +41,18 @@ afterAll(async () => {
 
 describe('models through the router', () => {
   it('refuses a file that is not a model and changes nothing', async () => {
-    await expect(call('models.add', { path: NOT_A_MODEL })).rejects.toMatchObject({ code: 'model/not-gguf' });
+    await expect(call('models.add', { file: grant(NOT_A_MODEL) })).rejects.toMatchObject({ code: 'model/not-gguf' });
     expect((await call('models.list', {})).models).toEqual([]);
   });
 
   it('adds a model with its metadata; the first one becomes active and loads', async () => {
-    const model = await call('models.add', { path: ENDLESS_MODEL });
+    const model = await call('models.add', { file: grant(ENDLESS_MODEL) });
     expect(model).toMatchObject({ name: 'Endless Test Model', architecture: 'llama', quantization: 'F32' });
     await enclave.models.settled;
     expect(await call('engine.status', {})).toMatchObject({ state: 'ready', modelId: model.id, threads: 1 });
     expect((await call('models.list', {})).activeModelId).toBe(model.id);
     // Adding the same file again does not duplicate it.
-    expect((await call('models.add', { path: ENDLESS_MODEL })).id).toBe(model.id);
+    expect((await call('models.add', { file: grant(ENDLESS_MODEL) })).id).toBe(model.id);
   });
 });
 
@@ -146,10 +147,10 @@ describe('chat through the router', () => {
     const plain = await done;
     expect(plain.grounding).toBeNull();
     const withDoc = await call('conversations.create', {});
-    const { document } = await call('documents.import', { path: fx.docx3 });
+    const { document } = await call('documents.import', { file: grant(fx.docx3) });
     await enclave.documents.whenIdle(document.id);
     // Another document in the library, not shared: never a source of this conversation.
-    const other = await call('documents.import', { path: fx.markdown });
+    const other = await call('documents.import', { file: grant(fx.markdown) });
     await enclave.documents.whenIdle(other.document.id);
     await call('conversations.attachDocument', { conversationId: withDoc.id, documentId: document.id });
     done = nextDone(withDoc.id);

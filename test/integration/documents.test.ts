@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocumentInfo } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { DocumentStore } from '../../electron/services/store/document-store.ts';
 import { openDatabase } from '../../electron/services/store/db.ts';
 import { generateDocumentFixtures, makePdf, pageSentence, type DocumentFixtures } from '../fixtures/documents.ts';
@@ -16,9 +16,10 @@ let enclave: Enclave;
 let fx: DocumentFixtures;
 
 const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
 
 async function importAndWait(path: string): Promise<DocumentInfo> {
-  const { document } = await call('documents.import', { path });
+  const { document } = await call('documents.import', { file: grant(path) });
   await enclave.documents.whenIdle(document.id);
   return call('documents.get', { documentId: document.id });
 }
@@ -92,7 +93,7 @@ describe('reading documents with their pages', () => {
     const copy = join(dir, 'same-lease-renamed.pdf');
     copyFileSync(fx.pdf12, copy);
     const before = (await call('documents.list', {})).length;
-    const again = await call('documents.import', { path: copy });
+    const again = await call('documents.import', { file: grant(copy) });
     expect(again.duplicate).toBe(true);
     expect(again.document.title).toBe('Lease of 12 pages');
     expect((await call('documents.list', {})).length).toBe(before);
@@ -117,15 +118,15 @@ describe('bad input gets a clear message and loses nothing', () => {
   });
 
   it('refuses unsupported, empty, missing and oversized files up front, storing nothing', async () => {
-    await expect(call('documents.import', { path: fx.png })).rejects.toMatchObject({ code: 'document/unsupported', message: expect.stringMatching(/image/) });
-    await expect(call('documents.import', { path: fx.emptyText })).rejects.toMatchObject({ code: 'document/empty' });
-    await expect(call('documents.import', { path: join(dir, 'nope.pdf') })).rejects.toMatchObject({ code: 'document/unreadable' });
+    await expect(call('documents.import', { file: grant(fx.png) })).rejects.toMatchObject({ code: 'document/unsupported', message: expect.stringMatching(/image/) });
+    await expect(call('documents.import', { file: grant(fx.emptyText) })).rejects.toMatchObject({ code: 'document/empty' });
+    await expect(call('documents.import', { file: grant(join(dir, 'nope.pdf')) })).rejects.toMatchObject({ code: 'document/unreadable' });
     const big = join(dir, 'huge.txt');
     const { openSync, ftruncateSync, closeSync } = await import('node:fs');
     const fd = openSync(big, 'w');
     ftruncateSync(fd, 600 * 1024 * 1024); // sparse: 600 MB without using the disk
     closeSync(fd);
-    await expect(call('documents.import', { path: big })).rejects.toMatchObject({ code: 'document/too-large', message: expect.stringMatching(/up to 512 MB/) });
+    await expect(call('documents.import', { file: grant(big) })).rejects.toMatchObject({ code: 'document/too-large', message: expect.stringMatching(/up to 512 MB/) });
     expect((await call('documents.list', {})).length).toBe(countBefore);
   });
 
@@ -203,7 +204,7 @@ describe('cancel, delete and resume', () => {
     const path = join(dir, 'long-to-cancel.pdf');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path, await makePdf(600, { title: 'To cancel' }));
-    const { document } = await call('documents.import', { path });
+    const { document } = await call('documents.import', { file: grant(path) });
     await new Promise<void>((resolve) => {
       const off = enclave.events.subscribe((name, p) => {
         if (name === 'documents.progress' && (p as { pagesRead: number }).pagesRead > 0) {
@@ -228,7 +229,7 @@ describe('cancel, delete and resume', () => {
       }),
     );
     const imported = [];
-    for (const path of paths) imported.push((await call('documents.import', { path })).document);
+    for (const path of paths) imported.push((await call('documents.import', { file: grant(path) })).document);
     expect(await call('documents.cancel', { documentId: imported[1].id })).toEqual({ cancelled: true });
     await enclave.documents.whenIdle(imported[0].id);
     await enclave.documents.whenIdle(imported[2].id);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
@@ -19,6 +19,7 @@ let allId: string;
 let groundedModelId: string;
 
 const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
 
 async function indexed(): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -56,7 +57,7 @@ beforeAll(async () => {
   enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off' } });
   const paths = await writeCorpus(join(dir, 'corpus'));
   for (const doc of CORPUS) {
-    const { document } = await call('documents.import', { path: paths[doc.key] });
+    const { document } = await call('documents.import', { file: grant(paths[doc.key]) });
     await enclave.documents.whenIdle(document.id);
     docIds[doc.key] = document.id;
     const collection = await call('collections.create', { name: doc.title });
@@ -65,7 +66,7 @@ beforeAll(async () => {
   }
   allId = (await call('collections.create', { name: 'Everything' })).id;
   for (const id of Object.values(docIds)) await call('collections.setMembership', { collectionId: allId, documentId: id, member: true });
-  groundedModelId = (await call('models.add', { path: GROUNDED_MODEL })).id;
+  groundedModelId = (await call('models.add', { file: grant(GROUNDED_MODEL) })).id;
   await enclave.models.settled;
   await indexed();
 });
@@ -88,7 +89,7 @@ describe('indexing and retrieval', () => {
     );
     const bm25Recall = recallAt5(bm25);
 
-    const embeddingModel = await call('models.add', { path: EMBEDDING_MODEL });
+    const embeddingModel = await call('models.add', { file: grant(EMBEDDING_MODEL) });
     const status = await call('models.setEmbedding', { modelId: embeddingModel.id });
     expect(status).toMatchObject({ embeddingModelName: 'Bag of Words Embedding', dimensions: 128 });
     await indexed();
@@ -233,7 +234,7 @@ describe('limits', () => {
 
 describe('changing the embedding model', () => {
   it('re-embeds everything with the new model; vectors of different sizes never mix', async () => {
-    const other = await call('models.add', { path: ENDLESS_MODEL });
+    const other = await call('models.add', { file: grant(ENDLESS_MODEL) });
     const status = await call('models.setEmbedding', { modelId: other.id });
     expect(status.dimensions).toBe(64);
     await indexed();
@@ -245,7 +246,7 @@ describe('changing the embedding model', () => {
   });
 
   it('a model whose context is shorter than the passages still embeds every one of them (cut to fit, its special tokens counted)', async () => {
-    const short = await call('models.add', { path: SHORT_EMBEDDING_MODEL });
+    const short = await call('models.add', { file: grant(SHORT_EMBEDDING_MODEL) });
     const longest = Math.max(...enclave.db.prepare('SELECT text FROM chunks').pluck().all().map((t) => enclave.engine.countTokens(t as string)));
     const status = await call('models.setEmbedding', { modelId: short.id });
     expect(status.dimensions).toBe(96);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Summary, SummaryProgress } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
 import { NO_SOURCE, parseCitations } from '../../electron/services/documents/citations.ts';
 import { generateDocumentFixtures, makePdf, type DocumentFixtures } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL } from '../fixtures/paths.ts';
@@ -20,6 +20,7 @@ let shortPdf: string;
 let shortId: string;
 
 const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
 
 function done(summaryId: string): Promise<Summary> {
   return new Promise((resolve) => {
@@ -36,10 +37,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-sum-'));
   fx = await generateDocumentFixtures();
   enclave = createEnclave({ dataDir: dir, mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 1024, gpu: 'off' } });
-  endlessId = (await call('models.add', { path: ENDLESS_MODEL })).id;
+  endlessId = (await call('models.add', { file: grant(ENDLESS_MODEL) })).id;
   await enclave.models.settled;
-  await call('models.activate', { modelId: (await call('models.add', { path: SUMMARY_MODEL })).id });
-  const { document } = await call('documents.import', { path: fx.pdf12 });
+  await call('models.activate', { modelId: (await call('models.add', { file: grant(SUMMARY_MODEL) })).id });
+  const { document } = await call('documents.import', { file: grant(fx.pdf12) });
   await enclave.documents.whenIdle(document.id);
   documentId = document.id;
   shortPdf = join(dir, 'lease-2-pages.pdf');
@@ -107,7 +108,7 @@ describe('summaries', () => {
   });
 
   it('a short document is summarized in one streamed pass, its points checked against its pages', async () => {
-    const { document } = await call('documents.import', { path: shortPdf });
+    const { document } = await call('documents.import', { file: grant(shortPdf) });
     await enclave.documents.whenIdle(document.id);
     shortId = document.id;
     const started = await call('summaries.start', { documentId: document.id, kind: 'legal' });

@@ -1,8 +1,8 @@
 // The browser-mode server as a real process: its WebSocket transport's guards, and what a crash
 // in the middle of a reply leaves behind.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_MODEL, ENDLESS_MODEL } from '../fixtures/paths.ts';
 import { makePdf } from '../fixtures/documents.ts';
@@ -60,9 +60,9 @@ describe('browser-mode transport', () => {
     writeFileSync(pdf, await makePdf(1200, { title: 'Long for indexing' }));
     const server = await start(['--data-dir', dataDir, '--threads', '1']);
     const client = await WireClient.connect(server.origin, server.token);
-    const model = await client.call('models.add', { path: EMBEDDING_MODEL });
+    const model = await client.call('models.add', { file: await upload(server, EMBEDDING_MODEL, 'model') });
     await client.call('models.setEmbedding', { modelId: model.id });
-    await client.call('documents.import', { path: pdf });
+    await client.call('documents.import', { file: await upload(server, pdf, 'document') });
     let atKill = 0;
     await until(async () => {
       const s = await client.call('retrieval.status', {});
@@ -114,3 +114,15 @@ describe('browser-mode transport', () => {
     await restarted.stop();
   });
 });
+
+/** A file sent as browser mode sends it: uploaded, answered with main's one-time handle. */
+async function upload(server: { origin: string; token: string }, path: string, purpose: 'model' | 'document'): Promise<string> {
+  const res = await fetch(`${server.origin}/api/upload?purpose=${purpose}&name=${encodeURIComponent(basename(path))}`, {
+    method: 'POST',
+    body: readFileSync(path),
+    headers: { origin: server.origin, 'x-enclave-token': server.token },
+  });
+  const body = (await res.json()) as { file?: string; error?: { message: string } };
+  if (!body.file) throw new Error(body.error?.message ?? `upload failed (${res.status})`);
+  return body.file;
+}

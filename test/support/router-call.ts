@@ -1,4 +1,5 @@
 // Calls the router as a transport does, and unwraps the result: a typed helper for tests.
+import { resolve } from 'node:path';
 import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
 import type { Enclave } from '../../electron/core/app.ts';
 
@@ -8,4 +9,12 @@ export function routerCaller(enclave: () => Enclave) {
     if (!result.ok) throw Object.assign(new Error(result.error.message), { code: result.error.code });
     return result.value as MethodOutput<M>;
   };
+}
+
+/**
+ * A file given to Enclave as the transports give it: main's one-time handle (what a picked or
+ * dropped file becomes), never a path in the call.
+ */
+export function granter(enclave: () => Enclave) {
+  return (path: string): string => enclave().files.grant(resolve(path));
 }

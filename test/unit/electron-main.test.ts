@@ -4,7 +4,8 @@
 // permissions and navigation, the app:// protocol's CSP, and IPC from untrusted senders.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -183,5 +184,23 @@ describe('Electron main process', () => {
     for (const event of [foreignFrame, otherContents]) {
       expect(await call(event, 'conversations.list', {})).toMatchObject({ ok: false });
     }
+  });
+
+  it('turns a file the preload resolved into a one-time handle, only for its own window and only for a real file', async () => {
+    const grantFile = recorded.ipcHandlers.get('enclave:grant-file')!;
+    const call = recorded.ipcHandlers.get('enclave:call')!;
+    const win = recorded.windows[0];
+    const trusted = { sender: win.webContents, senderFrame: { url: 'app://enclave/index.html' } };
+    const file = fileURLToPath(import.meta.url); // a real file on this computer
+    const handle = (await grantFile(trusted, file)) as string;
+    expect(handle).toMatch(/^f_/);
+    expect(handle).not.toContain('electron-main');
+    // A File with no path on disk (made by the page) resolves to '': refused, as are relative paths and folders.
+    for (const path of ['', 'relative.txt', dirname(file), 42]) await expect(grantFile(trusted, path)).rejects.toThrow();
+    await expect(grantFile({ sender: win.webContents, senderFrame: { url: 'https://evil.example/' } }, file)).rejects.toThrow(/own window/);
+    // The handle works once through the contract; a path never does.
+    expect(await call(trusted, 'documents.import', { path: file })).toMatchObject({ ok: false, error: { code: 'ipc/invalid-input' } });
+    expect(await call(trusted, 'documents.import', { file: handle })).toMatchObject({ ok: true });
+    expect(await call(trusted, 'documents.import', { file: handle })).toMatchObject({ ok: false, error: { code: 'file/not-granted' } });
   });
 });

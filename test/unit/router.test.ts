@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,7 @@ const validFields = {
 // For methods that take fields, payloads with the right keys but wrong types or values.
 const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'settings.update': [{ allowGeneralAnswers: 'yes' }, { threads: -1 }, { threads: 1.5 }, { contextSize: 10 }, { temperature: 'hot' }, { topP: 0 }, { maxTokens: 1e9 }, { gpu: 'cuda' }],
-  'models.add': [{}, { path: '' }, { path: 7 }, { path: 'x'.repeat(5000) }],
+  'models.add': [{}, { path: '/etc/passwd' }, { file: '/etc/passwd' }, { file: '../../.ssh/id_ed25519' }, { file: 'C:\\Windows\\win.ini' }, { file: 7 }],
   'models.remove': [{}, { modelId: '' }, { modelId: null }],
   'models.activate': [{}, { modelId: 3 }, { modelId: 'x'.repeat(100) }],
   'conversations.create': [{ title: 5 }, { systemPrompt: 'x'.repeat(30_000) }],
@@ -50,7 +50,7 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'conversations.attachDocument': [{ conversationId: 'a' }, { conversationId: 'a', documentId: '' }],
   'conversations.detachDocument': [{ documentId: 'a' }, { conversationId: 1, documentId: 'a' }],
   'conversations.search': [{}, { query: 1 }, { query: 'a', limit: 0 }, { query: 'a', limit: 1e6 }],
-  'documents.import': [{}, { path: '' }, { path: ['a'] }],
+  'documents.import': [{}, { path: '/etc/passwd' }, { file: '/etc/passwd' }, { file: 'file:///etc/passwd' }, { file: ['a'] }],
   'documents.get': [{}, { documentId: '' }],
   'documents.page': [{ documentId: 'a' }, { documentId: 'a', pageNumber: 0 }, { documentId: 'a', pageNumber: 1.5 }, { documentId: 'a', pageNumber: '1' }],
   'documents.unlock': [{ documentId: 'a' }, { documentId: 'a', password: '' }, { documentId: 'a', password: 5 }],
@@ -69,7 +69,7 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'assistants.create': [{}, { template: { packId: 'law' } }, { fields: { ...validFields, name: '' } }, { fields: { ...validFields, systemPrompt: 'x'.repeat(2_000_000) } }, { template: { packId: 'law', key: 'a' }, fields: validFields }],
   'assistants.update': [{ assistantId: 'a' }, { assistantId: 'a', fields: { ...validFields, color: 'red' } }, { assistantId: 'a', fields: { ...validFields, temperature: 5 } }, { assistantId: 'a', fields: { ...validFields, adapters: [{ adapterId: 'x', scale: 9 }] } }],
   'assistants.duplicate': [{}, { assistantId: 3 }],
-  'adapters.add': [{}, { path: '' }, { path: 3 }],
+  'adapters.add': [{}, { path: '/tmp/x.gguf' }, { file: '~/x.gguf' }, { file: 3 }],
   'assistants.export': [{}, { assistantId: '' }],
   'assistants.import': [{}, { text: '' }, { text: 'x'.repeat(1_000_001) }, { path: '/etc/passwd' }],
   'adapters.remove': [{}, { adapterId: '' }],
@@ -79,6 +79,26 @@ const wrongFields: Partial<Record<(typeof METHOD_NAMES)[number], unknown[]>> = {
   'chat.regenerate': [{}, { conversationId: false }],
   'chat.stop': [{}, { conversationId: [] }],
 };
+
+describe('files from the window', () => {
+  it('no method takes a path; a handle is granted by main only, used once, and cannot be forged', async () => {
+    const forged = 'f_' + 'A'.repeat(24);
+    for (const method of ['models.add', 'documents.import', 'adapters.add'] as const) {
+      const result = await enclave.router.call(method, { file: forged });
+      expect(result).toEqual({ ok: false, error: { code: 'file/not-granted', message: 'That file is no longer available to Enclave. Choose it or drop it again.' } });
+    }
+    const secret = join(dir, 'id_ed25519');
+    writeFileSync(secret, 'PRIVATE KEY');
+    const handle = enclave.files.grant(secret);
+    expect(handle).toMatch(/^f_[A-Za-z0-9_-]{24}$/);
+    expect(handle).not.toContain('id_ed25519');
+    // Used once (the user chose it, so it is read), then gone.
+    const first = await enclave.router.call('documents.import', { file: handle });
+    expect(first.ok).toBe(true);
+    expect(await enclave.router.call('models.add', { file: handle })).toMatchObject({ ok: false, error: { code: 'file/not-granted' } });
+    expect(() => enclave.files.grant('relative/path.txt')).toThrow();
+  });
+});
 
 describe('router', () => {
   it('the preload list names exactly the contract methods', () => {

@@ -1,5 +1,5 @@
 // What the Electron preload exposes as window.enclave: one named function per contract method,
-// plus event subscription and the path of a picked or dropped file. Never raw ipcRenderer.
+// plus event subscription and a handle for a picked or dropped file (never its path). Never raw ipcRenderer.
 import type { Result } from '../../../electron/contract/errors.ts';
 import type { MethodName } from '../../../electron/contract/methods.ts';
 import type { EventMap, EventName } from '../../../electron/contract/types.ts';
@@ -9,6 +9,6 @@ export type BridgeMethods = { [M in MethodName]: (input: unknown) => Promise<Res
 export interface EnclaveBridge {
   methods: BridgeMethods;
   onEvent(listener: <E extends EventName>(name: E, payload: EventMap[E]) => void): () => void;
-  /** The absolute path of a File the user picked or dropped (Electron's webUtils). */
-  pathForFile(file: File): string;
+  /** main's one-time handle for a picked or dropped file (its path never reaches the page). */
+  grantFile(file: File): Promise<string>;
 }

@@ -21,7 +21,7 @@ export interface Client {
   call<M extends MethodName>(method: M, input: MethodInput<M>): Promise<MethodOutput<M>>;
   on<E extends EventName>(name: E, listener: (payload: EventMap[E]) => void): () => void;
   onConnection(listener: (state: ConnectionState) => void): () => void;
-  /** Makes a user-chosen file available to main and returns its path there. */
+  /** Makes a user-chosen file available to main and returns main's one-time handle for it (never a path). */
   importFile(file: File, purpose: 'model' | 'document', onProgress?: (fraction: number) => void): Promise<string>;
 }
 
@@ -57,8 +57,8 @@ function electronClient(bridge: EnclaveBridge): Client {
       return () => {};
     },
     async importFile(file) {
-      // Electron reads the file where it is: nothing is copied.
-      return bridge.pathForFile(file);
+      // Electron reads the file where it is (nothing is copied); the page only holds a handle.
+      return bridge.grantFile(file);
     },
   };
 }
@@ -157,8 +157,8 @@ function webSocketClient(): Client {
         };
         xhr.onload = () => {
           try {
-            const body = JSON.parse(xhr.responseText) as { path?: string; error?: AppError };
-            if (body.path) resolve(body.path);
+            const body = JSON.parse(xhr.responseText) as { file?: string; error?: AppError };
+            if (body.file) resolve(body.file);
             else reject(new ClientError(body.error ?? { code: 'internal', message: 'The upload failed.' }));
           } catch {
             reject(new ClientError({ code: 'internal', message: `The upload failed (HTTP ${xhr.status}).` }));

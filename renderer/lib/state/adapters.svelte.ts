@@ -21,11 +21,11 @@ export class AdaptersManager {
     this.addError = null;
     this.adding = { fileName: file.name, progress: 0 };
     try {
-      const path = await this.#client.importFile(file, 'model', (p) => {
+      const handle = await this.#client.importFile(file, 'model', (p) => {
         if (this.adding) this.adding.progress = p;
       });
       if (this.adding) this.adding.progress = null;
-      const adapter = await this.#client.call('adapters.add', { path });
+      const adapter = await this.#client.call('adapters.add', { file: handle });
       toasts.show(`Added the adapter ${adapter.name}. Give it to an assistant under Assistants.`);
       return adapter;
     } catch (e) {

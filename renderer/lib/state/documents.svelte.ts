@@ -52,8 +52,8 @@ export class DocumentsManager {
       this.uploads.push(upload);
       const live = this.uploads.find((u) => u.key === upload.key)!;
       try {
-        const path = await this.#client.importFile(file, 'document', (p) => (live.progress = p));
-        const result = await this.#client.call('documents.import', { path });
+        const handle = await this.#client.importFile(file, 'document', (p) => (live.progress = p));
+        const result = await this.#client.call('documents.import', { file: handle });
         if (result.duplicate) toasts.show(`“${file.name}” is already in your documents, as “${result.document.title}”.`);
         added.push(result.document);
         this.uploads = this.uploads.filter((u) => u.key !== upload.key);

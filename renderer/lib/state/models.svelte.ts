@@ -45,11 +45,11 @@ export class ModelsManager {
     }
     this.adding = { fileName: file.name, progress: 0 };
     try {
-      const path = await this.#client.importFile(file, 'model', (p) => {
+      const handle = await this.#client.importFile(file, 'model', (p) => {
         if (this.adding) this.adding.progress = p;
       });
       if (this.adding) this.adding.progress = null;
-      const model = await this.#client.call('models.add', { path });
+      const model = await this.#client.call('models.add', { file: handle });
       toasts.show(`Added ${model.name}.`);
       return model;
     } catch (e) {
