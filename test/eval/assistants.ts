@@ -4,8 +4,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Enclave } from '../../electron/core/app.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
-import { ask } from './grounded.ts';
+import { ask, granter, routerCaller } from '../support/router-call.ts';
 
 interface Request {
   text: string;

@@ -5,11 +5,9 @@
 // fed the answers. Figures from one run; not a test.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventMap, Message } from '../../electron/contract/types.ts';
-import type { Enclave } from '../../electron/core/app.ts';
+import type { Message } from '../../electron/contract/types.ts';
 import { claimTerms } from '../../electron/services/retrieval/attribution.ts';
 import { locateQuote } from '../../electron/services/retrieval/grounding.ts';
-import { routerCaller } from '../support/router-call.ts';
 
 /** CUAD categories as a person would ask about them (the same wording for every contract). */
 export const QUESTIONS: Record<string, string> = {
@@ -85,21 +83,6 @@ export interface Scored {
   mode: 'collection' | 'shared';
   message: Message;
   recall5: boolean;
-}
-
-export async function ask(enclave: Enclave, conversationId: string, text: string): Promise<Message> {
-  const call = routerCaller(() => enclave);
-  const done = new Promise<Message>((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      const e = payload as EventMap['chat.done'];
-      if (name === 'chat.done' && e.conversationId === conversationId) {
-        off();
-        resolve(e.message);
-      }
-    });
-  });
-  await call('chat.send', { conversationId, text });
-  return done;
 }
 
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(0)}% (${n}/${d})`);

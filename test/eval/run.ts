@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createEnclave } from '../../electron/core/app.ts';
 import { REPO_ROOT } from '../fixtures/paths.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
-import { ask, pickQuestions, report, type Scored } from './grounded.ts';
+import { ask, granter, routerCaller } from '../support/router-call.ts';
+import { pickQuestions, report, type Scored } from './grounded.ts';
 import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
 

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { editableFields } from '../../electron/contract/methods.ts';
-import type { EventMap, Message } from '../../electron/contract/types.ts';
+import type { Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
 import { ENDLESS_LORA, ENDLESS_MODEL, HOSTILE_MODEL, WRONG_ARCH_LORA } from '../fixtures/paths.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { ask as askAndWait, granter, routerCaller } from '../support/router-call.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -19,19 +19,7 @@ const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
 const open = () => createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off', maxTokens: 40 } });
 
-async function ask(conversationId: string, text: string): Promise<Message> {
-  const done = new Promise<Message>((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      const e = payload as EventMap['chat.done'];
-      if (name === 'chat.done' && e.conversationId === conversationId) {
-        off();
-        resolve(e.message);
-      }
-    });
-  });
-  await call('chat.send', { conversationId, text });
-  return done;
-}
+const ask = (conversationId: string, text: string): Promise<Message> => askAndWait(enclave, conversationId, text);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-assistants-'));

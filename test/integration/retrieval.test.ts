@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventMap, Message } from '../../electron/contract/types.ts';
+import type { Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { ask as askAndWait, granter, routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
@@ -30,19 +30,7 @@ async function indexed(): Promise<void> {
   throw new Error('index never caught up');
 }
 
-async function ask(conversationId: string, text: string): Promise<Message> {
-  const done = new Promise<Message>((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      const e = payload as EventMap['chat.done'];
-      if (name === 'chat.done' && e.conversationId === conversationId) {
-        off();
-        resolve(e.message);
-      }
-    });
-  });
-  await call('chat.send', { conversationId, text });
-  return done;
-}
+const ask = (conversationId: string, text: string): Promise<Message> => askAndWait(enclave, conversationId, text);
 
 function recallAt5(hits: { documentId: string; pageNumber: number }[][]): number {
   let found = 0;

@@ -1,6 +1,7 @@
 // Calls the router as a transport does, and unwraps the result: a typed helper for tests.
 import { resolve } from 'node:path';
 import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
+import type { EventMap, Message } from '../../electron/contract/types.ts';
 import type { Enclave } from '../../electron/core/app.ts';
 
 export function routerCaller(enclave: () => Enclave) {
@@ -17,4 +18,20 @@ export function routerCaller(enclave: () => Enclave) {
  */
 export function granter(enclave: () => Enclave) {
   return (path: string): string => enclave().files.grant(resolve(path));
+}
+
+/** Sends a message through the router and resolves with the finished reply (its chat.done). */
+export async function ask(enclave: Enclave, conversationId: string, text: string): Promise<Message> {
+  const done = new Promise<Message>((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const e = payload as EventMap['chat.done'];
+      if (name === 'chat.done' && e.conversationId === conversationId) {
+        off();
+        resolve(e.message);
+      }
+    });
+  });
+  const sent = await enclave.router.call('chat.send', { conversationId, text });
+  if (!sent.ok) throw Object.assign(new Error(sent.error.message), { code: sent.error.code });
+  return done;
 }
