@@ -15,8 +15,6 @@ export interface GroundingPlan {
   instructions: string;
   /** Given to the model in place of the question (sources, then the question). */
   userTurn: string;
-  /** The passages given to the model, in source order. */
-  passages: StoredChunk[];
   /** Attributes the finished answer, records its sources, and returns what to show. */
   finish(messageId: string, answer: string): GroundedAnswer | null;
 }
@@ -100,7 +98,7 @@ export function createGrounder(deps: {
       ].join(', ');
       const sharedReady = shared.filter((d) => d.status === 'ready').map((d) => d.id);
       const documentIds = [...new Set([...deps.store.documentsIn(collectionIds), ...sharedReady])];
-      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, passages: [], finish: () => null });
+      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, finish: () => null });
       if (documentIds.length === 0) {
         return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents, or wait until they have been read.`);
       }
@@ -120,16 +118,19 @@ export function createGrounder(deps: {
           refusal: null,
           instructions: GROUNDING_INSTRUCTIONS,
           userTurn: `Nothing in my documents (${names}) matched this question. Say so in your first sentence, then answer from general knowledge, and make clear that it does not come from the documents.\n\nQuestion: ${question}`,
-          passages: [],
           finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question)),
         };
       }
       const passages = fitPassages(ranked, budget(), sourceHeading);
+      if (passages.length === 0) {
+        return plain(
+          `Passages about this were found in ${names}, but none fits in what is left of the model's context beside the instructions. Raise the context size in Settings (or the assistant's), or shorten its instructions.`,
+        );
+      }
       return {
         refusal: null,
         instructions: GROUNDING_INSTRUCTIONS,
         userTurn: groundedUserTurn(question, passages),
-        passages,
         finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question)),
       };
     },
