@@ -267,11 +267,15 @@ describe('small contexts', () => {
     expect(enclave.engine.contextSize).toBe(512);
     const c = await call('conversations.create', {});
     await call('conversations.setCollections', { conversationId: c.id, collectionIds: [allId] });
-    const reply = await ask(c.id, 'What is the notice period for terminating the lease, and how much is the monthly rent, and when is the deposit returned?');
+    const reply = await ask(c.id, 'What is the notice period for terminating the lease?');
     expect(reply.status).toBe('complete');
     expect(reply.error).toBeNull();
-    expect(reply.grounding).not.toBeNull();
+    expect(reply.tokenCount).toBeGreaterThan(0);
     expect(reply.contextTokens!).toBeLessThanOrEqual(512);
+    // Passages were given (fitted), and the answer was checked against them.
+    expect(reply.grounding).not.toBeNull();
+    expect(reply.sources.length).toBeGreaterThan(0);
+    expect(reply.sources.every((s) => s.documentId === docIds.lease)).toBe(true);
     await call('settings.update', { contextSize: 2048 });
   });
 });

@@ -9,10 +9,9 @@ import { bestEvidence, findSupport, isRefusal, splitSentences, tokens, type Span
 
 /** Stable across turns (it sits in the system prompt, so the conversation's KV cache is reused). */
 export const GROUNDING_INSTRUCTIONS =
-  "Answer the user's question from the numbered sources in their message, and from nothing else. Answer briefly, " +
-  'in one to three sentences, and copy names, dates, numbers and terms exactly as the sources write them. After ' +
-  'each claim, cite its source like this: [2: "the exact words"]. If the sources do not answer the question, say ' +
-  'that the documents do not say.';
+  "Answer from the numbered sources in the user's message only. Be brief (one to three sentences) and copy " +
+  'names, dates and numbers exactly. Cite like [2: "the exact words"]. If the sources do not answer, say that ' +
+  'the documents do not say.';
 
 export function sourceHeading(c: StoredChunk, number: number): string {
   return `[${number}] “${c.documentTitle}”, ${c.paginated ? 'page' : 'part'} ${c.pageNumber}:`;
