@@ -64,6 +64,8 @@ describe('repetition', () => {
     const text = `Summary: ${prose.repeat(5)}`;
     expect(text.slice(0, findLoop(text)!)).toBe(`Summary: ${prose}`);
     expect(findLoop('- Rent is $900 [p. 3]\n- Deposit kept [p. 4]\n- Notice is thirty days [p. 5]')).toBeNull();
+    // "Not stated." under each heading of a legal summary is not a loop.
+    expect(findLoop(['## Parties', '- Not stated.', '## Dates', '- Not stated.', '## Obligations', '- Not stated.', '## Risks', '- Not stated.'].join('\n'))).toBeNull();
   });
 });
 

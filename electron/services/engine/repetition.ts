@@ -2,8 +2,10 @@
 // `findLoop` says where a text starts repeating itself, so generation can be stopped there and
 // the repetition cut, whatever the model (a repeat penalty alone does not stop a slow loop).
 
-/** A line seen this many times (headings, empty points) is a loop. */
+/** A line seen this many times is a loop; a short one ("Not stated.", a heading) may recur more. */
 const LINE_REPEATS = 3;
+const SHORT_LINE_REPEATS = 6;
+const SHORT_LINE_WORDS = 3;
 /** A run of this many words seen this many times is a loop. */
 const NGRAM = 8;
 const NGRAM_REPEATS = 3;
@@ -30,7 +32,7 @@ export function findLoop(text: string): number | null {
       const at = seen.get(key) ?? [];
       at.push(offset);
       seen.set(key, at);
-      if (at.length >= LINE_REPEATS) {
+      if (at.length >= (key.split(' ').length < SHORT_LINE_WORDS ? SHORT_LINE_REPEATS : LINE_REPEATS)) {
         cut = at[1];
         break;
       }
