@@ -186,6 +186,8 @@ export class Summarizer {
     let unverified = 0;
     try {
       const pages = this.#documents.pages(summary.documentId);
+      const lastPage = pages.length > 0 ? pages[pages.length - 1].pageNumber : 1;
+      const whole: PageRange = { first: 1, last: lastPage };
       const byNumber = new Map(pages.map((p) => [p.pageNumber, p.text]));
       const pageText = (n: number) => byNumber.get(n) ?? '';
       // Every point is checked against the pages themselves, whatever notes it was written from.
@@ -196,8 +198,6 @@ export class Summarizer {
         unverified = final.unverified;
         return final.text;
       };
-      const lastPage = pages.length > 0 ? pages[pages.length - 1].pageNumber : 1;
-      const whole: PageRange = { first: 1, last: lastPage };
       const contextSize = this.#engine.contextSize ?? 2048;
       const outputTokens = Math.max(96, Math.min(1024, Math.floor(contextSize / 4)));
       const overhead = this.#engine.countTokens(SYSTEM_PROMPT + this.#sectionPrompt(title, { first: 1, last: 1 }, '', summary.kind)) + 48;
