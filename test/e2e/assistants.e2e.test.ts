@@ -1,7 +1,7 @@
 // Domain assistants end to end in Chromium: one made from the law pack, a conversation with it
 // (named in the header and the list), its instructions edited, a LoRA adapter given to it, then
 // deleted with its conversations kept under General.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -91,6 +91,10 @@ describe('assistants in the browser', () => {
     // A file made for another architecture is refused, with the reason.
     await page.getByLabel('Choose a GGUF LoRA adapter file').setInputFiles(WRONG_ARCH_LORA);
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('was made for a qwen2 model; “Endless Test Model” is llama');
+    // The refused upload is not left in the data folder; the accepted one is there.
+    const kept = readdirSync(join(dir, 'data', 'models'), { recursive: true }).map(String);
+    expect(kept.some((f) => f.endsWith('qwen2-lora.gguf'))).toBe(false);
+    expect(kept.some((f) => f.endsWith('endless-lora.gguf'))).toBe(true);
 
     await page.getByRole('button', { name: 'Manage', exact: true }).click();
     const card = page.getByRole('article', { name: 'Assistant Smith v. Jones letters' });

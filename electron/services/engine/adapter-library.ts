@@ -40,27 +40,39 @@ export class AdapterLibrary {
     const absolute = resolve(path);
     const existing = this.#store.byPath(absolute);
     if (existing) return publicInfo(existing);
-    const inspected = await inspectAdapterFile(absolute);
-    const model = this.#activeModel();
-    if (model) await checkAdapterFits({ path: absolute, name: inspected.name }, model);
-    const sha256 = await fileSha256(absolute);
-    // The same file under another name or place is the same adapter.
-    const same = this.#store.bySha256(sha256);
-    if (same) return publicInfo(same);
-    const adapter: StoredAdapter = { ...inspected, path: absolute, sha256, id: randomUUID(), addedAt: Date.now() };
-    this.#store.insert(adapter);
-    this.#onChange(this.list());
-    return publicInfo(adapter);
+    try {
+      const inspected = await inspectAdapterFile(absolute);
+      const model = this.#activeModel();
+      if (model) await checkAdapterFits({ path: absolute, name: inspected.name }, model);
+      const sha256 = await fileSha256(absolute);
+      // The same file under another name or place is the same adapter.
+      const same = this.#store.bySha256(sha256);
+      if (same) {
+        await this.#discardUpload(absolute);
+        return publicInfo(same);
+      }
+      const adapter: StoredAdapter = { ...inspected, path: absolute, sha256, id: randomUUID(), addedAt: Date.now() };
+      this.#store.insert(adapter);
+      this.#onChange(this.list());
+      return publicInfo(adapter);
+    } catch (e) {
+      // A refused upload does not stay in the data folder.
+      await this.#discardUpload(absolute);
+      throw e;
+    }
+  }
+
+  /** Deletes a browser-mode upload (its own folder under the data folder); files elsewhere are the user's. */
+  async #discardUpload(path: string): Promise<void> {
+    if (!this.#ownedDir || !path.startsWith(this.#ownedDir + sep)) return;
+    const uploadDir = dirname(path);
+    await rm(uploadDir === this.#ownedDir ? path : uploadDir, { recursive: true, force: true });
   }
 
   async remove(id: string): Promise<{ removed: true }> {
     const adapter = this.require(id);
     this.#store.delete(id);
-    if (this.#ownedDir && adapter.path.startsWith(this.#ownedDir + sep)) {
-      // Browser-mode uploads live in a folder of their own under the data folder.
-      const uploadDir = dirname(adapter.path);
-      await rm(uploadDir === this.#ownedDir ? adapter.path : uploadDir, { recursive: true, force: true });
-    }
+    await this.#discardUpload(adapter.path);
     this.#onChange(this.list());
     return { removed: true };
   }
