@@ -1,12 +1,12 @@
 // The whole main side through the router (as a transport calls it): real SQLite file, real GGUF.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
-import { ENDLESS_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+import { ENDLESS_MODEL, NOT_A_MODEL, TRUNCATED_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -43,6 +43,13 @@ describe('models through the router', () => {
   it('refuses a file that is not a model and changes nothing', async () => {
     await expect(call('models.add', { file: grant(NOT_A_MODEL) })).rejects.toMatchObject({ code: 'model/not-gguf' });
     expect((await call('models.list', {})).models).toEqual([]);
+    // A refused upload (a folder of its own under the data folder's models/) is removed; the user's own file is not.
+    const upload = join(dir, 'models', 'upload-1');
+    mkdirSync(upload, { recursive: true });
+    copyFileSync(TRUNCATED_MODEL, join(upload, 'cut.gguf'));
+    await expect(call('models.add', { file: grant(join(upload, 'cut.gguf')) })).rejects.toMatchObject({ code: 'model/truncated' });
+    expect(existsSync(upload)).toBe(false);
+    expect(existsSync(NOT_A_MODEL)).toBe(true);
   });
 
   it('adds a model with its metadata; the first one becomes active and loads', async () => {

@@ -52,7 +52,17 @@ export class ModelLibrary {
     const absolute = resolve(path);
     const existing = this.#models.findByPath(absolute);
     if (existing) return existing;
-    const inspected = await inspectModelFile(absolute);
+    let inspected;
+    try {
+      inspected = await inspectModelFile(absolute);
+    } catch (e) {
+      // A refused upload does not stay in the data folder (files elsewhere are the user's).
+      if (this.#ownedDir && absolute.startsWith(this.#ownedDir + sep)) {
+        const uploadDir = dirname(absolute);
+        await rm(uploadDir === this.#ownedDir ? absolute : uploadDir, { recursive: true, force: true });
+      }
+      throw e;
+    }
     const model = this.#models.insert({ ...inspected, sha256: null, id: randomUUID(), addedAt: Date.now() });
     void this.hashPending();
     const hadActive = this.#settings.activeModelId() !== null;
