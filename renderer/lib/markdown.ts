@@ -8,7 +8,21 @@ const SAFE_LINK = /^(https?:|mailto:|#page-\d+$|#source-\d+$)/i;
 const CITATION = /\[(pp?\.|part)\s*(\d+)(\s*[–-]\s*\d+)?\](?!\()/gi;
 
 const purifier = DOMPurify();
+const INTERNAL_LINK = /^#(page|source)-\d+$/;
+const SHOWN_ADDRESS = /^(https?:|mailto:)/i;
+
 purifier.addHook('uponSanitizeElement', (node, data) => {
+  // A link in model output is text, never an anchor: nothing to click, middle-click or open in a
+  // new tab. Its address is shown beside it (when it is a web or mail address) to be read or copied.
+  if (data.tagName === 'a' && node instanceof Element && !INTERNAL_LINK.test(node.getAttribute('href') ?? '')) {
+    const href = node.getAttribute('href') ?? '';
+    const text = node.ownerDocument.createElement('span');
+    text.className = 'link-as-text';
+    text.textContent = node.textContent ?? '';
+    if (SHOWN_ADDRESS.test(href) && href !== node.textContent) text.textContent += ` (${href})`;
+    node.replaceWith(text);
+    return;
+  }
   // An image would be a request (a tracker, a leak): show what it is instead.
   if (data.tagName === 'img' && node instanceof Element) {
     const alt = node.getAttribute('alt') || 'image';

@@ -179,6 +179,9 @@ describe('Enclave in the browser', () => {
     expect(await page.evaluate(() => (globalThis as { __enclaveXss?: string }).__enclaveXss)).toBeUndefined();
     expect(await reply.locator('script, img, iframe, [onerror]').count()).toBe(0);
     expect(await reply.getByText('[tracker: http://127.0.0.2:9/pixel.png]').isVisible()).toBe(true);
+    // Links are text: no anchor at all, a web address shown to be read, not followed.
+    expect(await reply.locator('.content a').count()).toBe(0);
+    expect(await reply.getByText('our site (https://example.com/offer)').isVisible()).toBe(true);
     const link = reply.getByText('open me');
     expect(await link.getAttribute('href')).toBeNull();
     await link.click();
