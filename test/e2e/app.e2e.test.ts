@@ -154,6 +154,19 @@ describe('Enclave in the browser', () => {
     expect(await page.getByRole('button', { name: /^Tell me about the quiet fox/ }).count()).toBe(1);
   });
 
+  it('a double-click on another conversation renames it: the typed title is never sent as a message', async () => {
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    await page.getByRole('textbox', { name: 'Message' }).waitFor();
+    await page.getByRole('button', { name: /^Tell me about the quiet fox/ }).dblclick();
+    const title = page.getByRole('textbox', { name: 'Conversation title' });
+    await title.waitFor();
+    await page.keyboard.type('Fox story');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('button', { name: /^Fox story/ }).count()).toBe(1);
+    await page.getByRole('button', { name: /^Fox story/ }).click();
+    expect(await page.getByRole('article', { name: 'You said' }).allTextContents()).not.toContainEqual(expect.stringContaining('Fox story'));
+  });
+
   it('a reply made of script, event handlers, javascript: links and remote images renders inert', async () => {
     await page.getByRole('button', { name: 'Models' }).click();
     await page.getByLabel('Choose a GGUF model file').setInputFiles(HOSTILE_MODEL);
