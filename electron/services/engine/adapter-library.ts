@@ -1,12 +1,11 @@
 // The LoRA adapters the user added: checked when added (a whole GGUF LoRA adapter, and made for
 // the model in use when there is one), removed from every assistant when deleted.
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { AdapterInfo, ModelInfo } from '../../contract/types.ts';
 import type { AdapterStore, StoredAdapter } from '../store/adapter-store.ts';
-import { fileSha256 } from './file-hash.ts';
+import { discardUpload, fileSha256 } from './file-hash.ts';
 import { checkAdapterFits, inspectAdapterFile } from './gguf-inspector.ts';
 
 const publicInfo = ({ path: _path, ...info }: StoredAdapter): AdapterInfo => info;
@@ -62,11 +61,8 @@ export class AdapterLibrary {
     }
   }
 
-  /** Deletes a browser-mode upload (its own folder under the data folder); files elsewhere are the user's. */
-  async #discardUpload(path: string): Promise<void> {
-    if (!this.#ownedDir || !path.startsWith(this.#ownedDir + sep)) return;
-    const uploadDir = dirname(path);
-    await rm(uploadDir === this.#ownedDir ? path : uploadDir, { recursive: true, force: true });
+  #discardUpload(path: string): Promise<void> {
+    return discardUpload(this.#ownedDir, path);
   }
 
   async remove(id: string): Promise<{ removed: true }> {

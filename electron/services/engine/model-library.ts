@@ -1,13 +1,12 @@
 // The user's models: add (validated), remove, choose the active one. Knows no transport.
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { EngineStatus, ModelInfo, ModelLibrary as ModelLibraryView } from '../../contract/types.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { SettingsStore } from '../store/settings-store.ts';
 import type { Engine } from './engine.ts';
-import { fileSha256 } from './file-hash.ts';
+import { discardUpload, fileSha256 } from './file-hash.ts';
 import { inspectModelFile } from './gguf-inspector.ts';
 
 export class ModelLibrary {
@@ -57,10 +56,7 @@ export class ModelLibrary {
       inspected = await inspectModelFile(absolute);
     } catch (e) {
       // A refused upload does not stay in the data folder (files elsewhere are the user's).
-      if (this.#ownedDir && absolute.startsWith(this.#ownedDir + sep)) {
-        const uploadDir = dirname(absolute);
-        await rm(uploadDir === this.#ownedDir ? absolute : uploadDir, { recursive: true, force: true });
-      }
+      await discardUpload(this.#ownedDir, absolute);
       throw e;
     }
     const model = this.#models.insert({ ...inspected, sha256: null, id: randomUUID(), addedAt: Date.now() });
@@ -113,11 +109,7 @@ export class ModelLibrary {
       this.#settings.setActiveModelId(null);
     }
     this.#models.remove(modelId);
-    if (this.#ownedDir && resolve(model.path).startsWith(this.#ownedDir + sep)) {
-      // Browser-mode uploads live in a folder of their own under the data folder.
-      const uploadDir = dirname(resolve(model.path));
-      await rm(uploadDir === this.#ownedDir ? model.path : uploadDir, { recursive: true, force: true });
-    }
+    await discardUpload(this.#ownedDir, model.path);
     this.#changed();
     return this.list();
   }
