@@ -38,6 +38,12 @@ export type ErrorCode =
   | 'adapter/mismatch'
   | 'adapter/not-found'
   | 'file/not-granted'
+  | 'task/not-found'
+  | 'task/bad-schema'
+  | 'task/busy'
+  | 'task/empty-scope'
+  | 'task/not-resumable'
+  | 'task/cell-not-found'
   | 'internal';
 
 export interface AppError {

@@ -25,12 +25,17 @@ import type {
   SentTurn,
   Settings,
   Summary,
+  TaskCell,
+  TaskDefinition,
+  TaskRun,
+  TaskRunDetail,
 } from './types.ts';
 
 const id = z.string().min(1).max(64);
 const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: id }).strict();
 const documentRef = z.object({ documentId: id }).strict();
+const runRef = z.object({ runId: id }).strict();
 export const MAX_MESSAGE_CHARS = 200_000;
 /** A file the user chose, as main's one-time handle: never a path. */
 const fileHandle = z.string().regex(/^f_[A-Za-z0-9_-]{20,40}$/, 'a file handle (Enclave never takes a file path from the window)');
@@ -158,6 +163,30 @@ export const methods = {
   'adapters.list': method<AdapterInfo[]>()(empty),
   'adapters.add': method<AdapterInfo>()(z.object({ file: fileHandle }).strict()),
   'adapters.remove': method<{ removed: true }>()(z.object({ adapterId: id }).strict()),
+
+  'tasks.definitions': method<TaskDefinition[]>()(empty),
+  'tasks.start': method<TaskRun>()(
+    z
+      .object({
+        packId: z.string().min(1).max(64),
+        key: z.string().min(1).max(64),
+        scope: z.union([
+          z.object({ documentIds: z.array(id).min(1, 'Choose at least one document.').max(2000) }).strict(),
+          z.object({ collectionId: id }).strict(),
+          z.object({ conversationId: id }).strict(),
+        ]),
+      })
+      .strict(),
+  ),
+  'tasks.runs': method<TaskRun[]>()(empty),
+  'tasks.get': method<TaskRunDetail>()(runRef),
+  'tasks.cancel': method<{ cancelled: boolean }>()(runRef),
+  'tasks.resume': method<TaskRun>()(runRef),
+  'tasks.delete': method<{ deleted: true }>()(runRef),
+  /** A person's correction of a cell; an empty value takes it back. */
+  'tasks.editCell': method<TaskCell>()(z.object({ cellId: id, value: z.string().max(2000) }).strict()),
+  /** The table as a file's bytes (base64), for the renderer to save; main writes nothing. */
+  'tasks.export': method<{ fileName: string; mimeType: string; base64: string }>()(z.object({ runId: id, format: z.enum(['csv', 'xlsx']) }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

@@ -332,6 +332,114 @@ export interface SummaryProgress {
   steps: number;
 }
 
+/** One field of a task's output: a column of its table. */
+export interface TaskField {
+  key: string;
+  label: string;
+  /** What the field holds, as the prompt and the table header explain it. */
+  description: string;
+  /** Words and phrases the passage that states it usually contains (to find the pages to read). */
+  hints: string[];
+  /** What a verified value must look like: a date names a day, month or year; a number (a period, a dose) has a number. */
+  kind: 'text' | 'date' | 'number';
+}
+
+/**
+ * A task of an assistant pack. 'record': one value per field per document (a clause table);
+ * 'list': any number of items per document, each with its fields (a medication list).
+ */
+export interface TaskDefinition {
+  packId: string;
+  packName: string;
+  domain: string;
+  key: string;
+  name: string;
+  description: string;
+  output: 'record' | 'list';
+  /** Instructions a careful practitioner would give (the model's system prompt for the task). */
+  instructions: string;
+  fields: TaskField[];
+  /** For lists: words the passages listing items usually contain. */
+  itemHints: string[];
+}
+
+export type TaskScope = { documentIds: string[] } | { collectionId: string } | { conversationId: string };
+export type TaskRunStatus = 'running' | 'complete' | 'cancelled' | 'interrupted' | 'failed';
+
+export interface TaskRun {
+  id: string;
+  packId: string;
+  taskKey: string;
+  taskName: string;
+  output: TaskDefinition['output'];
+  /** The fields as they were when the run started (the table's columns). */
+  fields: TaskField[];
+  /** What it ran on, in words ("3 documents", "Collection “Leases”"). */
+  scopeLabel: string;
+  status: TaskRunStatus;
+  /** Documents in the run, finished (done or failed), and failed. */
+  total: number;
+  finished: number;
+  failed: number;
+  /** Estimated time left, from the documents done so far (running runs only). */
+  etaMs: number | null;
+  /** The document being read now. */
+  currentDocument: string | null;
+  modelName: string | null;
+  error: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export type TaskRowStatus = 'pending' | 'running' | 'done' | 'failed';
+
+/**
+ * 'verified': the quoted words are on the cited page and the value is in them.
+ * 'unverified': the model gave a value that could not be checked (see reason).
+ * 'not-stated': the model found no passage that states it in the pages it read.
+ * 'not-found': the model gave no usable answer (output cut off or not valid).
+ */
+export type TaskCellStatus = 'verified' | 'unverified' | 'not-stated' | 'not-found';
+
+export interface TaskCell {
+  id: string;
+  /** Item number within the row (0 for a record task). */
+  item: number;
+  fieldKey: string;
+  value: string | null;
+  status: TaskCellStatus;
+  /** Why it is unverified, not stated or not found. */
+  reason: string | null;
+  quote: string | null;
+  page: number | null;
+  /** The quoted words on the page: character offsets in the page's text. */
+  charStart: number | null;
+  charEnd: number | null;
+  /** Pages the model read for this field. */
+  pagesRead: number[];
+  /** A person's correction, kept beside what the model wrote. */
+  edited: { value: string; by: string; at: number } | null;
+}
+
+export interface TaskRow {
+  id: string;
+  documentId: string;
+  documentTitle: string;
+  position: number;
+  status: TaskRowStatus;
+  error: string | null;
+  /** Items found (list tasks); 1 for a record. */
+  items: number;
+  pagesRead: number[];
+  durationMs: number | null;
+  cells: TaskCell[];
+}
+
+export interface TaskRunDetail {
+  run: TaskRun;
+  rows: TaskRow[];
+}
+
 export interface EventMap {
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
@@ -347,6 +455,7 @@ export interface EventMap {
   'collections.changed': Collection[];
   'assistants.changed': Assistant[];
   'adapters.changed': AdapterInfo[];
+  'tasks.changed': TaskRun;
 }
 
 export type EventName = keyof EventMap;

@@ -29,6 +29,8 @@ import { ModelStore } from '../services/store/model-store.ts';
 import { SettingsStore } from '../services/store/settings-store.ts';
 import { SummaryStore } from '../services/store/summary-store.ts';
 import { FileGrants } from '../services/files/file-grants.ts';
+import { TaskService } from '../services/tasks/task-service.ts';
+import { TaskStore } from '../services/store/task-store.ts';
 import { EventBus } from './events.ts';
 import { createRouter, type Router } from './router.ts';
 
@@ -59,6 +61,7 @@ export interface Enclave {
   retrieval: RetrievalStore;
   conversations: ConversationStore;
   assistants: AssistantService;
+  tasks: TaskService;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
@@ -116,6 +119,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       events.emit('assistants.changed', assistants.list());
     },
   });
+  const packs = loadPacks(options.packsDir ?? builtinPacksDir());
   const assistants = new AssistantService({
     adapters: {
       get: (id) => adapters.list().find((a) => a.id === id) ?? null,
@@ -125,7 +129,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     conversations,
     retrieval: retrievalStore,
     settings,
-    packs: loadPacks(options.packsDir ?? builtinPacksDir()),
+    packs,
     onChange: () => {
       events.emit('assistants.changed', assistants.list());
       events.emit('conversations.changed', { conversationId: null });
@@ -190,6 +194,14 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
   });
   const collections = new CollectionService({ store: retrievalStore, documents, onChanged: (list) => events.emit('collections.changed', list) });
+  const tasks = new TaskService({
+    store: new TaskStore(db),
+    documents: documentStore,
+    retrieval: retrievalStore,
+    engine,
+    packs,
+    onChange: (run) => events.emit('tasks.changed', run),
+  });
   const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
 
   const router = createRouter({
@@ -241,6 +253,15 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'adapters.list': () => adapters.list(),
     'adapters.add': ({ file }) => adapters.add(files.take(file)),
     'adapters.remove': ({ adapterId }) => adapters.remove(adapterId),
+    'tasks.definitions': () => tasks.definitions(),
+    'tasks.start': (input) => tasks.start(input),
+    'tasks.runs': () => tasks.runs(),
+    'tasks.get': ({ runId }) => tasks.get(runId),
+    'tasks.cancel': ({ runId }) => tasks.cancel(runId),
+    'tasks.resume': ({ runId }) => tasks.resume(runId),
+    'tasks.delete': ({ runId }) => tasks.delete(runId),
+    'tasks.editCell': ({ cellId, value }) => tasks.editCell(cellId, value),
+    'tasks.export': ({ runId, format }) => tasks.export(runId, format),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -262,11 +283,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     retrieval: retrievalStore,
     conversations,
     assistants,
+    tasks,
     settings,
     restoreActiveModel: () => modelUse.restore(),
     async shutdown() {
       await documents.shutdown();
       await summaries.shutdown();
+      await tasks.shutdown();
       await chat.shutdown();
       await indexer.shutdown();
       await engine.dispose();

@@ -10,6 +10,7 @@ import { ask, granter, routerCaller } from '../support/router-call.ts';
 import { pickQuestions, report, type Scored } from './grounded.ts';
 import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
+import { evalTasks } from './tasks.ts';
 
 const SHARED = resolve(REPO_ROOT, '..', 'shared');
 const CHAT_MODEL = join(SHARED, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -43,6 +44,10 @@ async function main(): Promise<void> {
     const chat = await call('models.add', { file: grant(CHAT_MODEL) });
     const embedding = await call('models.add', { file: grant(EMBEDDING_MODEL) });
     await call('models.activate', { modelId: chat.id });
+    if (only === 'tasks') {
+      await evalTasks(enclave, CORPUS, DOCS, flag('skip', 0), verbose);
+      return;
+    }
     const t0 = performance.now();
     await call('models.setEmbedding', { modelId: embedding.id });
 
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     }
     if (!only || only === 'summaries') await evalSummaries(enclave, [...ids.values()].slice(0, 3));
     if (!only || only === 'assistants') await evalAssistants(enclave, CORPUS);
+    if (!only) await evalTasks(enclave, CORPUS, DOCS, 0, verbose);
   } finally {
     await enclave.shutdown();
     rmSync(dir, { recursive: true, force: true });

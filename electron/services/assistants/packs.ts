@@ -27,6 +27,37 @@ export const assistantTemplateSchema = z
   })
   .strict();
 
+const keyPattern = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a short lowercase key (letters, digits, dashes)');
+const hintList = z.array(z.string().trim().min(2).max(80)).max(40).default([]);
+
+/**
+ * A task's field. Packs declare fields, never raw JSON Schema: Enclave builds the schema that
+ * generation is constrained to (every value with its quoted source), so a pack cannot ask for a
+ * structure the grammar cannot express.
+ */
+export const taskFieldSchema = z
+  .object({
+    key: keyPattern,
+    label: z.string().trim().min(1).max(60),
+    description: z.string().trim().min(1).max(300),
+    hints: hintList,
+    /** What a value must look like to be verified: a date names a day, month or year; a number (a period, a dose) has a number. */
+    kind: z.enum(['text', 'date', 'number']).default('text'),
+  })
+  .strict();
+
+export const taskTemplateSchema = z
+  .object({
+    key: keyPattern,
+    name: z.string().trim().min(1).max(80),
+    description: z.string().max(400).default(''),
+    output: z.enum(['record', 'list']),
+    instructions: z.string().trim().min(1).max(4000),
+    fields: z.array(taskFieldSchema).min(1).max(16),
+    itemHints: hintList,
+  })
+  .strict();
+
 export const packSchema = z
   .object({
     format: z.literal(PACK_FORMAT),
@@ -39,11 +70,13 @@ export const packSchema = z
       .object({ parameters: z.string().max(40), kind: z.string().max(120), note: z.string().max(400).optional() })
       .strict(),
     assistants: z.array(assistantTemplateSchema).min(1).max(50),
+    tasks: z.array(taskTemplateSchema).max(50).default([]),
   })
   .strict();
 
 export type AssistantPack = z.output<typeof packSchema>;
 export type AssistantTemplate = z.output<typeof assistantTemplateSchema>;
+export type TaskTemplate = z.output<typeof taskTemplateSchema>;
 
 /** Validates a pack; the error names the field at fault ("assistants.2.color: …"). */
 export function parsePack(json: unknown, source: string): AssistantPack {
@@ -52,6 +85,17 @@ export function parsePack(json: unknown, source: string): AssistantPack {
     const keys = result.data.assistants.map((a) => a.key);
     const repeated = keys.find((k, i) => keys.indexOf(k) !== i);
     if (repeated) throw new UserFacingError('assistant/bad-pack', `${source} is not a valid assistant pack: the key “${repeated}” is used twice.`);
+    const taskKeys = result.data.tasks.map((t) => t.key);
+    const repeatedTask = taskKeys.find((k, i) => taskKeys.indexOf(k) !== i);
+    if (repeatedTask) throw new UserFacingError('assistant/bad-pack', `${source} is not a valid assistant pack: the task key “${repeatedTask}” is used twice.`);
+    result.data.tasks.forEach((task, t) => {
+      const fieldKeys = task.fields.map((f) => f.key);
+      const twice = fieldKeys.findIndex((k, i) => fieldKeys.indexOf(k) !== i);
+      if (twice >= 0) throw new UserFacingError('assistant/bad-pack', `${source} is not a valid assistant pack: tasks.${t}.fields.${twice}.key: “${fieldKeys[twice]}” is used twice.`);
+      // "quote" names the source sentence in the structured output; a field cannot take it.
+      const reserved = fieldKeys.findIndex((k) => k === 'quote');
+      if (reserved >= 0) throw new UserFacingError('assistant/bad-pack', `${source} is not a valid assistant pack: tasks.${t}.fields.${reserved}.key: “quote” is reserved for the source.`);
+    });
     return result.data;
   }
   const issue = result.error.issues[0];

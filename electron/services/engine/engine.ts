@@ -7,7 +7,9 @@ import {
   LlamaChat,
   LlamaLogLevel,
   type ChatHistoryItem,
+  type GbnfJsonSchema,
   type Llama,
+  type LlamaGrammar,
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaModel,
@@ -36,6 +38,11 @@ export interface GenerateRequest {
   contextSize?: number;
   /** Stop when the reply starts repeating itself, and cut the repetition (stopReason 'loop'). */
   stopOnLoop?: boolean;
+  /**
+   * Constrain the reply to JSON under this schema (a grammar built by llama.cpp from it): the
+   * model can write nothing else. The text returned is that JSON (cut short at maxTokens).
+   */
+  jsonSchema?: GbnfJsonSchema;
 }
 
 export interface AdapterUse {
@@ -279,6 +286,13 @@ export class Engine {
       this.#generating = false;
       throw e;
     }
+    let grammar: LlamaGrammar | undefined;
+    try {
+      grammar = req.jsonSchema ? await this.#llama!.createGrammarForJsonSchema<GbnfJsonSchema>(req.jsonSchema) : undefined;
+    } catch (e) {
+      this.#generating = false;
+      throw new UserFacingError('task/bad-schema', `The output structure cannot be expressed as a grammar: ${(e as Error).message}`);
+    }
     this.#setStatus({ state: 'generating', busyConversationId: req.conversationId });
     const slot = this.#slotFor(req.conversationId);
     const history = toChatHistory(req.systemPrompt, req.turns);
@@ -315,8 +329,10 @@ export class Engine {
         temperature: req.settings.temperature,
         topP: req.settings.topP,
         // Small models fall into loops ("13. PSS 14. PSS …"): a mild penalty on recent tokens, as
-        // llama.cpp's own tools default to.
-        repeatPenalty: { penalty: REPEAT_PENALTY, lastTokens: 64 },
+        // llama.cpp's own tools default to. Not under a grammar: JSON repeats its quotes and keys
+        // by design, and a quote copies the document's words.
+        repeatPenalty: grammar ? false : { penalty: REPEAT_PENALTY, lastTokens: 64 },
+        grammar,
         lastEvaluationContextWindow: continuedWindow(slot, history),
         onToken: (tokens) => {
           if (firstTokenAt === null) firstTokenAt = performance.now();

@@ -1,0 +1,63 @@
+// Checks a structured answer the way citations are checked: the quoted words must be on the page
+// cited, and the value must be in those words (its content words, and every number, date and
+// name it states). Pure functions.
+import { claimTerms, tokens } from '../retrieval/attribution.ts';
+import { locateQuote } from '../retrieval/grounding.ts';
+
+export type FieldCheck =
+  | { status: 'verified'; charStart: number; charEnd: number }
+  | { status: 'unverified'; reason: string; charStart: number | null; charEnd: number | null };
+
+/** Share of the value's content words that must be in the quote. */
+const MIN_VALUE_COVERAGE = 0.75;
+
+/** Whether `value` is stated by `quote`: its words there, every number, month and name among them. */
+export function valueInQuote(value: string, quote: string): boolean {
+  const v = claimTerms(value);
+  if (v.content.size === 0) return false;
+  const q = new Set(tokens(quote).map((t) => t.term));
+  for (const c of v.critical) if (c !== 'not' && !q.has(c)) return false;
+  if (v.critical.has('not') && !/\b(?:not|no|never|none|without|nor|neither)\b|n't/i.test(quote)) return false;
+  const found = [...v.content].filter((t) => q.has(t)).length;
+  return found / v.content.size >= MIN_VALUE_COVERAGE;
+}
+
+export type ValueKind = 'text' | 'date' | 'number';
+
+const MONTH = /\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b/i;
+const NUMBER_WORD = /\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)\b/i;
+
+/** Whether a value is of the kind its field holds: a date names a day, month or year; a number (a period, a dose) has a number. */
+export function valueOfKind(value: string, kind: ValueKind): boolean {
+  if (kind === 'date') return /\b(?:1[89]|20)\d{2}\b/.test(value) || MONTH.test(value) || /\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b/.test(value);
+  if (kind === 'number') return /\d/.test(value) || NUMBER_WORD.test(value);
+  return true;
+}
+
+/** Words of a field's label and hints, as the quote's terms are compared (stemmed). */
+export function cueTerms(words: string[]): Set<string> {
+  const generic = new Set(['agreement', 'party', 'parties', 'this', 'the', 'shall', 'will', 'any', 'date', 'term', 'written', 'notice', 'days', 'of', 'to', 'by', 'in', 'and', 'or', 'a', 'as', 'at', 'for', 'upon', 'its', 'with', 'such'].map((w) => tokens(w)[0]?.term ?? w));
+  return new Set(words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => t.length > 2 && !generic.has(t)));
+}
+
+export interface FieldRules {
+  kind?: ValueKind;
+  /** The quote must use at least one of these terms (stemmed): it is about the field. */
+  cues?: Set<string>;
+  label?: string;
+}
+
+/** Checks one value against the page it cites, and that the quote is about the field. */
+export function verifyField(answer: { value: string; quote: string }, pageText: string | null, rules: FieldRules = {}): FieldCheck {
+  if (pageText === null) return { status: 'unverified', reason: 'It cites a page the task did not read.', charStart: null, charEnd: null };
+  const span = locateQuote(answer.quote, pageText);
+  if (!span) return { status: 'unverified', reason: 'The quoted words are not on the page cited.', charStart: null, charEnd: null };
+  const unverified = (reason: string): FieldCheck => ({ status: 'unverified', reason, charStart: span.start, charEnd: span.end });
+  if (!valueInQuote(answer.value, answer.quote)) return unverified('The value is not in the quoted words.');
+  if (rules.kind && !valueOfKind(answer.value, rules.kind)) return unverified(rules.kind === 'date' ? 'The value is not a date.' : 'The value states no number.');
+  if (rules.cues && rules.cues.size > 0) {
+    const quoteTerms = new Set(tokens(answer.quote).map((t) => t.term));
+    if (![...rules.cues].some((c) => quoteTerms.has(c))) return unverified(`The quoted words do not mention ${rules.label ? `the ${rules.label.toLowerCase()}` : 'the field'}.`);
+  }
+  return { status: 'verified', charStart: span.start, charEnd: span.end };
+}
