@@ -100,6 +100,9 @@ export class DocumentExtractor {
     const overhead = this.#engine.countTokens(system) + 200;
     const optionBudget = Math.max(128, Math.floor((context - overhead) * 0.4));
     const seen = new Set<string>();
+    // An item's sentence must have a word such items are stated with ("mg", "daily", "shall"…).
+    const itemCues = cueTerms(input.task.itemHints, false);
+    const subject = `an item of the ${input.task.name.toLowerCase()}`;
     let item = 0;
     let skip = 0;
     for (let part = 0; part < LIST_PARTS && skip < ranked.length && !input.signal.aborted; part++) {
@@ -136,7 +139,7 @@ export class DocumentExtractor {
             cells.push({ item, fieldKey: f.key, value: null, status: 'not-stated', reason: 'Not stated in the sentence quoted for this item.', quote: source.text, page: source.page, charStart: null, charEnd: null, pagesRead: partPages });
             continue;
           }
-          const check = verifyField({ value, quote: source.text }, pageText.get(source.page) ?? null, { kind: f.kind });
+          const check = verifyField({ value, quote: source.text }, pageText.get(source.page) ?? null, { kind: f.kind, cues: itemCues, subject });
           cells.push({
             item,
             fieldKey: f.key,

@@ -35,7 +35,8 @@ export function valueOfKind(value: string, kind: ValueKind): boolean {
 }
 
 /** Words of a field's label and hints, as the quote's terms are compared (stemmed). */
-export function cueTerms(words: string[]): Set<string> {
+export function cueTerms(words: string[], dropGeneric = true): Set<string> {
+  if (!dropGeneric) return new Set(words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => (t.length > 2 || /^(?:mg|iv|po|im|sc)$/.test(t)) && !['the', 'and', 'for', 'not', 'any'].includes(t)));
   const generic = new Set(['agreement', 'party', 'parties', 'this', 'the', 'shall', 'will', 'any', 'date', 'term', 'written', 'notice', 'days', 'of', 'to', 'by', 'in', 'and', 'or', 'a', 'as', 'at', 'for', 'upon', 'its', 'with', 'such'].map((w) => tokens(w)[0]?.term ?? w));
   return new Set(words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => t.length > 2 && !generic.has(t)));
 }
@@ -45,6 +46,8 @@ export interface FieldRules {
   /** The quote must use at least one of these terms (stemmed): it is about the field. */
   cues?: Set<string>;
   label?: string;
+  /** What the reason says the quote is not about (default: "the <label>"). */
+  subject?: string;
 }
 
 /** Checks one value against the page it cites, and that the quote is about the field. */
@@ -57,7 +60,7 @@ export function verifyField(answer: { value: string; quote: string }, pageText: 
   if (rules.kind && !valueOfKind(answer.value, rules.kind)) return unverified(rules.kind === 'date' ? 'The value is not a date.' : 'The value states no number.');
   if (rules.cues && rules.cues.size > 0) {
     const quoteTerms = new Set(tokens(answer.quote).map((t) => t.term));
-    if (![...rules.cues].some((c) => quoteTerms.has(c))) return unverified(`The quoted words do not mention ${rules.label ? `the ${rules.label.toLowerCase()}` : 'the field'}.`);
+    if (![...rules.cues].some((c) => quoteTerms.has(c))) return unverified(`The quoted words do not mention ${rules.subject ?? (rules.label ? `the ${rules.label.toLowerCase()}` : 'the field')}.`);
   }
   return { status: 'verified', charStart: span.start, charEnd: span.end };
 }

@@ -10,8 +10,9 @@ import { EngineManager } from './engine.svelte.ts';
 import { ModelsManager } from './models.svelte.ts';
 import { SettingsManager } from './settings.svelte.ts';
 import { SummariesManager } from './summaries.svelte.ts';
+import { TasksManager } from './tasks.svelte.ts';
 
-export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants';
+export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks';
 
 export class AppState {
   readonly client: Client;
@@ -25,6 +26,7 @@ export class AppState {
   readonly collections: CollectionsManager;
   readonly assistants: AssistantsManager;
   readonly adapters: AdaptersManager;
+  readonly tasks: TasksManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -39,6 +41,7 @@ export class AppState {
     this.collections = new CollectionsManager(client);
     this.assistants = new AssistantsManager(client);
     this.adapters = new AdaptersManager(client);
+    this.tasks = new TasksManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

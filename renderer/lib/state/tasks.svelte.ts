@@ -1,0 +1,119 @@
+// Tasks: the definitions the packs offer, the runs, and the run open in the Tasks view (its table
+// refreshed as rows finish). Corrections and exports go through main; nothing is computed here.
+import type { TaskCell, TaskDefinition, TaskRun, TaskRunDetail, TaskScope } from '../../../electron/contract/types.ts';
+import type { Client } from '../api/client.ts';
+import { toasts } from './toasts.svelte.ts';
+
+export class TasksManager {
+  definitions = $state<TaskDefinition[]>([]);
+  runs = $state<TaskRun[]>([]);
+  openRunId = $state<string | null>(null);
+  detail = $state<TaskRunDetail | null>(null);
+  readonly #client: Client;
+  #refreshing: Promise<void> | null = null;
+  #again = false;
+
+  constructor(client: Client) {
+    this.#client = client;
+    client.on('tasks.changed', (run) => {
+      const i = this.runs.findIndex((r) => r.id === run.id);
+      if (i >= 0) this.runs[i] = run;
+      else this.runs = [run, ...this.runs];
+      if (run.id === this.openRunId) void this.#refreshDetail();
+    });
+  }
+
+  async load(): Promise<void> {
+    try {
+      [this.definitions, this.runs] = await Promise.all([this.#client.call('tasks.definitions', {}), this.#client.call('tasks.runs', {})]);
+      if (this.openRunId) await this.#refreshDetail();
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  /** Refetches the open run's table; calls that come while one is in flight are folded into one more. */
+  async #refreshDetail(): Promise<void> {
+    if (this.#refreshing) {
+      this.#again = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#again = false;
+        const id = this.openRunId;
+        if (!id) return;
+        try {
+          const detail = await this.#client.call('tasks.get', { runId: id });
+          if (this.openRunId === id) this.detail = detail;
+        } catch (e) {
+          toasts.error(e);
+        }
+      } while (this.#again);
+    })().finally(() => (this.#refreshing = null));
+    return this.#refreshing;
+  }
+
+  async open(runId: string | null): Promise<void> {
+    this.openRunId = runId;
+    this.detail = null;
+    if (runId) await this.#refreshDetail();
+  }
+
+  async start(task: TaskDefinition, scope: TaskScope): Promise<boolean> {
+    try {
+      const run = await this.#client.call('tasks.start', { packId: task.packId, key: task.key, scope });
+      if (!this.runs.some((r) => r.id === run.id)) this.runs = [run, ...this.runs];
+      await this.open(run.id);
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
+  async cancel(runId: string): Promise<void> {
+    await this.#client.call('tasks.cancel', { runId }).catch((e) => toasts.error(e));
+  }
+
+  async resume(runId: string): Promise<void> {
+    await this.#client.call('tasks.resume', { runId }).catch((e) => toasts.error(e));
+  }
+
+  async remove(runId: string): Promise<void> {
+    try {
+      await this.#client.call('tasks.delete', { runId });
+      this.runs = this.runs.filter((r) => r.id !== runId);
+      if (this.openRunId === runId) await this.open(null);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  async editCell(cell: TaskCell, value: string): Promise<void> {
+    try {
+      const updated = await this.#client.call('tasks.editCell', { cellId: cell.id, value });
+      for (const row of this.detail?.rows ?? []) {
+        const i = row.cells.findIndex((c) => c.id === updated.id);
+        if (i >= 0) row.cells[i] = updated;
+      }
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
+  /** Saves the table as CSV or XLSX (a download of bytes main made; main writes no file). */
+  async exportRun(runId: string, format: 'csv' | 'xlsx'): Promise<void> {
+    try {
+      const { fileName, mimeType, base64 } = await this.#client.call('tasks.export', { runId, format });
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([bytes], { type: mimeType }));
+      a.download = fileName;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+}

@@ -1,0 +1,321 @@
+// Tasks on real GGUF models and real PDFs: every built-in task's schema compiles to a grammar,
+// constrained output is JSON under its schema, a batch fills a table whose cells are checked
+// against their pages (a value its quote does not state is caught), a locked or removed document
+// becomes a failed row while the batch goes on, cancel and resume keep finished rows, a kill -9
+// mid-batch resumes without redoing them, and the CSV and XLSX read back with the same cells.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import { getLlama } from 'node-llama-cpp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskRun, TaskRunDetail } from '../../electron/contract/types.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { builtinPacksDir, loadPacks } from '../../electron/services/assistants/packs.ts';
+import { locateQuote } from '../../electron/services/retrieval/grounding.ts';
+import { listSchema, NOT_STATED, recordFieldSchema } from '../../electron/services/tasks/structured-output.ts';
+import { taskDefinitions } from '../../electron/services/tasks/task-service.ts';
+import { tableRows } from '../../electron/services/tasks/table-export.ts';
+import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
+import { ENDLESS_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
+import { startWebServer, until } from '../support/web-server.ts';
+import { WireClient } from '../support/ws-client.ts';
+
+let dir: string;
+let enclave: Enclave;
+const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
+let contractIds: string[];
+let lockedId: string;
+let taskModelId: string;
+let endlessModelId: string;
+
+function finished(runId: string): Promise<TaskRun> {
+  return new Promise((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const run = payload as TaskRun;
+      if (name === 'tasks.changed' && run.id === runId && run.status !== 'running') {
+        off();
+        resolve(run);
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-tasks-'));
+  const fx = await generateDocumentFixtures();
+  enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off' } });
+  endlessModelId = (await call('models.add', { file: grant(ENDLESS_MODEL) })).id;
+  taskModelId = (await call('models.add', { file: grant(TASK_MODEL) })).id;
+  await enclave.models.settled;
+  await call('models.activate', { modelId: taskModelId });
+  contractIds = [];
+  for (const path of await writeContracts(join(dir, 'contracts'))) {
+    const { document } = await call('documents.import', { file: grant(path) });
+    await enclave.documents.whenIdle(document.id);
+    contractIds.push(document.id);
+  }
+  const locked = await call('documents.import', { file: grant(fx.encryptedPdf) });
+  await enclave.documents.whenIdle(locked.document.id);
+  lockedId = locked.document.id;
+});
+
+afterAll(async () => {
+  await enclave?.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('task definitions', () => {
+  it('the built-in packs offer the law and clinic tasks, and every schema they make compiles to a grammar', async () => {
+    const definitions = taskDefinitions(loadPacks(builtinPacksDir()));
+    const keys = definitions.map((d) => `${d.packId}/${d.key}`);
+    expect(keys).toEqual(expect.arrayContaining(['law/clause-table', 'law/key-dates', 'law/obligations', 'clinic/medication-list', 'clinic/problem-list', 'clinic/follow-up']));
+    const clause = definitions.find((d) => d.key === 'clause-table')!;
+    expect(clause.fields.map((f) => f.label)).toEqual([
+      'Parties', 'Agreement date', 'Effective date', 'Expiration', 'Renewal term', 'Notice to stop renewal', 'Governing law', 'Assignment', 'Liability cap', 'Termination for convenience',
+    ]);
+    const llama = await getLlama({ gpu: false, build: 'never' });
+    // Options as the extractor makes them: sentences of a document, quotes and all.
+    const options = ['The “Supplier” shall deliver 5 units.', 'Governed by the laws of "Delaware" \\ USA.', governingLawSentence('Texas')];
+    for (const d of definitions) {
+      const schema = d.output === 'record' ? recordFieldSchema(options) : listSchema(d.fields, options, 5);
+      const grammar = await llama.createGrammarForJsonSchema(schema as Parameters<typeof llama.createGrammarForJsonSchema>[0]);
+      expect(grammar.grammar.length, `${d.packId}/${d.key}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('generation under a task schema is JSON under that schema, whatever the model would rather write', async () => {
+    const options = [governingLawSentence('Delaware'), 'The Supplier shall provide the services described in Schedule A.'];
+    for (const modelId of [endlessModelId, taskModelId]) {
+      await call('models.activate', { modelId });
+      const result = await enclave.engine.generate({
+        conversationId: 'schema-check',
+        systemPrompt: 'Extract.',
+        turns: [{ role: 'user', text: 'Which sentence states the governing law?' }],
+        settings: { temperature: 0, topP: 1, maxTokens: 400 },
+        signal: new AbortController().signal,
+        onText: () => {},
+        jsonSchema: recordFieldSchema(options),
+      });
+      const parsed = JSON.parse(result.text) as { quote: string; value: string };
+      expect(Object.keys(parsed)).toEqual(['quote', 'value']);
+      expect([...options, NOT_STATED]).toContain(parsed.quote);
+      expect(typeof parsed.value).toBe('string');
+      expect(parsed.value.length).toBeLessThanOrEqual(200);
+    }
+    await call('models.activate', { modelId: taskModelId });
+  });
+});
+
+describe('a clause table over contracts', () => {
+  let detail: TaskRunDetail;
+
+  it('fills one row per document; each value is checked against its page, a locked document fails with its reason and the batch goes on', async () => {
+    const progress: TaskRun[] = [];
+    const off = enclave.events.subscribe((name, payload) => {
+      if (name === 'tasks.changed') progress.push(payload as TaskRun);
+    });
+    const run = await call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: [lockedId, ...contractIds] } });
+    expect(run.status).toBe('running');
+    expect(run.total).toBe(4);
+    const end = await finished(run.id);
+    off();
+    expect(end.status).toBe('complete');
+    expect(end).toMatchObject({ total: 4, finished: 4, failed: 1, modelName: 'Task Test Model' });
+    // Progress came as documents finished, with the time left once one had.
+    expect(progress.some((p) => p.status === 'running' && p.etaMs !== null && p.finished > 0 && p.finished < 4)).toBe(true);
+    expect(progress.some((p) => p.currentDocument?.startsWith(CONTRACTS[0].title))).toBe(true);
+
+    detail = await call('tasks.get', { runId: run.id });
+    const [locked, first, second] = detail.rows;
+    expect(locked.status).toBe('failed');
+    expect(locked.error).toMatch(/locked with a password/);
+    expect(first.status).toBe('done');
+    expect(first.cells).toHaveLength(10);
+
+    // The first contract's governing law: quoted from page 2, the value in the quote, the words located.
+    const law = first.cells.find((c) => c.fieldKey === 'governing-law')!;
+    expect(law).toMatchObject({ status: 'verified', value: 'the State of Delaware', quote: governingLawSentence('Delaware'), page: 2 });
+    const page2 = enclave.documents.page(contractIds[0], 2).text;
+    // The highlight runs from the first word of the quote to its last.
+    expect(page2.slice(law.charStart!, law.charEnd!).replace(/\s+/g, ' ')).toBe(governingLawSentence('Delaware').replace(/\.$/, ''));
+    expect(law.pagesRead).toContain(2);
+
+    // The same words given for every other field are caught: the quote is about another thing,
+    // or the value is not a date or a number.
+    const parties = first.cells.find((c) => c.fieldKey === 'parties')!;
+    expect(parties).toMatchObject({ status: 'unverified', reason: 'The quoted words do not mention the parties.' });
+    expect(first.cells.find((c) => c.fieldKey === 'agreement-date')).toMatchObject({ status: 'unverified', reason: 'The value is not a date.' });
+    // In the second contract the model's value is not in the sentence it had to quote.
+    const secondLaw = second.cells.find((c) => c.fieldKey === 'governing-law')!;
+    expect(secondLaw.status).toBe('unverified');
+    expect(secondLaw.value).toBe('the State of Delaware');
+    expect(locateQuote(secondLaw.quote!, enclave.documents.page(contractIds[1], secondLaw.page!).text)).not.toBeNull();
+    // Nothing is shown as verified unless its quote is on its page and holds its value.
+    for (const row of detail.rows) {
+      for (const cell of row.cells.filter((c) => c.status === 'verified')) {
+        const text = enclave.documents.page(row.documentId, cell.page!).text;
+        expect(locateQuote(cell.quote!, text)).not.toBeNull();
+      }
+    }
+  });
+
+  it('a correction is kept beside the model’s value, with who made it and when, and can be taken back', async () => {
+    const cell = detail.rows[2].cells.find((c) => c.fieldKey === 'governing-law')!;
+    const edited = await call('tasks.editCell', { cellId: cell.id, value: 'New York' });
+    expect(edited.value).toBe('the State of Delaware');
+    expect(edited.edited).toMatchObject({ value: 'New York' });
+    expect(edited.edited!.by.length).toBeGreaterThan(0);
+    expect(edited.edited!.at).toBeGreaterThan(Date.now() - 60_000);
+    const other = detail.rows[2].cells.find((c) => c.fieldKey === 'parties')!;
+    await call('tasks.editCell', { cellId: other.id, value: '=HYPERLINK("http://evil.example","click")' });
+    const back = await call('tasks.editCell', { cellId: other.id, value: '' });
+    expect(back.edited).toBeNull();
+    await call('tasks.editCell', { cellId: other.id, value: '=cmd|calc' });
+    detail = await call('tasks.get', { runId: detail.run.id });
+    expect(detail.rows[2].cells.find((c) => c.fieldKey === 'governing-law')!.edited!.value).toBe('New York');
+  });
+
+  it('exports CSV and XLSX that read back with the same cells, a source and a check column per field', async () => {
+    const expected = tableRows(detail);
+    expect(expected[0]).toEqual(expect.arrayContaining(['Document', 'Governing law', 'Governing law — source', 'Governing law — check']));
+
+    const csv = await call('tasks.export', { runId: detail.run.id, format: 'csv' });
+    expect(csv.fileName).toMatch(/^Clause table \d{4}-\d{2}-\d{2}\.csv$/);
+    const records = parse(Buffer.from(csv.base64, 'base64').toString('utf8'), { bom: true }) as string[][];
+    // A spreadsheet would run a cell starting with "="; the CSV writes it as text.
+    const inert = expected.map((r) => r.map((v) => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v)));
+    expect(records).toEqual(inert);
+    const header = records[0];
+    const secondRow = records.find((r) => r[0] === CONTRACTS[1].title)!;
+    expect(secondRow[header.indexOf('Governing law')]).toBe('New York');
+    expect(secondRow[header.indexOf('Governing law — check')]).toMatch(/^edited by .+ \(model: unverified: The value is not in the quoted words\.\)$/);
+    expect(secondRow[header.indexOf('Parties')]).toBe("'=cmd|calc");
+    const firstRow = records.find((r) => r[0] === CONTRACTS[0].title)!;
+    expect(firstRow[header.indexOf('Governing law — source')]).toBe(`p. 2: “${governingLawSentence('Delaware')}”`);
+    expect(firstRow[header.indexOf('Governing law — check')]).toBe('verified');
+    expect(records.find((r) => r[0] === detail.rows[0].documentTitle)?.[1]).toMatch(/^failed: The document is locked with a password/);
+
+    const xlsx = await call('tasks.export', { runId: detail.run.id, format: 'xlsx' });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(Buffer.from(xlsx.base64, 'base64') as unknown as ArrayBuffer);
+    const sheet = workbook.worksheets[0];
+    const cells: string[][] = [];
+    sheet.eachRow((row) => cells.push((row.values as unknown[]).slice(1).map((v) => (v === null || v === undefined ? '' : String(v)))));
+    // Trailing empty cells are not stored in a sheet; compare what is there.
+    expect(cells.map((r) => r.join('\u0001').replace(/\u0001+$/, ''))).toEqual(expected.map((r) => r.join('\u0001').replace(/\u0001+$/, '')));
+    // A value that looks like a formula stays a string in the workbook.
+    const formulaLike = sheet.getRow(cells.findIndex((r) => r[0] === CONTRACTS[1].title) + 1).getCell(header.indexOf('Parties') + 1);
+    expect(formulaLike.type).toBe(ExcelJS.ValueType.String);
+    expect(formulaLike.value).toBe('=cmd|calc');
+  });
+
+  it('a list task gives items whose every field is checked against the item’s sentence', async () => {
+    const run = await call('tasks.start', { packId: 'clinic', key: 'medication-list', scope: { documentIds: [contractIds[0]] } });
+    await finished(run.id);
+    const { rows } = await call('tasks.get', { runId: run.id });
+    expect(rows[0].status).toBe('done');
+    // A contract names no medication: whatever the model lists is not verified.
+    for (const cell of rows[0].cells) expect(cell.status).not.toBe('verified');
+  });
+
+  it('cancel stops the batch with finished rows kept; resume reads only the rest', async () => {
+    const many = await writeContracts(join(dir, 'more'), 9);
+    const ids: string[] = [];
+    for (const path of many.slice(3)) {
+      const { document } = await call('documents.import', { file: grant(path) });
+      await enclave.documents.whenIdle(document.id);
+      ids.push(document.id);
+    }
+    const all = [...contractIds, ...ids];
+    const run = await call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: all } });
+    await expect(call('tasks.start', { packId: 'law', key: 'key-dates', scope: { documentIds: all } })).rejects.toMatchObject({ code: 'task/busy' });
+    await until(async () => (await call('tasks.get', { runId: run.id })).run.finished >= 1, 30_000, 'a first row');
+    const cancelled = finished(run.id);
+    expect(await call('tasks.cancel', { runId: run.id })).toEqual({ cancelled: true });
+    const stopped = await cancelled;
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.finished).toBeGreaterThanOrEqual(1);
+    expect(stopped.finished).toBeLessThan(all.length);
+    const kept = (await call('tasks.get', { runId: run.id })).rows.filter((r) => r.status === 'done').map((r) => r.id);
+    expect((await call('tasks.get', { runId: run.id })).rows.every((r) => r.status === 'done' || r.status === 'pending')).toBe(true);
+
+    const resumed = finished(run.id);
+    await call('tasks.resume', { runId: run.id });
+    expect((await resumed).status).toBe('complete');
+    const after = await call('tasks.get', { runId: run.id });
+    expect(after.rows.every((r) => r.status === 'done')).toBe(true);
+    // The rows done before the cancel were not read again: same cells, same ids.
+    for (const id of kept) expect(after.rows.find((r) => r.id === id)!.cells.length).toBe(10);
+    await expect(call('tasks.resume', { runId: run.id })).rejects.toMatchObject({ code: 'task/not-resumable' });
+  });
+
+  it('refuses a run with nothing to read, or without a model', async () => {
+    await expect(call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: [] } })).rejects.toMatchObject({ code: 'ipc/invalid-input' });
+    await expect(call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: ['no-such-document'] } })).rejects.toMatchObject({ code: 'task/empty-scope' });
+    await expect(call('tasks.start', { packId: 'law', key: 'no-such-task', scope: { documentIds: contractIds } })).rejects.toMatchObject({ code: 'task/not-found' });
+    await call('models.unload', {});
+    await expect(call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: contractIds } })).rejects.toMatchObject({ code: 'model/not-loaded' });
+    await call('models.activate', { modelId: taskModelId });
+  });
+});
+
+describe('a batch killed mid-run', () => {
+  it('is interrupted when Enclave starts again, and resumes without reading its finished rows again', async () => {
+    const dataDir = join(dir, 'crash-data');
+    // The library is prepared in process, then served by the real browser-mode server.
+    const prep = createEnclave({ dataDir, mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off' } });
+    const prepCall = routerCaller(() => prep);
+    const prepGrant = granter(() => prep);
+    const modelId = (await prepCall('models.add', { file: prepGrant(TASK_MODEL) })).id;
+    await prep.models.settled;
+    await prepCall('models.activate', { modelId });
+    const ids: string[] = [];
+    for (const path of await writeContracts(join(dir, 'crash-contracts'), 12)) {
+      const { document } = await prepCall('documents.import', { file: prepGrant(path) });
+      await prep.documents.whenIdle(document.id);
+      ids.push(document.id);
+    }
+    await prep.shutdown();
+
+    let server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
+    let client = await WireClient.connect(server.origin, server.token);
+    await until(async () => (await client.call('engine.status', {})).state === 'ready', 30_000, 'the model');
+    const run = await client.call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: ids } });
+    await until(async () => (await client.call('tasks.get', { runId: run.id })).run.finished >= 2, 60_000, 'two rows');
+    client.close();
+    await server.kill();
+
+    server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
+    client = await WireClient.connect(server.origin, server.token);
+    try {
+      const before = await client.call('tasks.get', { runId: run.id });
+      expect(before.run.status).toBe('interrupted');
+      const doneBefore = before.rows.filter((r) => r.status === 'done').map((r) => r.id);
+      expect(doneBefore.length).toBeGreaterThanOrEqual(2);
+      expect(doneBefore.length).toBeLessThan(12);
+      expect(before.rows.every((r) => r.status === 'done' || r.status === 'pending')).toBe(true);
+      await until(async () => (await client.call('engine.status', {})).state === 'ready', 30_000, 'the model again');
+      await client.call('tasks.resume', { runId: run.id });
+      await until(async () => (await client.call('tasks.get', { runId: run.id })).run.status === 'complete', 60_000, 'the resumed run');
+      const after = await client.call('tasks.get', { runId: run.id });
+      expect(after.rows.every((r) => r.status === 'done' && r.cells.length === 10)).toBe(true);
+      client.close();
+      await server.stop();
+      const db = new Database(join(dataDir, 'enclave.db'), { readonly: true });
+      const attempts = db.prepare('SELECT id, attempts FROM task_rows WHERE run_id = ?').all(run.id) as { id: string; attempts: number }[];
+      db.close();
+      for (const row of attempts) {
+        if (doneBefore.includes(row.id)) expect(row.attempts, 'a row finished before the crash').toBe(1);
+        else expect(row.attempts).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      client.close();
+      await server.kill();
+    }
+  });
+});
