@@ -346,7 +346,8 @@ export interface TaskField {
 
 /**
  * A task of an assistant pack. 'record': one value per field per document (a clause table);
- * 'list': any number of items per document, each with its fields (a medication list).
+ * 'list': any number of items per document, each with its fields (a medication list);
+ * 'prose': cited points written by the model, each checked against the page it came from.
  */
 export interface TaskDefinition {
   packId: string;
@@ -355,7 +356,7 @@ export interface TaskDefinition {
   key: string;
   name: string;
   description: string;
-  output: 'record' | 'list';
+  output: 'record' | 'list' | 'prose';
   /** Instructions a careful practitioner would give (the model's system prompt for the task). */
   instructions: string;
   fields: TaskField[];

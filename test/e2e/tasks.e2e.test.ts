@@ -74,6 +74,12 @@ describe('tasks in the browser', () => {
     const mark = reader.locator('mark.cited');
     await mark.waitFor();
     expect((await mark.textContent())!.replace(/\s+/g, ' ')).toBe(governingLawSentence('Delaware').replace(/\.$/, ''));
+
+    // From the reader, a task can be run on this document: the form opens with it chosen.
+    await reader.getByRole('button', { name: 'Run a task on it…' }).click();
+    await page.getByRole('form', { name: 'Run a task' }).waitFor();
+    expect(await page.getByText('1 of 3 chosen').isVisible()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: new RegExp(alder.title) }).isChecked()).toBe(true);
   });
 
   it('a cell is corrected by hand (Enter saves, Esc cancels), marked as edited, and the CSV export carries it with its sources', async () => {

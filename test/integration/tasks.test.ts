@@ -19,7 +19,7 @@ import { listSchema, NOT_STATED, recordFieldSchema } from '../../electron/servic
 import { taskDefinitions } from '../../electron/services/tasks/task-service.ts';
 import { tableRows } from '../../electron/services/tasks/table-export.ts';
 import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
-import { ENDLESS_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
+import { ENDLESS_MODEL, SUMMARY_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
@@ -30,6 +30,7 @@ const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
 let contractIds: string[];
 let lockedId: string;
+let leaseId: string;
 let taskModelId: string;
 let endlessModelId: string;
 
@@ -62,6 +63,9 @@ beforeAll(async () => {
   const locked = await call('documents.import', { file: grant(fx.encryptedPdf) });
   await enclave.documents.whenIdle(locked.document.id);
   lockedId = locked.document.id;
+  const lease = await call('documents.import', { file: grant(fx.pdf12) });
+  await enclave.documents.whenIdle(lease.document.id);
+  leaseId = lease.document.id;
 });
 
 afterAll(async () => {
@@ -73,7 +77,9 @@ describe('task definitions', () => {
   it('the built-in packs offer the law and clinic tasks, and every schema they make compiles to a grammar', async () => {
     const definitions = taskDefinitions(loadPacks(builtinPacksDir()));
     const keys = definitions.map((d) => `${d.packId}/${d.key}`);
-    expect(keys).toEqual(expect.arrayContaining(['law/clause-table', 'law/key-dates', 'law/obligations', 'clinic/medication-list', 'clinic/problem-list', 'clinic/follow-up']));
+    expect(keys).toEqual(
+      expect.arrayContaining(['law/clause-table', 'law/key-dates', 'law/obligations', 'law/risk-review', 'clinic/medication-list', 'clinic/problem-list', 'clinic/follow-up', 'clinic/handover']),
+    );
     const clause = definitions.find((d) => d.key === 'clause-table')!;
     expect(clause.fields.map((f) => f.label)).toEqual([
       'Parties', 'Agreement date', 'Effective date', 'Expiration', 'Renewal term', 'Notice to stop renewal', 'Governing law', 'Assignment', 'Liability cap', 'Termination for convenience',
@@ -81,7 +87,7 @@ describe('task definitions', () => {
     const llama = await getLlama({ gpu: false, build: 'never' });
     // Options as the extractor makes them: sentences of a document, quotes and all.
     const options = ['The “Supplier” shall deliver 5 units.', 'Governed by the laws of "Delaware" \\ USA.', governingLawSentence('Texas')];
-    for (const d of definitions) {
+    for (const d of definitions.filter((t) => t.output !== 'prose')) {
       const schema = d.output === 'record' ? recordFieldSchema(options) : listSchema(d.fields, options, 5);
       const grammar = await llama.createGrammarForJsonSchema(schema as Parameters<typeof llama.createGrammarForJsonSchema>[0]);
       expect(grammar.grammar.length, `${d.packId}/${d.key}`).toBeGreaterThan(0);
@@ -221,6 +227,32 @@ describe('a clause table over contracts', () => {
     expect(rows[0].status).toBe('done');
     // A contract names no medication: whatever the model lists is not verified.
     for (const cell of rows[0].cells) expect(cell.status).not.toBe('verified');
+  });
+
+  it('a prose task writes points that keep a page only where that page states them', async () => {
+    const summaryModel = (await call('models.add', { file: grant(SUMMARY_MODEL) })).id;
+    await enclave.models.settled;
+    await call('models.activate', { modelId: summaryModel });
+    try {
+      const run = await call('tasks.start', { packId: 'law', key: 'risk-review', scope: { documentIds: [leaseId] } });
+      await finished(run.id);
+      const { run: done, rows } = await call('tasks.get', { runId: run.id });
+      expect(done.fields.map((f) => f.label)).toEqual(['Point']);
+      const cells = rows[0].cells;
+      // A 12-page lease in a 2,048-token context: read in sections, every page read.
+      expect(rows[0].pagesRead).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      const notice = cells.find((c) => c.value?.startsWith('The tenant shall give notice of 14 days'))!;
+      expect(notice).toMatchObject({ status: 'verified', page: 2 });
+      expect(enclave.documents.page(leaseId, 2).text.slice(notice.charStart!, notice.charEnd!)).toContain('notice of 14 days');
+      // "Rent doubles every month [p. 1]": no page says so; it keeps no page.
+      const rent = cells.find((c) => c.value === 'Rent doubles every month')!;
+      expect(rent).toMatchObject({ status: 'unverified', page: null, quote: null, reason: 'No page read states this.' });
+      // A bullet that is only a citation is not a point; a repeated point is kept once.
+      expect(cells.every((c) => /\p{L}{2}/u.test(c.value ?? ''))).toBe(true);
+      expect(new Set(cells.map((c) => c.value)).size).toBe(cells.length);
+    } finally {
+      await call('models.activate', { modelId: taskModelId });
+    }
   });
 
   it('cancel stops the batch with finished rows kept; resume reads only the rest', async () => {

@@ -81,6 +81,15 @@ describe('task declarations in a pack', () => {
     expect(() => parsePack(bad, 'law.json')).toThrow(/law\.json is not a valid assistant pack: tasks\.0\.fields\.3\.kind: /);
   });
 
+  it('a prose task has no fields; a record or list task needs one', () => {
+    const prose = structuredClone(law);
+    prose.tasks[3].fields = [{ key: 'x', label: 'X', description: 'x' }];
+    expect(() => parsePack(prose, 'law.json')).toThrow('tasks.3.fields: a prose task has no fields (its points are its column).');
+    const empty = structuredClone(law);
+    empty.tasks[0].fields = [];
+    expect(() => parsePack(empty, 'law.json')).toThrow('tasks.0.fields: a record task needs at least one field.');
+  });
+
   it('refuses a raw schema, a repeated field key and the reserved key “quote”', () => {
     const raw = structuredClone(law);
     raw.tasks[0].fields[0].schema = { type: 'object', patternProperties: {} };

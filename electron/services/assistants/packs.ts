@@ -51,12 +51,17 @@ export const taskTemplateSchema = z
     key: keyPattern,
     name: z.string().trim().min(1).max(80),
     description: z.string().max(400).default(''),
-    output: z.enum(['record', 'list']),
+    output: z.enum(['record', 'list', 'prose']),
     instructions: z.string().trim().min(1).max(4000),
-    fields: z.array(taskFieldSchema).min(1).max(16),
+    /** The table's columns (record and list). Prose has one: its points. */
+    fields: z.array(taskFieldSchema).max(16).default([]),
     itemHints: hintList,
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.output !== 'prose' && t.fields.length === 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: `a ${t.output} task needs at least one field` });
+    if (t.output === 'prose' && t.fields.length > 0) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'a prose task has no fields (its points are its column)' });
+  });
 
 export const packSchema = z
   .object({

@@ -4,6 +4,9 @@
 // is checked against the page. Which pages were read is kept with each value.
 import { UserFacingError } from '../../contract/errors.ts';
 import type { TaskDefinition, TaskField } from '../../contract/types.ts';
+import { formatCitation, parseCitations } from '../documents/citations.ts';
+import { planSections } from '../documents/summarizer.ts';
+import { findSupport } from '../retrieval/attribution.ts';
 import type { GenerateRequest, GenerateResult } from '../engine/engine.ts';
 import type { CellDraft } from '../store/task-store.ts';
 import { documentSentences, rankSentences, takeWithinBudget, type PageText, type SentenceUnit } from './sentences.ts';
@@ -33,6 +36,9 @@ const LIST_PARTS = 3;
 const MAX_OPTIONS = 12;
 const MAX_LIST_OPTIONS = 24;
 
+/** The one column of a prose task: its points. */
+export const PROSE_FIELD: TaskField = { key: 'point', label: 'Point', description: 'A point the document makes, with the page it comes from', hints: [], kind: 'text' };
+
 const listPages = (units: SentenceUnit[]) => [...new Set(units.map((u) => u.page))].sort((a, b) => a - b);
 
 export class DocumentExtractor {
@@ -54,17 +60,19 @@ export class DocumentExtractor {
     const units = documentSentences(input.pages);
     const pageText = new Map(input.pages.map((p) => [p.pageNumber, p.text]));
     const state = { modelMs: 0, modelName: null as string | null, aborted: false };
-    const run = async (system: string, prompt: string, schema: GenerateRequest['jsonSchema'], maxTokens: number) => {
+    const run = async (system: string, prompt: string, schema: GenerateRequest['jsonSchema'], maxTokens: number, stopOnLoop = false) => {
       const t0 = performance.now();
       try {
         const r = await this.#whenFree(input.signal, () => this.#engine.generate({
           conversationId: input.sequenceKey,
           systemPrompt: system,
           turns: [{ role: 'user', text: prompt }],
-          settings: { temperature: 0, topP: 1, maxTokens },
+          // Greedy for structure; prose a little above it, as summaries are written.
+          settings: { temperature: schema ? 0 : 0.2, topP: schema ? 1 : 0.9, maxTokens },
           signal: input.signal,
           onText: () => {},
           jsonSchema: schema,
+          stopOnLoop,
         }));
         state.modelName = r.modelName;
         if (r.stopReason === 'aborted') state.aborted = true;
@@ -92,6 +100,10 @@ export class DocumentExtractor {
         cells.push(cell);
       }
       return { cells, items: 1, pagesRead: [...allRead].sort((a, b) => a - b), modelMs: state.modelMs, modelName: state.modelName, aborted: state.aborted || input.signal.aborted };
+    }
+
+    if (input.task.output === 'prose') {
+      return this.#prose(input, run, state);
     }
 
     // A list: the parts of the document most likely to hold items, each read once.
@@ -157,6 +169,61 @@ export class DocumentExtractor {
       }
     }
     return { cells, items: item, pagesRead: [...allRead].sort((a, b) => a - b), modelMs: state.modelMs, modelName: state.modelName, aborted: state.aborted || input.signal.aborted };
+  }
+
+  /**
+   * Cited prose: the whole document in sections that fit, each written as points that cite their
+   * page; a point keeps a page only where that page's text supports it (as for summaries and
+   * answers), with the supporting words located. A point no page supports has no page.
+   */
+  async #prose(
+    input: { task: TaskDefinition; title: string; pages: PageText[]; paginated: boolean; signal: AbortSignal; onStep?: (label: string) => void },
+    run: (system: string, prompt: string, schema: GenerateRequest['jsonSchema'], maxTokens: number, stopOnLoop?: boolean) => Promise<GenerateResult>,
+    state: { modelMs: number; modelName: string | null; aborted: boolean },
+  ): Promise<Extraction> {
+    const context = this.#engine.contextSize ?? 2048;
+    const system = input.task.instructions;
+    const outputTokens = Math.max(96, Math.min(600, Math.floor(context / 4)));
+    const overhead = this.#engine.countTokens(system) + 120;
+    const budget = Math.max(64, context - overhead - outputTokens);
+    const sections = planSections(input.pages, budget, (t) => this.#engine.countTokens(t), input.paginated);
+    const pageText = new Map(input.pages.map((p) => [p.pageNumber, p.text]));
+    const cells: CellDraft[] = [];
+    const read = new Set<number>();
+    const seen = new Set<string>();
+    for (let i = 0; i < sections.length && !input.signal.aborted; i++) {
+      const section = sections[i];
+      input.onStep?.(sections.length > 1 ? `pages ${section.first}–${section.last}` : 'writing');
+      const marker = formatCitation({ first: section.first, last: section.first }, input.paginated);
+      const prompt =
+        `Below is the text of “${input.title}”${sections.length > 1 ? ` (pages ${section.first}–${section.last})` : ''}. Each page starts with its marker, like ${marker}.\n\n${section.text}\n` +
+        `${input.task.name}: write bullet points. End every bullet point with the page it comes from, written exactly like ${marker}.`;
+      const result = await run(system, prompt, undefined, outputTokens, true);
+      if (state.aborted) break;
+      const pages: number[] = [];
+      for (let n = section.first; n <= section.last; n++) if (pageText.has(n)) pages.push(n);
+      for (const p of pages) read.add(p);
+      for (const line of result.text.split('\n')) {
+        const point = line.replace(/\[(?:pp?\.|part)\s*\d+(?:\s*[–-]\s*\d+)?\]/gi, '').replace(/^\s*(?:[-*•]|\d{1,3}[.)])\s*/, '').replace(/[*_`#]/g, '').trim();
+        if (!/\p{L}{2}/u.test(point) || point.length < 8) continue;
+        const key = point.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        // The pages it cites (within the section) first, then the rest of the section.
+        const cited = parseCitations(line).flatMap((c) => pages.filter((n) => n >= c.first && n <= c.last));
+        const candidates = [...new Set([...cited, ...pages])];
+        const support = findSupport(point, candidates.map((n) => pageText.get(n) ?? ''));
+        const item = cells.length;
+        if (support) {
+          const page = candidates[support.passage];
+          const text = pageText.get(page)!;
+          cells.push({ item, fieldKey: PROSE_FIELD.key, value: point, status: 'verified', reason: null, quote: text.slice(support.quote.start, support.quote.end), page, charStart: support.quote.start, charEnd: support.quote.end, pagesRead: pages });
+        } else {
+          cells.push({ item, fieldKey: PROSE_FIELD.key, value: point, status: 'unverified', reason: 'No page read states this.', quote: null, page: null, charStart: null, charEnd: null, pagesRead: pages });
+        }
+      }
+    }
+    return { cells, items: cells.length, pagesRead: [...read].sort((a, b) => a - b), modelMs: state.modelMs, modelName: state.modelName, aborted: state.aborted || input.signal.aborted };
   }
 
   /** Runs `generate`, waiting while the model answers a conversation (a batch shares the model). */

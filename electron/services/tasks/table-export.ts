@@ -33,7 +33,7 @@ export function cellSource(cell: TaskCell | undefined, paginated = true): string
 /** The table as rows of strings: a header, then one line per document and item. */
 export function tableRows(detail: TaskRunDetail): string[][] {
   const { run, rows } = detail;
-  const list = run.output === 'list';
+  const list = run.output !== 'record';
   const header = ['Document', ...(list ? ['Item'] : []), 'Row status'];
   for (const f of run.fields) header.push(f.label, `${f.label} — source`, `${f.label} — check`);
   const out: string[][] = [header];

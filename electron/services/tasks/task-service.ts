@@ -9,7 +9,7 @@ import type { AssistantPack } from '../assistants/packs.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import type { RetrievalStore } from '../store/retrieval-store.ts';
 import type { TaskStore } from '../store/task-store.ts';
-import { DocumentExtractor, type ExtractionEngine } from './extractor.ts';
+import { DocumentExtractor, PROSE_FIELD, type ExtractionEngine } from './extractor.ts';
 import { exportTable, type ExportedFile } from './table-export.ts';
 
 export const MAX_DOCUMENTS_PER_RUN = 2000;
@@ -36,7 +36,7 @@ export function taskDefinitions(packs: AssistantPack[]): TaskDefinition[] {
       description: t.description,
       output: t.output,
       instructions: t.instructions,
-      fields: t.fields,
+      fields: t.output === 'prose' ? [PROSE_FIELD] : t.fields,
       itemHints: t.itemHints,
     })),
   );

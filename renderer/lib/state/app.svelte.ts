@@ -63,6 +63,12 @@ export class AppState {
     await this.documents.openDocument(documentId, pageNumber, highlight);
   }
 
+  /** Opens Tasks with these documents chosen for a new run. */
+  runTaskOn(documentIds: string[]): void {
+    this.tasks.preselected = documentIds;
+    this.view = 'tasks';
+  }
+
   async deleteConversation(id: string): Promise<void> {
     await this.conversations.remove(id);
     if (this.chat.conversation?.id === id) this.chat.close();

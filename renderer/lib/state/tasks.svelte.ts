@@ -9,6 +9,8 @@ export class TasksManager {
   runs = $state<TaskRun[]>([]);
   openRunId = $state<string | null>(null);
   detail = $state<TaskRunDetail | null>(null);
+  /** Documents chosen elsewhere (the reader's "Run a task on it…") for the next run's form. */
+  preselected = $state<string[] | null>(null);
   readonly #client: Client;
   #refreshing: Promise<void> | null = null;
   #again = false;
@@ -17,9 +19,17 @@ export class TasksManager {
     this.#client = client;
     client.on('tasks.changed', (run) => {
       const i = this.runs.findIndex((r) => r.id === run.id);
+      const before = i >= 0 ? this.runs[i] : null;
       if (i >= 0) this.runs[i] = run;
       else this.runs = [run, ...this.runs];
-      if (run.id === this.openRunId) void this.#refreshDetail();
+      if (run.id !== this.openRunId) return;
+      // The table is fetched again only when a row has finished or the run's state changed; the
+      // document being read and the time left come with the event (a 500-document table is not
+      // fetched at every field).
+      const shown = this.detail?.run ?? before;
+      const documentOf = (r: TaskRun) => r.currentDocument?.split(' — ')[0] ?? null;
+      if (!shown || shown.finished !== run.finished || shown.status !== run.status || shown.failed !== run.failed || documentOf(shown) !== documentOf(run)) void this.#refreshDetail();
+      else if (this.detail) this.detail.run = run;
     });
   }
 
