@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { getLlama, LlamaChat, LlamaLogLevel, type ChatHistoryItem } from 'node-llama-cpp';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chunkPage } from '../../electron/services/retrieval/chunker.ts';
-import { writeCorpus } from '../fixtures/documents.ts';
-import { EMBEDDING_MODEL, ENDLESS_MODEL, generateFixtures, GROUNDED_MODEL, MINILM_MODEL, REAL_CORPUS, SMOLLM_MODEL, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
+import { writeContracts, writeCorpus } from '../fixtures/documents.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, generateFixtures, GROUNDED_MODEL, TASK_MODEL, MINILM_MODEL, REAL_CORPUS, SMOLLM_MODEL, STORIES_MODEL, storiesModelPresent } from '../fixtures/paths.ts';
 import { benchGrounded } from './grounded.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
 import { benchRetrieval } from './retrieval.ts';
+import { benchTasks } from './tasks.ts';
 
 const THREADS = 1;
 const CONTEXT = 2048;
@@ -218,4 +219,10 @@ if (realShared) {
 } else {
   const corpus = await writeCorpus(mkdtempSync(join(tmpdir(), 'enclave-bench-corpus-')));
   await benchGrounded(GROUNDED_MODEL, Object.values(corpus), THREADS);
+}
+if (realShared) {
+  const pdfs = readdirSync(join(REAL_CORPUS, 'cuad_contracts', 'pdf')).sort().slice(0, 3).map((f) => join(REAL_CORPUS, 'cuad_contracts', 'pdf', f));
+  await benchTasks(SMOLLM_MODEL, pdfs, THREADS);
+} else {
+  await benchTasks(TASK_MODEL, await writeContracts(mkdtempSync(join(tmpdir(), 'enclave-bench-contracts-')), 6), THREADS);
 }

@@ -62,7 +62,9 @@ describe('tasks in the browser', () => {
     // Cells link to their page; what could not be checked says so, visibly.
     expect(await table.getByRole('button', { name: /: open page 2 at the quoted words$/ }).count()).toBeGreaterThanOrEqual(3);
     expect(await table.getByText('✓ verified').count()).toBe(1);
-    expect(await table.getByText('unverified: The quoted words do not mention the parties.').count()).toBeGreaterThanOrEqual(1);
+    expect(await table.getByText('unverified: The value is not in the quoted words.').count()).toBeGreaterThanOrEqual(1);
+    // Nothing in these contracts speaks of renewal: not stated, and no page was read for it.
+    expect(await table.getByRole('row', { name: new RegExp(`^${alder.title}`) }).getByText('Not stated', { exact: true }).count()).toBe(2);
     expect(await table.locator('a').count()).toBe(0);
   });
 
@@ -113,6 +115,7 @@ describe('tasks in the browser', () => {
     expect(byTitle(alder.title)[header.indexOf('Governing law')]).toBe('the State of Delaware');
     expect(byTitle(alder.title)[header.indexOf('Governing law — source')]).toBe(`p. 2: “${governingLawSentence('Delaware')}”`);
     expect(byTitle(alder.title)[header.indexOf('Governing law — check')]).toBe('verified');
-    expect(byTitle(alder.title)[header.indexOf('Parties — check')]).toBe('unverified: The quoted words do not mention the parties.');
+    expect(byTitle(alder.title)[header.indexOf('Parties — check')]).toBe('unverified: The value is not in the quoted words.');
+    expect(byTitle(alder.title)[header.indexOf('Renewal term — check')]).toBe('not stated: No sentence of the document has the words that state it.');
   });
 });

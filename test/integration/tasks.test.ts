@@ -18,6 +18,7 @@ import { locateQuote } from '../../electron/services/retrieval/grounding.ts';
 import { listSchema, NOT_STATED, recordFieldSchema } from '../../electron/services/tasks/structured-output.ts';
 import { taskDefinitions } from '../../electron/services/tasks/task-service.ts';
 import { tableRows } from '../../electron/services/tasks/table-export.ts';
+import { valueInQuote } from '../../electron/services/tasks/verify-field.ts';
 import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
@@ -31,9 +32,11 @@ const grant = granter(() => enclave);
 let contractIds: string[];
 let lockedId: string;
 let leaseId: string;
+let letterId: string;
 let taskModelId: string;
 let endlessModelId: string;
 
+/** Resolves when the run has stopped (at once if it already has: a run with nothing to generate ends quickly). */
 function finished(runId: string): Promise<TaskRun> {
   return new Promise((resolve) => {
     const off = enclave.events.subscribe((name, payload) => {
@@ -43,6 +46,11 @@ function finished(runId: string): Promise<TaskRun> {
         resolve(run);
       }
     });
+    const now = enclave.tasks.get(runId).run;
+    if (now.status !== 'running') {
+      off();
+      resolve(now);
+    }
   });
 }
 
@@ -66,6 +74,9 @@ beforeAll(async () => {
   const lease = await call('documents.import', { file: grant(fx.pdf12) });
   await enclave.documents.whenIdle(lease.document.id);
   leaseId = lease.document.id;
+  const letter = await call('documents.import', { file: grant(fx.docx3) });
+  await enclave.documents.whenIdle(letter.document.id);
+  letterId = letter.document.id;
 });
 
 afterAll(async () => {
@@ -151,11 +162,13 @@ describe('a clause table over contracts', () => {
     expect(page2.slice(law.charStart!, law.charEnd!).replace(/\s+/g, ' ')).toBe(governingLawSentence('Delaware').replace(/\.$/, ''));
     expect(law.pagesRead).toContain(2);
 
-    // The same words given for every other field are caught: the quote is about another thing,
-    // or the value is not a date or a number.
+    // The same value given for the other fields is caught: the sentence offered for the parties
+    // does not hold it.
     const parties = first.cells.find((c) => c.fieldKey === 'parties')!;
-    expect(parties).toMatchObject({ status: 'unverified', reason: 'The quoted words do not mention the parties.' });
-    expect(first.cells.find((c) => c.fieldKey === 'agreement-date')).toMatchObject({ status: 'unverified', reason: 'The value is not a date.' });
+    expect(parties).toMatchObject({ status: 'unverified', reason: 'The value is not in the quoted words.', page: 1 });
+    expect(parties.quote).toContain(`by and between ${CONTRACTS[0].parties}`);
+    // No sentence has a renewal's words: not stated, without asking the model, and no page read for it.
+    expect(first.cells.find((c) => c.fieldKey === 'renewal-term')).toMatchObject({ status: 'not-stated', reason: 'No sentence of the document has the words that state it.', pagesRead: [], page: null });
     // In the second contract the model's value is not in the sentence it had to quote.
     const secondLaw = second.cells.find((c) => c.fieldKey === 'governing-law')!;
     expect(secondLaw.status).toBe('unverified');
@@ -220,13 +233,30 @@ describe('a clause table over contracts', () => {
     expect(formulaLike.value).toBe('=cmd|calc');
   });
 
-  it('a list task gives items whose every field is checked against the item’s sentence', async () => {
+  it('a list task reads only sentences that could state an item: a contract has no medication to list', async () => {
     const run = await call('tasks.start', { packId: 'clinic', key: 'medication-list', scope: { documentIds: [contractIds[0]] } });
     await finished(run.id);
     const { rows } = await call('tasks.get', { runId: run.id });
+    expect(rows[0]).toMatchObject({ status: 'done', items: 0, pagesRead: [], cells: [] });
+  });
+
+  it('a list task gives items whose every field is checked against the item’s sentence', async () => {
+    const run = await call('tasks.start', { packId: 'clinic', key: 'follow-up', scope: { documentIds: [letterId] } });
+    await finished(run.id);
+    const { rows } = await call('tasks.get', { runId: run.id });
     expect(rows[0].status).toBe('done');
-    // A contract names no medication: whatever the model lists is not verified.
-    for (const cell of rows[0].cells) expect(cell.status).not.toBe('verified');
+    // The letter's one follow-up sentence is the only one offered; the model's item quotes it.
+    expect(rows[0].items).toBe(1);
+    expect(rows[0].pagesRead).toEqual([3]);
+    const page3 = enclave.documents.page(letterId, 3).text;
+    expect(rows[0].cells.map((c) => c.fieldKey)).toEqual(['action', 'when', 'who']);
+    for (const cell of rows[0].cells) {
+      expect(cell.quote).toBe('Plan: follow-up with the GP in two weeks.');
+      expect(page3.slice(cell.charStart!, cell.charEnd!)).toBe('Plan: follow-up with the GP in two weeks');
+      // What this model writes is not in that sentence: every value is marked, none shown as fact.
+      if (cell.value !== null && !valueInQuote(cell.value, cell.quote!)) expect(cell).toMatchObject({ status: 'unverified', reason: 'The value is not in the quoted words.' });
+    }
+    expect(rows[0].cells.some((c) => c.status === 'unverified')).toBe(true);
   });
 
   it('a prose task writes points that keep a page only where that page states them', async () => {
@@ -276,9 +306,8 @@ describe('a clause table over contracts', () => {
     const kept = (await call('tasks.get', { runId: run.id })).rows.filter((r) => r.status === 'done').map((r) => r.id);
     expect((await call('tasks.get', { runId: run.id })).rows.every((r) => r.status === 'done' || r.status === 'pending')).toBe(true);
 
-    const resumed = finished(run.id);
     await call('tasks.resume', { runId: run.id });
-    expect((await resumed).status).toBe('complete');
+    expect((await finished(run.id)).status).toBe('complete');
     const after = await call('tasks.get', { runId: run.id });
     expect(after.rows.every((r) => r.status === 'done')).toBe(true);
     // The rows done before the cancel were not read again: same cells, same ids.

@@ -10,8 +10,8 @@ import { findSupport } from '../retrieval/attribution.ts';
 import type { GenerateRequest, GenerateResult } from '../engine/engine.ts';
 import type { CellDraft } from '../store/task-store.ts';
 import { documentSentences, rankSentences, takeWithinBudget, type PageText, type SentenceUnit } from './sentences.ts';
-import { listSchema, NOT_STATED, parseListAnswer, parseRecordAnswer, recordFieldSchema } from './structured-output.ts';
-import { cueTerms, verifyField, type FieldRules } from './verify-field.ts';
+import { listSchema, MAX_VALUE_CHARS, NOT_STATED, parseListAnswer, parseRecordAnswer, recordFieldSchema } from './structured-output.ts';
+import { cueTerms, mentionsCue, verifyField, type FieldRules } from './verify-field.ts';
 
 export interface ExtractionEngine {
   generate(req: GenerateRequest): Promise<GenerateResult>;
@@ -94,7 +94,12 @@ export class DocumentExtractor {
       for (const field of input.task.fields) {
         if (input.signal.aborted) break;
         input.onStep?.(field.label);
-        const ranked = rankSentences(units, { words: `${field.label} ${field.description}`, phrases: field.hints }).map((r) => r.unit);
+        // Only sentences that could be verified are offered: one without any of the field's words
+        // cannot state it (and its answer would be marked unverified anyway).
+        const cues = cueTerms([field.label, ...field.hints]);
+        const ranked = rankSentences(units, { words: `${field.label} ${field.description}`, phrases: field.hints })
+          .map((r) => r.unit)
+          .filter((u) => mentionsCue(u.text, cues));
         const cell = await this.#recordField(field, ranked, budget, { run, listing, pageText, title: input.title, system, aborted: () => state.aborted || input.signal.aborted });
         for (const p of cell.pagesRead) allRead.add(p);
         cells.push(cell);
@@ -108,12 +113,14 @@ export class DocumentExtractor {
 
     // A list: the parts of the document most likely to hold items, each read once.
     const fields = input.task.fields;
-    const ranked = rankSentences(units, { words: fields.map((f) => `${f.label} ${f.description}`).join(' '), phrases: input.task.itemHints }).map((r) => r.unit);
+    // An item's sentence must have a word such items are stated with ("mg", "daily", "shall"…).
+    const itemCues = cueTerms(input.task.itemHints, false);
+    const ranked = rankSentences(units, { words: fields.map((f) => `${f.label} ${f.description}`).join(' '), phrases: input.task.itemHints })
+      .map((r) => r.unit)
+      .filter((u) => mentionsCue(u.text, itemCues));
     const overhead = this.#engine.countTokens(system) + 200;
     const optionBudget = Math.max(128, Math.floor((context - overhead) * 0.4));
     const seen = new Set<string>();
-    // An item's sentence must have a word such items are stated with ("mg", "daily", "shall"…).
-    const itemCues = cueTerms(input.task.itemHints, false);
     const subject = `an item of the ${input.task.name.toLowerCase()}`;
     let item = 0;
     let skip = 0;
@@ -273,7 +280,7 @@ export class DocumentExtractor {
         `"value": the ${field.label.toLowerCase()} in the document's own words, taken from that sentence (a few words). ` +
         `If no sentence above states it, set "quote" to "${NOT_STATED}" and "value" to "".`;
       const longest = Math.max(...options.map((o) => this.#engine.countTokens(o.text)));
-      const result = await io.run(io.system, prompt, recordFieldSchema(options.map((o) => o.text)), longest + 110);
+      const result = await io.run(io.system, prompt, recordFieldSchema(options.map((o) => o.text)), longest + MAX_VALUE_CHARS + 40);
       if (io.aborted()) break;
       const answer = parseRecordAnswer(result.text, result.stopReason);
       if (answer.kind === 'not-stated') {

@@ -35,10 +35,31 @@ export function valueOfKind(value: string, kind: ValueKind): boolean {
 }
 
 /** Words of a field's label and hints, as the quote's terms are compared (stemmed). */
+/** Words too common to say what a sentence is about. */
+const COMMON = new Set(
+  ('the and for not any all this that these those with from into upon under over such each other its their his her our your been have has had was were are '
+    + 'shall will may must can would should could which who whom whose when where what than then there here also only same said').split(' '),
+);
+/** Words every clause of a contract uses: they do not tell one field from another. */
+const GENERIC = new Set(['agreement', 'party', 'parties', 'date', 'term', 'written', 'notice', 'day', 'days', 'year', 'years', 'month', 'months', 'time', 'period']);
+
+/**
+ * Words of a field's label and hints, stemmed as the quote's terms are. Without `dropGeneric`,
+ * only the commonest words are left out (a list's item words: "mg", "daily", "shall"…).
+ */
 export function cueTerms(words: string[], dropGeneric = true): Set<string> {
-  if (!dropGeneric) return new Set(words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => (t.length > 2 || /^(?:mg|iv|po|im|sc)$/.test(t)) && !['the', 'and', 'for', 'not', 'any'].includes(t)));
-  const generic = new Set(['agreement', 'party', 'parties', 'this', 'the', 'shall', 'will', 'any', 'date', 'term', 'written', 'notice', 'days', 'of', 'to', 'by', 'in', 'and', 'or', 'a', 'as', 'at', 'for', 'upon', 'its', 'with', 'such'].map((w) => tokens(w)[0]?.term ?? w));
-  return new Set(words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => t.length > 2 && !generic.has(t)));
+  // A list's items may be obligations: "shall", "must" and "will" are what states them.
+  const common = dropGeneric ? COMMON : [...COMMON].filter((w) => !['shall', 'must', 'will'].includes(w));
+  const skip = new Set([...common, ...(dropGeneric ? GENERIC : [])].map((w) => tokens(w)[0]?.term ?? w));
+  return new Set(
+    words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => (t.length > 2 || /^(?:mg|iv|po|im|sc)$/.test(t)) && !skip.has(t)),
+  );
+}
+
+/** Whether a sentence uses one of the cue terms (one that could state the field). */
+export function mentionsCue(text: string, cues: Set<string>): boolean {
+  if (cues.size === 0) return true;
+  return tokens(text).some((t) => cues.has(t.term));
 }
 
 export interface FieldRules {
@@ -58,9 +79,8 @@ export function verifyField(answer: { value: string; quote: string }, pageText: 
   const unverified = (reason: string): FieldCheck => ({ status: 'unverified', reason, charStart: span.start, charEnd: span.end });
   if (!valueInQuote(answer.value, answer.quote)) return unverified('The value is not in the quoted words.');
   if (rules.kind && !valueOfKind(answer.value, rules.kind)) return unverified(rules.kind === 'date' ? 'The value is not a date.' : 'The value states no number.');
-  if (rules.cues && rules.cues.size > 0) {
-    const quoteTerms = new Set(tokens(answer.quote).map((t) => t.term));
-    if (![...rules.cues].some((c) => quoteTerms.has(c))) return unverified(`The quoted words do not mention ${rules.subject ?? (rules.label ? `the ${rules.label.toLowerCase()}` : 'the field')}.`);
+  if (rules.cues && !mentionsCue(answer.quote, rules.cues)) {
+    return unverified(`The quoted words do not mention ${rules.subject ?? (rules.label ? `the ${rules.label.toLowerCase()}` : 'the field')}.`);
   }
   return { status: 'verified', charStart: span.start, charEnd: span.end };
 }
