@@ -61,7 +61,7 @@ describe('tasks in the browser', () => {
     ]);
     // Cells link to their page; what could not be checked says so, visibly.
     expect(await table.getByRole('button', { name: /: open page 2 at the quoted words$/ }).count()).toBeGreaterThanOrEqual(3);
-    expect(await table.getByText('✓ verified').count()).toBe(1);
+    expect(await table.getByText('✓ source checked').count()).toBe(1);
     expect(await table.getByText('unverified: The value is not in the quoted words.').count()).toBeGreaterThanOrEqual(1);
     // Nothing in these contracts speaks of renewal: not stated, and no page was read for it.
     expect(await table.getByRole('row', { name: new RegExp(`^${alder.title}`) }).getByText('Not stated', { exact: true }).count()).toBe(2);
