@@ -58,6 +58,8 @@ export interface Enclave {
   summaries: Summarizer;
   indexer: Indexer;
   retriever: Retriever;
+  /** The embedding model's runtime (benchmarks embed questions with it). */
+  embedder: Embedder;
   retrieval: RetrievalStore;
   conversations: ConversationStore;
   assistants: AssistantService;
@@ -280,6 +282,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     summaries,
     indexer,
     retriever,
+    embedder,
     retrieval: retrievalStore,
     conversations,
     assistants,

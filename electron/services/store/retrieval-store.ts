@@ -47,9 +47,6 @@ export function contentTermsQuery(text: string): string | null {
   return terms.length ? terms.map((t) => `"${t}"`).join(' OR ') : null;
 }
 
-/** A term in more than this share of chunks says little (low IDF) and costs a scan of them all. */
-const COMMON_TERM_SHARE = 0.05;
-
 function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
@@ -206,43 +203,21 @@ export class RetrievalStore {
   }
 
   /**
-   * BM25 over the documents' chunks. FTS5 ranks its own top candidates first (fast), which are
-   * then kept if in scope; only when too few survive (a small scope in a large library) is the
-   * scoped query run in full.
+   * BM25 over the documents' chunks, with every content word of the question. No term is dropped
+   * for being common: BM25's IDF already weighs it down, and on real contracts with lawyers'
+   * labels dropping terms found in more than 5–50% of chunks lost 4–7% nDCG@10 ("agreement",
+   * "terminate" are common and matter). The scope is part of the query (FTS5 scores every chunk
+   * with the terms either way), so a small scope in a large library needs no second pass.
    */
-  /** The question's terms, without those nearly every chunk has (when rarer ones remain). */
-  #selectiveQuery(question: string): string | null {
-    const terms = contentTerms(question);
-    if (terms.length === 0) return null;
-    const total = this.#db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
-    if (total < 1000) return contentTermsQuery(question);
-    // The index stores porter stems: look up each term's stem frequency through the same tokenizer.
-    const frequency = new Map<string, number>();
-    for (const t of terms) {
-      const stemmed = this.#db.prepare("SELECT term, doc FROM chunks_vocab WHERE term = ? OR term = ?").all(t, porterish(t)) as { term: string; doc: number }[];
-      frequency.set(t, Math.max(0, ...stemmed.map((r) => r.doc)));
-    }
-    const selective = terms.filter((t) => (frequency.get(t) ?? 0) <= total * COMMON_TERM_SHARE);
-    const chosen = selective.length > 0 ? selective : terms;
-    return chosen.map((t) => `"${t}"`).join(' OR ');
-  }
-
   bm25(question: string, documentIds: string[], limit: number): ChunkHit[] {
-    const query = this.#selectiveQuery(question);
+    const query = contentTermsQuery(question);
     if (!query || documentIds.length === 0) return [];
-    const candidates = Math.max(limit * 10, 500);
-    const top = this.#db
-      .prepare('SELECT rowid AS chunkId, rank AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?')
-      .all(query, candidates) as ChunkHit[];
-    let hits = this.#inScope(top, new Set(documentIds), limit);
-    if (hits.length < limit && top.length === candidates) {
-      hits = this.#db
-        .prepare(
-          `SELECT c.id AS chunkId, bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-           WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY score LIMIT ?`,
-        )
-        .all(query, JSON.stringify(documentIds), limit) as ChunkHit[];
-    }
+    const hits = this.#db
+      .prepare(
+        `SELECT c.id AS chunkId, bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
+         WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY score LIMIT ?`,
+      )
+      .all(query, JSON.stringify(documentIds), limit) as ChunkHit[];
     return hits.map((h) => ({ chunkId: h.chunkId, score: -h.score }));
   }
 
@@ -365,7 +340,3 @@ export class RetrievalStore {
   }
 }
 
-/** A rough Porter-style stem, enough to find a term's frequency in the stemmed vocabulary. */
-function porterish(term: string): string {
-  return term.replace(/(ational|tional|ization|fulness|ousness|iveness)$/, '').replace(/(ings?|edly|ed|es|s|ly)$/, '');
-}
