@@ -190,3 +190,40 @@ describe('settings and models', () => {
     expect(models.list()).toEqual([]);
   });
 });
+
+describe('keyword search scope', () => {
+  it('returns exactly the in-scope chunks, ranked as a search over the scope alone would be, whether the scope is one run of ids, several, or interleaved', async () => {
+    const { RetrievalStore } = await import('../../electron/services/store/retrieval-store.ts');
+    const db = openDb();
+    const store = new RetrievalStore(db);
+    const addDocument = db.prepare(
+      `INSERT INTO documents (id, title, file_name, kind, source_path, size_bytes, sha256, paginated, page_count, status, created_at, updated_at)
+       VALUES (?, ?, ?, 'txt', '', 1, ?, 1, 1, 'ready', 0, 0)`,
+    );
+    for (const id of ['a', 'b', 'c', 'd']) addDocument.run(id, id, `${id}.txt`, id);
+    const text = (doc: string, i: number) => `${doc} clause ${i}: ${i % 3 === 0 ? 'this agreement is governed by the laws of Delaware' : 'the tenant pays rent monthly under this agreement'}`;
+    const chunk = (doc: string, i: number) => ({ pageNumber: i + 1, charStart: 0, charEnd: 10, text: text(doc, i) });
+    store.writeChunks('a', Array.from({ length: 6 }, (_, i) => chunk('a', i)));
+    store.writeChunks('b', Array.from({ length: 6 }, (_, i) => chunk('b', i)));
+    // c and d interleaved (ids not consecutive per document), as no writer does today.
+    const insert = db.prepare('INSERT INTO chunks (document_id, page_number, char_start, char_end, text) VALUES (?, ?, 0, 10, ?)');
+    for (let i = 0; i < 6; i++) for (const d of ['c', 'd']) insert.run(d, i + 1, text(d, i));
+    const viaJoin = (scope: string[]) =>
+      (
+        db
+          .prepare(
+            `SELECT c.id AS chunkId, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
+             WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY bm25(chunks_fts), c.id LIMIT 5`,
+          )
+          .all('"governed" OR "laws" OR "delaware"', JSON.stringify(scope)) as { chunkId: number; score: number }[]
+      ).map((h) => h.chunkId);
+    const owner = db.prepare('SELECT document_id FROM chunks WHERE id = ?').pluck();
+    for (const scope of [['a'], ['b'], ['a', 'b'], ['b', 'a'], ['c'], ['a', 'c'], ['a', 'b', 'c', 'd'], ['d', 'missing']]) {
+      const hits = store.bm25('Which laws govern it, Delaware?', scope, 5);
+      expect(hits.map((h) => h.chunkId), scope.join('+')).toEqual(viaJoin(scope));
+      expect(hits.every((h) => scope.includes(owner.get(h.chunkId) as string))).toBe(true);
+      expect(hits.length).toBeGreaterThan(0);
+    }
+    expect(store.bm25('Which laws govern it?', [], 5)).toEqual([]);
+  });
+});
