@@ -135,43 +135,6 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
       return query ? (pageBm25.all(query, q.documentId) as number[]) : [];
     }));
     results.push(await measure('keyword (chunks)', questions, (q) => chunkPages(enclave.retrieval.bm25(q.text, [q.documentId], 30))));
-    if (process.env.EXPERIMENT) {
-      const allTerms = enclave.db.prepare(
-        `SELECT c.page_number FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.document_id = ? ORDER BY bm25(chunks_fts) LIMIT 30`,
-      ).pluck();
-      results.push(await measure('X: chunks, every term', questions, (q) => {
-        const query = contentTermsQuery(q.text);
-        return query ? (allTerms.all(query, q.documentId) as number[]) : [];
-      }));
-      const total = enclave.db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
-      const vocab = enclave.db.prepare("SELECT MAX(doc) FROM chunks_vocab WHERE term = ? OR term = ?").pluck();
-      for (const share of [0.1, 0.2, 0.35, 0.5]) {
-        results.push(await measure(`X: chunks, terms in ≤ ${share * 100}% of chunks`, questions, (q) => {
-          const terms = (contentTermsQuery(q.text) ?? '').split(' OR ').filter(Boolean).map((t) => t.slice(1, -1));
-          const kept = terms.filter((t) => ((vocab.get(t, t.replace(/(ing|ed|es|s)$/, '')) as number | null) ?? 0) <= total * share);
-          const chosen = kept.length ? kept : terms;
-          return chosen.length ? (allTerms.all(chosen.map((t) => `"${t}"`).join(' OR '), q.documentId) as number[]) : [];
-        }));
-      }
-      const sumPages = enclave.db.prepare(
-        `SELECT c.page_number AS page, bm25(chunks_fts) AS s FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.document_id = ? ORDER BY s LIMIT 60`,
-      );
-      results.push(await measure('X: chunks, every term, page = sum of its chunks', questions, (q) => {
-        const query = contentTermsQuery(q.text);
-        if (!query) return [];
-        const score = new Map<number, number>();
-        for (const r of sumPages.all(query, q.documentId) as { page: number; s: number }[]) score.set(r.page, (score.get(r.page) ?? 0) - r.s);
-        return [...score.entries()].sort((a, b) => b[1] - a[1]).map(([p]) => p);
-      }));
-      const porterPages = (() => {
-        enclave.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS x_pages USING fts5(text, document_id UNINDEXED, page_number UNINDEXED, tokenize = 'porter unicode61 remove_diacritics 2'); INSERT INTO x_pages(text, document_id, page_number) SELECT text, document_id, page_number FROM document_pages;`);
-        return enclave.db.prepare(`SELECT page_number FROM x_pages WHERE x_pages MATCH ? AND document_id = ? ORDER BY bm25(x_pages) LIMIT 10`).pluck();
-      })();
-      results.push(await measure('X: pages, porter', questions, (q) => {
-        const query = contentTermsQuery(q.text);
-        return query ? (porterPages.all(query, q.documentId) as number[]) : [];
-      }));
-    }
     if (embeddingModel) {
       const model = await call('models.add', { file: grant(embeddingModel) });
       await enclave.models.settled;
@@ -184,7 +147,7 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
       }
       console.log(`  embedded ${chunks} chunks in ${((performance.now() - e0) / 1000).toFixed(0)} s`);
       results.push(await measure('vector (embedding model)', questions, async (q) => {
-        const [v] = await enclave.embedder.embed([q.text]);
+        const v = await enclave.embedder.embedQuestion(q.text);
         return chunkPages(enclave.retrieval.vector(v, [q.documentId], 30));
       }));
       results.push(await measure('hybrid (app: keyword + vector, RRF)', questions, async (q) => (await enclave.retriever.searchDocuments(q.text, [q.documentId], 30)).passages.map((p) => p.pageNumber)));

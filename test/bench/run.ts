@@ -16,6 +16,7 @@ import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
 import { benchRetrieval } from './retrieval.ts';
+import { benchRetrievalQuality } from './retrieval-quality.ts';
 import { benchTasks } from './tasks.ts';
 
 const THREADS = 1;
@@ -213,6 +214,9 @@ const contractTexts = realShared
       .slice(0, 200)
   : null;
 await benchRetrieval(realShared ? MINILM_MODEL : storiesModelPresent() ? STORIES_MODEL : EMBEDDING_MODEL, THREADS, contractTexts);
+// Ranking on real contracts with lawyers' page labels, and latency at 50k real chunks.
+if (realShared) await benchRetrievalQuality(REAL_CORPUS, MINILM_MODEL, 2);
+else console.log('\n(retrieval quality needs ../shared/corpora and all-MiniLM-L6-v2: not measured)');
 if (realShared) {
   const pdfs = readdirSync(join(REAL_CORPUS, 'cuad_contracts', 'pdf')).sort().slice(0, 2).map((f) => join(REAL_CORPUS, 'cuad_contracts', 'pdf', f));
   await benchGrounded(SMOLLM_MODEL, pdfs, THREADS);

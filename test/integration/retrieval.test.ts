@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Message } from '../../electron/contract/types.ts';
+import type { Message, ModelInfo } from '../../electron/contract/types.ts';
+import { Embedder } from '../../electron/services/retrieval/embedder.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { ask as askAndWait, granter, routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
@@ -277,5 +278,24 @@ describe('small contexts', () => {
     expect(reply.sources.length).toBeGreaterThan(0);
     expect(reply.sources.every((s) => s.documentId === docIds.lease)).toBe(true);
     await call('settings.update', { contextSize: 2048 });
+  });
+});
+
+describe('questions and indexing share the embedding model', () => {
+  it('a question is embedded on its own context: the same vector, and it does not wait for a batch being indexed', async () => {
+    const embedder = new Embedder();
+    try {
+      await embedder.load({ id: 'bag', name: 'Bag of Words Embedding', path: EMBEDDING_MODEL } as ModelInfo, 2);
+      const question = 'Which notice period does the lease give the tenant?';
+      const [viaBatch] = await embedder.embed([question]);
+      expect(Array.from(await embedder.embedQuestion(question))).toEqual(Array.from(viaBatch));
+      const order: string[] = [];
+      const batch = embedder.embedEach(Array.from({ length: 500 }, (_, i) => `Passage ${i} about rent, notice and the deposit of the tenant.`)).then(() => order.push('batch'));
+      const asked = embedder.embedQuestion(question).then(() => order.push('question'));
+      await Promise.all([batch, asked]);
+      expect(order).toEqual(['question', 'batch']);
+    } finally {
+      await embedder.dispose();
+    }
   });
 });

@@ -10,6 +10,13 @@ export class Embedder {
   #llama: Llama | null = null;
   #model: LlamaModel | null = null;
   #context: LlamaEmbeddingContext | null = null;
+  /**
+   * A second context, on one thread, for questions: a short text on two threads waited on the
+   * threads' hand-over (all-MiniLM: p50 5.7 ms either way, p95 38 ms on two threads against 10 ms
+   * on one), and a question never queues behind a batch of passages being indexed.
+   */
+  #questionContext: LlamaEmbeddingContext | null = null;
+  #questionLock: Promise<unknown> = Promise.resolve();
   #info: ModelInfo | null = null;
   #dimensions: number | null = null;
   #contextSize = 512;
@@ -37,6 +44,7 @@ export class Embedder {
         this.#model = await this.#llama.loadModel({ modelPath: info.path, gpuLayers: 0 });
         const contextSize = Math.min(this.#model.trainContextSize || 512, 2048);
         this.#context = await this.#model.createEmbeddingContext({ contextSize, threads });
+        this.#questionContext = threads > 1 ? await this.#model.createEmbeddingContext({ contextSize, threads: 1 }) : null;
         this.#contextSize = contextSize;
         const probe = await this.#context.getEmbeddingFor('probe');
         this.#dimensions = probe.vector.length;
@@ -54,6 +62,9 @@ export class Embedder {
   }
 
   async #release(): Promise<void> {
+    await this.#questionLock;
+    await this.#questionContext?.dispose();
+    this.#questionContext = null;
     await this.#context?.dispose();
     await this.#model?.dispose();
     this.#context = null;
@@ -80,20 +91,40 @@ export class Embedder {
       const out: (Float32Array | Error)[] = [];
       for (const text of texts) {
         try {
-          let tokens = model.tokenize(text);
-          // The model adds its own special tokens around the input; the whole must stay below the context.
-          const extra = context.calculateInputLength(tokens.slice(0, 1)) - 1;
-          const usable = this.#contextSize - 1 - extra;
-          if (tokens.length > usable) tokens = tokens.slice(0, Math.max(1, usable));
-          const e = await context.getEmbeddingFor(tokens);
-          if (e.vector.length === 0) throw new Error('the model gave no vector for this text');
-          out.push(Float32Array.from(e.vector));
+          out.push(await this.#vectorOf(model, context, text));
         } catch (e) {
           out.push(e instanceof Error ? e : new Error(String(e)));
         }
       }
       return out;
     });
+  }
+
+  /**
+   * A question's vector, on the question context when there is one: it does not wait for the
+   * indexer's batch. (Two contexts of one model evaluate independently in llama.cpp.)
+   */
+  embedQuestion(text: string): Promise<Float32Array> {
+    const questionContext = this.#questionContext;
+    if (!questionContext) return this.embed([text]).then(([v]) => v);
+    const run = this.#questionLock.then(async () => {
+      const model = this.#model;
+      if (!model || questionContext.disposed) return (await this.embed([text]))[0];
+      return this.#vectorOf(model, questionContext, text);
+    });
+    this.#questionLock = run.catch(() => undefined);
+    return run;
+  }
+
+  async #vectorOf(model: LlamaModel, context: LlamaEmbeddingContext, text: string): Promise<Float32Array> {
+    let tokens = model.tokenize(text);
+    // The model adds its own special tokens around the input; the whole must stay below the context.
+    const extra = context.calculateInputLength(tokens.slice(0, 1)) - 1;
+    const usable = this.#contextSize - 1 - extra;
+    if (tokens.length > usable) tokens = tokens.slice(0, Math.max(1, usable));
+    const e = await context.getEmbeddingFor(tokens);
+    if (e.vector.length === 0) throw new Error('the model gave no vector for this text');
+    return Float32Array.from(e.vector);
   }
 
   dispose(): Promise<void> {

@@ -41,7 +41,7 @@ export class Retriever {
     let vector: ChunkHit[] = [];
     const useVectors = this.#vectorsReady() && this.#embedder.dimensions !== null;
     if (useVectors && documentIds.length > 0) {
-      const [q] = await this.#embedder.embed([question]);
+      const q = await this.#embedder.embedQuestion(question);
       // Fewer vector candidates than keyword ones: the binary prefilter's cost grows with them.
       vector = this.#store.vector(q, documentIds, Math.min(depth, 30));
     }
