@@ -8,24 +8,12 @@ import type { TaskRun } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { documentSentences } from '../../electron/services/tasks/sentences.ts';
 import { recordFieldSchema } from '../../electron/services/tasks/structured-output.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller, taskFinished } from '../support/router-call.ts';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-
-function whenDone(enclave: Enclave, runId: string): Promise<TaskRun> {
-  return new Promise((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      const run = payload as TaskRun;
-      if (name === 'tasks.changed' && run.id === runId && run.status !== 'running') {
-        off();
-        resolve(run);
-      }
-    });
-  });
-}
 
 export async function benchTasks(modelPath: string, documents: string[], threads: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-tasks-'));
@@ -46,7 +34,7 @@ export async function benchTasks(modelPath: string, documents: string[], threads
     // 1. The clause table over the documents.
     const started = performance.now();
     const run = await call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: ids } });
-    await whenDone(enclave, run.id);
+    await taskFinished(enclave, run.id);
     const wallMs = performance.now() - started;
     const sums = enclave.db.prepare('SELECT SUM(duration_ms) AS total, SUM(model_ms) AS model FROM task_rows WHERE run_id = ?').get(run.id) as { total: number; model: number };
     const outside = (sums.total - sums.model) / sums.total;
@@ -92,7 +80,7 @@ export async function benchTasks(modelPath: string, documents: string[], threads
         }
       });
     });
-    const stopped = whenDone(enclave, cancelRun.id);
+    const stopped = taskFinished(enclave, cancelRun.id);
     const cancelAt = performance.now();
     await call('tasks.cancel', { runId: cancelRun.id });
     await stopped;

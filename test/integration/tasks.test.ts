@@ -21,7 +21,7 @@ import { tableRows } from '../../electron/services/tasks/table-export.ts';
 import { valueInQuote } from '../../electron/services/tasks/verify-field.ts';
 import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { granter, routerCaller, taskFinished } from '../support/router-call.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 
@@ -36,23 +36,7 @@ let letterId: string;
 let taskModelId: string;
 let endlessModelId: string;
 
-/** Resolves when the run has stopped (at once if it already has: a run with nothing to generate ends quickly). */
-function finished(runId: string): Promise<TaskRun> {
-  return new Promise((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      const run = payload as TaskRun;
-      if (name === 'tasks.changed' && run.id === runId && run.status !== 'running') {
-        off();
-        resolve(run);
-      }
-    });
-    const now = enclave.tasks.get(runId).run;
-    if (now.status !== 'running') {
-      off();
-      resolve(now);
-    }
-  });
-}
+const finished = (runId: string) => taskFinished(enclave, runId);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-tasks-'));

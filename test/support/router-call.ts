@@ -1,7 +1,7 @@
 // Calls the router as a transport does, and unwraps the result: a typed helper for tests.
 import { resolve } from 'node:path';
 import type { MethodInput, MethodName, MethodOutput } from '../../electron/contract/methods.ts';
-import type { EventMap, Message } from '../../electron/contract/types.ts';
+import type { EventMap, Message, TaskRun } from '../../electron/contract/types.ts';
 import type { Enclave } from '../../electron/core/app.ts';
 
 export function routerCaller(enclave: () => Enclave) {
@@ -34,4 +34,22 @@ export async function ask(enclave: Enclave, conversationId: string, text: string
   const sent = await enclave.router.call('chat.send', { conversationId, text });
   if (!sent.ok) throw Object.assign(new Error(sent.error.message), { code: sent.error.code });
   return done;
+}
+
+/** Resolves when a task run has stopped (at once if it already has: a run with nothing to generate ends quickly). */
+export function taskFinished(enclave: Enclave, runId: string): Promise<TaskRun> {
+  return new Promise((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const run = payload as TaskRun;
+      if (name === 'tasks.changed' && run.id === runId && run.status !== 'running') {
+        off();
+        resolve(run);
+      }
+    });
+    const now = enclave.tasks.get(runId).run;
+    if (now.status !== 'running') {
+      off();
+      resolve(now);
+    }
+  });
 }

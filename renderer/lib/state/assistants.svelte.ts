@@ -1,6 +1,7 @@
 import type { AssistantFieldsInput } from '../../../electron/contract/methods.ts';
 import { GENERAL_ASSISTANT_ID, type Assistant, type AssistantTemplateInfo } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
+import { saveFile } from '../download.ts';
 import { toasts } from './toasts.svelte.ts';
 
 /** Domain assistants, the pack templates they can be made from, and the one new conversations use. */
@@ -84,11 +85,7 @@ export class AssistantsManager {
   async exportFile(assistantId: string): Promise<void> {
     try {
       const { fileName, text } = await this.#client.call('assistants.export', { assistantId });
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-      a.download = fileName;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      saveFile(fileName, text, 'application/json');
     } catch (e) {
       toasts.error(e);
     }

@@ -2,6 +2,7 @@
 // refreshed as rows finish). Corrections and exports go through main; nothing is computed here.
 import type { TaskCell, TaskDefinition, TaskRun, TaskRunDetail, TaskScope } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
+import { saveFile } from '../download.ts';
 import { toasts } from './toasts.svelte.ts';
 
 export class TasksManager {
@@ -116,12 +117,7 @@ export class TasksManager {
   async exportRun(runId: string, format: 'csv' | 'xlsx'): Promise<void> {
     try {
       const { fileName, mimeType, base64 } = await this.#client.call('tasks.export', { runId, format });
-      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-      const a = document.createElement('a');
-      a.href = URL.createObjectURL(new Blob([bytes], { type: mimeType }));
-      a.download = fileName;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+      saveFile(fileName, Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)), mimeType);
     } catch (e) {
       toasts.error(e);
     }
