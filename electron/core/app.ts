@@ -18,6 +18,7 @@ import { Embedder } from '../services/retrieval/embedder.ts';
 import { createGrounder } from '../services/retrieval/grounder.ts';
 import { Indexer } from '../services/retrieval/indexer.ts';
 import { Retriever } from '../services/retrieval/retriever.ts';
+import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
 import { Engine } from '../services/engine/engine.ts';
@@ -58,6 +59,8 @@ export interface Enclave {
   summaries: Summarizer;
   indexer: Indexer;
   retriever: Retriever;
+  /** The thread searches run on (tests). */
+  searchReader: RetrievalReader;
   /** The embedding model's runtime (benchmarks embed questions with it). */
   embedder: Embedder;
   retrieval: RetrievalStore;
@@ -110,7 +113,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onStatus: (status) => events.emit('retrieval.status', status),
     space: { get: () => settings.embeddingSpace(), set: (space) => settings.setEmbeddingSpace(space) },
   });
-  const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady() });
+  // Searches run on a thread of their own with a read connection to the same file.
+  const searchReader = new RetrievalReader(join(options.dataDir, 'enclave.db'), mainThreadReader(retrievalStore));
+  const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady(), reader: searchReader });
   const adapters = new AdapterLibrary({
     store: new AdapterStore(db),
     activeModel: () => (engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null),
@@ -282,6 +287,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     summaries,
     indexer,
     retriever,
+    searchReader,
     embedder,
     retrieval: retrievalStore,
     conversations,
@@ -295,6 +301,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       await tasks.shutdown();
       await chat.shutdown();
       await indexer.shutdown();
+      await searchReader.close();
       await engine.dispose();
       db.close();
     },

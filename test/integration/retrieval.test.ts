@@ -96,6 +96,30 @@ describe('indexing and retrieval', () => {
     expect(hybridRecall).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('searches run on a thread of their own, and find what main’s connection finds', async () => {
+    expect(enclave.searchReader.threaded).toBe(true);
+    const onMain: string[] = [];
+    const store = enclave.retrieval;
+    const originalBm25 = store.bm25.bind(store);
+    const originalVector = store.vector.bind(store);
+    store.bm25 = (...args) => (onMain.push('bm25'), originalBm25(...args));
+    store.vector = (...args) => (onMain.push('vector'), originalVector(...args));
+    try {
+      for (const q of CORPUS_QUESTIONS) {
+        const scope = store.documentsIn([allId]);
+        const viaThread = await enclave.retriever.searchDocuments(q.question, scope, 5);
+        expect(viaThread.mode).toBe('hybrid');
+        // Neither search touched main's connection.
+        expect(onMain).toEqual([]);
+        const keywordOnThread = await enclave.searchReader.bm25(q.question, scope, 20);
+        expect(keywordOnThread).toEqual(originalBm25(q.question, scope, 20));
+      }
+    } finally {
+      store.bm25 = originalBm25;
+      store.vector = originalVector;
+    }
+  });
+
   it('never looks outside the conversation’s collections', async () => {
     for (const q of CORPUS_QUESTIONS) {
       const wrong = CORPUS.find((d) => d.key !== q.key)!.key;
