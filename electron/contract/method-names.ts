@@ -41,6 +41,8 @@ export const METHOD_NAMES = [
   'collections.setMembership',
   'conversations.setCollections',
   'retrieval.status',
+  'retrieval.pause',
+  'retrieval.resume',
   'models.setEmbedding',
   'assistants.list',
   'assistants.templates',

@@ -142,6 +142,9 @@ export const methods = {
   'collections.setMembership': method<Collection>()(z.object({ collectionId: id, documentId: id, member: z.boolean() }).strict()),
   'conversations.setCollections': method<string[]>()(z.object({ conversationId: id, collectionIds: z.array(id).max(50) }).strict()),
   'retrieval.status': method<IndexStatus>()(empty),
+  /** Pauses embedding passages (keyword search still covers them all); resume goes on where it stopped. */
+  'retrieval.pause': method<IndexStatus>()(empty),
+  'retrieval.resume': method<IndexStatus>()(empty),
   'models.setEmbedding': method<IndexStatus>()(z.object({ modelId: id.nullable() }).strict()),
 
   'assistants.list': method<Assistant[]>()(empty),

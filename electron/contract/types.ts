@@ -225,6 +225,10 @@ export interface IndexStatus {
   skipped: number;
   skippedReason: string | null;
   error: string | null;
+  /** The user paused embedding (keyword search still covers every passage). */
+  paused: boolean;
+  /** Time left to embed the rest, from the pace so far (while embedding). */
+  etaMs: number | null;
 }
 
 export interface ConversationDetail {

@@ -249,6 +249,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'collections.delete': ({ collectionId }) => collections.delete(collectionId),
     'collections.setMembership': ({ collectionId, documentId, member }) => collections.setMembership(collectionId, documentId, member),
     'retrieval.status': () => indexer.status(),
+    'retrieval.pause': () => indexer.pause(),
+    'retrieval.resume': () => indexer.resume(),
     'assistants.list': () => assistants.list(),
     'assistants.templates': () => assistants.templates(),
     'assistants.create': (input) => assistants.create(input),

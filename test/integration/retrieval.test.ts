@@ -10,6 +10,7 @@ import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { ask as askAndWait, granter, routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
+import { until } from '../support/web-server.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
@@ -321,5 +322,32 @@ describe('questions and indexing share the embedding model', () => {
     } finally {
       await embedder.dispose();
     }
+  });
+});
+
+describe('pausing the index', () => {
+  it('embedding can be paused (keyword search still finds every passage) and resumed where it stopped', async () => {
+    const before = await call('retrieval.status', {});
+    const paused = await call('retrieval.pause', {});
+    expect(paused).toMatchObject({ paused: true, state: 'idle', etaMs: null });
+    // Another embedding model while paused: its vectors start empty, and none are made.
+    const other = (await call('models.list', {})).models.find((m) => m.name === 'Short Context Embedding' && m.id !== before.embeddingModelId)
+      ?? (await call('models.list', {})).models.find((m) => m.name === 'Bag of Words Embedding' && m.id !== before.embeddingModelId)!;
+    await call('models.setEmbedding', { modelId: other.id });
+    await until(async () => (await call('retrieval.status', {})).state === 'idle', 20_000, 'the pass');
+    const idle = await call('retrieval.status', {});
+    expect(idle).toMatchObject({ paused: true, embedded: 0, embeddingModelId: other.id });
+    const q = CORPUS_QUESTIONS[0];
+    const found = await enclave.retriever.search(q.question, [allId], 5);
+    expect(found.mode).toBe('keyword');
+    expect(found.passages.length).toBeGreaterThan(0);
+
+    const resumed = await call('retrieval.resume', {});
+    expect(resumed.paused).toBe(false);
+    await until(async () => {
+      const s = await call('retrieval.status', {});
+      return s.state === 'idle' && s.embedded + s.skipped === s.chunks;
+    }, 60_000, 'the index after resuming');
+    expect((await enclave.retriever.search(q.question, [allId], 5)).mode).toBe('hybrid');
   });
 });

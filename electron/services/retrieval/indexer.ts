@@ -25,6 +25,9 @@ export class Indexer {
   #stopped = false;
   #state: IndexStatus['state'] = 'idle';
   #error: string | null = null;
+  #paused = false;
+  /** Pace of the embedding in progress: when it started and how many it has embedded. */
+  #pace: { since: number; done: number } | null = null;
 
   readonly #space: EmbeddingSpaceMemory;
 
@@ -58,7 +61,29 @@ export class Indexer {
       skipped: skipped.count,
       skippedReason: skipped.reason,
       error: this.#error,
+      paused: this.#paused,
+      etaMs: this.#eta(counts.chunks - counts.embedded - skipped.count),
     };
+  }
+
+  #eta(remaining: number): number | null {
+    const pace = this.#pace;
+    if (this.#state !== 'embedding' || !pace || pace.done === 0 || remaining <= 0) return null;
+    return Math.round(((performance.now() - pace.since) / pace.done) * remaining);
+  }
+
+  /** Stops embedding after the batch in progress; keyword search goes on covering everything. */
+  async pause(): Promise<IndexStatus> {
+    this.#paused = true;
+    await this.#running;
+    this.#emit('idle');
+    return this.status();
+  }
+
+  resume(): IndexStatus {
+    this.#paused = false;
+    void this.kick();
+    return this.status();
   }
 
   /** True when every chunk has a vector from the current model (hybrid search is complete). */
@@ -101,11 +126,12 @@ export class Indexer {
         await new Promise((r) => setImmediate(r)); // let the app breathe between documents
       }
       this.#store.pruneBits();
-      if (this.#embedder.info) {
+      if (this.#embedder.info && !this.#paused) {
         let batch = this.#store.chunksToEmbed(BATCH);
         let lastStatus = 0;
+        this.#pace = { since: performance.now(), done: 0 };
         if (batch.length) this.#emit('embedding');
-        while (batch.length && !this.#stopped) {
+        while (batch.length && !this.#stopped && !this.#paused) {
           const vectors = await this.#embedder.embedEach(batch.map((c) => c.text));
           // A chunk the model cannot take is recorded and skipped: it never stops the index. When
           // every chunk of a batch fails alike, the model itself is at fault: that stops the pass.
@@ -119,6 +145,7 @@ export class Indexer {
             const v = vectors[i];
             return v instanceof Error ? [] : [{ chunkId: c.id, embedding: v }];
           }));
+          this.#pace.done += batch.length;
           const now = performance.now();
           if (now - lastStatus > 250) {
             lastStatus = now;
@@ -127,8 +154,10 @@ export class Indexer {
           batch = this.#store.chunksToEmbed(BATCH);
         }
       }
+      this.#pace = null;
       this.#emit('idle');
     } catch (e) {
+      this.#pace = null;
       this.#error = (e as Error).message;
       this.#emit('idle');
     }

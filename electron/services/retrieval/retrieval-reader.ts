@@ -60,6 +60,8 @@ export class RetrievalReader implements SearchReader {
     const request = { id: this.#next++, ...search } as ReaderRequest;
     return new Promise((resolve, reject) => {
       this.#pending.set(request.id, { resolve, reject, request });
+      // The thread keeps the process alive only while a search is waiting on it.
+      if (this.#pending.size === 1) worker.ref();
       worker.postMessage(request);
     });
   }
@@ -72,6 +74,7 @@ export class RetrievalReader implements SearchReader {
         const pending = this.#pending.get(r.id);
         if (!pending) return;
         this.#pending.delete(r.id);
+        if (this.#pending.size === 0) worker.unref();
         if (r.ok) pending.resolve(r.hits);
         else pending.reject(new Error(r.message));
       });

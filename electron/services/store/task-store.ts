@@ -195,6 +195,11 @@ export class TaskStore {
     })();
   }
 
+  /** For a resumed run: rows not done (started, or failed: a document since unlocked) wait again. */
+  requeueNotDone(runId: string): void {
+    this.#db.prepare("UPDATE task_rows SET status = 'pending', error = NULL WHERE run_id = ? AND status IN ('running', 'failed')").run(runId);
+  }
+
   /** Rows started but not finished go back to the queue (after cancel, or a crash). */
   requeueUnfinished(runId: string): void {
     this.#db.prepare("UPDATE task_rows SET status = 'pending' WHERE run_id = ? AND status = 'running'").run(runId);

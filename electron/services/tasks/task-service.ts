@@ -102,14 +102,17 @@ export class TaskService {
     return this.#live(this.#store.getRun(run.id)!);
   }
 
-  /** Goes on with an interrupted or cancelled run: rows already done are kept, not read again. */
+  /**
+   * Goes on with an interrupted or cancelled run, and tries its failed documents again (one since
+   * unlocked, or read): rows already done are kept, not read again.
+   */
   resume(runId: string): TaskRun {
     const run = this.#store.getRun(runId);
     if (!run) throw new UserFacingError('task/not-found', 'That task run no longer exists.');
     if (run.status === 'running') throw new UserFacingError('task/not-resumable', 'That task is already running.');
-    if (run.finished === run.total) throw new UserFacingError('task/not-resumable', 'Every document of that run has been read.');
+    if (run.finished - run.failed === run.total) throw new UserFacingError('task/not-resumable', 'Every document of that run has been read.');
     this.#checkCanRun();
-    this.#store.requeueUnfinished(runId);
+    this.#store.requeueNotDone(runId);
     this.#store.setStatus(runId, 'running');
     this.#drive(runId);
     return this.#live(this.#store.getRun(runId)!);

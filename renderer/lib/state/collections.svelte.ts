@@ -22,6 +22,15 @@ export class CollectionsManager {
     });
   }
 
+  /** Pauses or resumes embedding passages (keyword search covers them meanwhile). */
+  async setIndexPaused(paused: boolean): Promise<void> {
+    try {
+      this.index = await this.#client.call(paused ? 'retrieval.pause' : 'retrieval.resume', {});
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
   async create(name: string): Promise<Collection | null> {
     try {
       const c = await this.#client.call('collections.create', { name });
