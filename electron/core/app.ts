@@ -86,6 +86,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const db = openDatabase(join(options.dataDir, 'enclave.db'));
   const files = new FileGrants();
   const events = new EventBus();
+  // Made further down; the engine tells it of its state.
+  let tasks: TaskService | null = null;
   const conversations = new ConversationStore(db);
   const settings = new SettingsStore(db);
   const modelStore = new ModelStore(db);
@@ -94,7 +96,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const interrupted = conversations.markStreamingInterrupted();
   if (interrupted > 0) console.warn(`[store] ${interrupted} reply(ies) were cut off when Enclave last stopped; marked interrupted.`);
 
-  const engine = new Engine({ onStatus: (s) => events.emit('engine.status', s) });
+  const engine = new Engine({
+    onStatus: (s) => {
+      events.emit('engine.status', s);
+      // A task run cut off by a crash goes on once a model is ready.
+      tasks?.engineChanged(s.state);
+    },
+  });
   const models = new ModelLibrary({
     models: modelStore,
     settings,
@@ -201,7 +209,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
   });
   const collections = new CollectionService({ store: retrievalStore, documents, onChanged: (list) => events.emit('collections.changed', list) });
-  const tasks = new TaskService({
+  tasks = new TaskService({
     store: new TaskStore(db),
     documents: documentStore,
     retrieval: retrievalStore,

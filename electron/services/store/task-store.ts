@@ -212,11 +212,13 @@ export class TaskStore {
       .run(status, patch.error ?? null, patch.modelName ?? null, finished, runId);
   }
 
-  /** At start: runs that were going when the app stopped are interrupted; their rows wait. */
-  markRunningInterrupted(): number {
+  /** At start: runs that were going when the app stopped are interrupted; their rows wait. Their ids, oldest first. */
+  markRunningInterrupted(): string[] {
     return this.#db.transaction(() => {
+      const ids = this.#db.prepare("SELECT id FROM task_runs WHERE status = 'running' ORDER BY created_at, rowid").pluck().all() as string[];
       this.#db.prepare("UPDATE task_rows SET status = 'pending' WHERE status = 'running'").run();
-      return this.#db.prepare("UPDATE task_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(this.#now()).changes;
+      this.#db.prepare("UPDATE task_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(this.#now());
+      return ids;
     })();
   }
 

@@ -51,6 +51,8 @@ export class TaskService {
   readonly #onChange: (run: TaskRun) => void;
   readonly #user: () => string;
   #active: Active | null = null;
+  /** A run cut off when Enclave last stopped: it goes on by itself once a model is ready. */
+  #toResume: string | null = null;
 
   constructor(deps: {
     store: TaskStore;
@@ -70,7 +72,28 @@ export class TaskService {
     this.#onChange = deps.onChange ?? (() => {});
     this.#user = deps.user ?? (() => userInfo().username);
     const interrupted = this.#store.markRunningInterrupted();
-    if (interrupted > 0) console.warn(`[tasks] ${interrupted} task run(s) were cut off when Enclave last stopped; they can be resumed.`);
+    if (interrupted.length > 0) {
+      console.warn(`[tasks] ${interrupted.length} task run(s) were cut off when Enclave last stopped; the latest goes on when a model is ready.`);
+      this.#toResume = interrupted[interrupted.length - 1];
+    }
+  }
+
+  /**
+   * Told of every engine state: the run a crash or a quit cut off goes on by itself as soon as
+   * a model is ready (the others stay interrupted, for the user to resume).
+   */
+  engineChanged(state: string): void {
+    if (state !== 'ready' || !this.#toResume || this.#active) return;
+    const runId = this.#toResume;
+    this.#toResume = null;
+    const run = this.#store.getRun(runId);
+    if (run?.status !== 'interrupted') return;
+    try {
+      this.resume(runId);
+      console.warn(`[tasks] “${run.taskName}” (${run.scopeLabel}) goes on where it stopped.`);
+    } catch (e) {
+      console.warn(`[tasks] the interrupted run could not go on: ${(e as Error).message}`);
+    }
   }
 
   definitions(): TaskDefinition[] {
