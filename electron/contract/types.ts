@@ -52,6 +52,8 @@ export interface EngineStatus {
   contextSize: number | null;
   threads: number | null;
   busyConversationId: string | null;
+  /** The generation in progress is background work (a task): a person's message may still be sent; it goes next. */
+  background: boolean;
   error: AppError | null;
 }
 
@@ -131,6 +133,7 @@ export const NO_MODEL_STATUS: EngineStatus = {
   contextSize: null,
   threads: null,
   busyConversationId: null,
+  background: false,
   error: null,
 };
 

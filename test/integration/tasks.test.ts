@@ -21,7 +21,7 @@ import { tableRows } from '../../electron/services/tasks/table-export.ts';
 import { valueInQuote } from '../../electron/services/tasks/verify-field.ts';
 import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
-import { granter, routerCaller, taskFinished } from '../support/router-call.ts';
+import { ask, granter, routerCaller, taskFinished } from '../support/router-call.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 
@@ -311,6 +311,28 @@ describe('a clause table over contracts', () => {
     // The rows done before the cancel were not read again: same cells, same ids.
     for (const id of kept) expect(after.rows.find((r) => r.id === id)!.cells.length).toBe(10);
     await expect(call('tasks.resume', { runId: run.id })).rejects.toMatchObject({ code: 'task/not-resumable' });
+  });
+
+  it('a message sent while a batch runs is answered first; the batch goes on after it', async () => {
+    const run = await call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds: contractIds } });
+    // Wait until a field of the batch is being generated.
+    await until(() => enclave.engine.backgroundBusy, 30_000, 'a background generation');
+    const conversation = await call('conversations.create', {});
+    const order: string[] = [];
+    const reply = ask(enclave, conversation.id, 'Which law governs the agreement?').then((m) => {
+      order.push('reply');
+      return m;
+    });
+    const end = finished(run.id).then((r) => {
+      order.push('batch');
+      return r;
+    });
+    const message = await reply;
+    expect(message.status).toBe('complete');
+    expect(message.content.length).toBeGreaterThan(0);
+    expect((await end).status).toBe('complete');
+    expect(order).toEqual(['reply', 'batch']);
+    expect((await call('tasks.get', { runId: run.id })).rows.every((r) => r.status === 'done')).toBe(true);
   });
 
   it('refuses a run with nothing to read, or without a model', async () => {

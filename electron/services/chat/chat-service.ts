@@ -88,9 +88,10 @@ export class ChatService {
       throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
     }
     const state = this.#engine.status.state;
-    if (state === 'generating') throw new UserFacingError('chat/busy', 'The model is busy (answering elsewhere or writing a summary). Try again when it has finished.');
+    // A task's batch gives way: the reply waits for its current field and goes next.
+    if (state === 'generating' && !this.#engine.backgroundBusy) throw new UserFacingError('chat/busy', 'The model is busy (answering elsewhere or writing a summary). Try again when it has finished.');
     if (state === 'loading') throw new UserFacingError('model/not-loaded', 'The model is still loading. Try again in a moment.');
-    if (state !== 'ready') throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
+    if (state !== 'ready' && state !== 'generating') throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
   }
 
   send(conversationId: string, text: string): SentTurn {

@@ -39,6 +39,11 @@ export interface GenerateRequest {
   /** Stop when the reply starts repeating itself, and cut the repetition (stopReason 'loop'). */
   stopOnLoop?: boolean;
   /**
+   * Background work (a task's batch): a reply to a person asked meanwhile waits for this
+   * generation to end and then goes first; background requests are refused while one waits.
+   */
+  background?: boolean;
+  /**
    * Constrain the reply to JSON under this schema (a grammar built by llama.cpp from it): the
    * model can write nothing else. The text returned is that JSON (cut short at maxTokens).
    */
@@ -101,6 +106,11 @@ export class Engine {
   #status: EngineStatus = { ...NO_MODEL_STATUS };
   #lock: Promise<unknown> = Promise.resolve();
   #generating = false;
+  /** The generation in progress is background work. */
+  #background = false;
+  /** People's replies waiting for a background generation to end. */
+  #foregroundWaiting = 0;
+  #idleWaiters: (() => void)[] = [];
   #onStatus: (s: EngineStatus) => void;
   #log: EngineLogger;
 
@@ -271,29 +281,52 @@ export class Engine {
     return slot;
   }
 
+  /** True while the model works on background generations only: a person's reply may start (it waits its turn). */
+  get backgroundBusy(): boolean {
+    return this.#generating && this.#background;
+  }
+
+  #endGeneration(): void {
+    this.#generating = false;
+    this.#background = false;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
   async generate(req: GenerateRequest): Promise<GenerateResult> {
-    const loaded = this.#loaded;
+    const busy = () => new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
     if (this.#generating) {
-      throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
+      if (req.background || !this.#background) throw busy();
+      // A person's reply waits for the background generation in progress (a field of a task, a
+      // few seconds at most) and then goes first.
+      this.#foregroundWaiting++;
+      try {
+        await new Promise<void>((wake) => this.#idleWaiters.push(wake));
+      } finally {
+        this.#foregroundWaiting--;
+      }
+      if (this.#generating) throw busy();
     }
+    if (req.background && this.#foregroundWaiting > 0) throw busy();
+    const loaded = this.#loaded;
     if (!loaded || this.#status.state !== 'ready') {
       throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     }
     this.#generating = true;
+    this.#background = req.background ?? false;
     try {
       await this.#useContext(req.adapters ?? [], req.contextSize);
     } catch (e) {
-      this.#generating = false;
+      this.#endGeneration();
       throw e;
     }
     let grammar: LlamaGrammar | undefined;
     try {
       grammar = req.jsonSchema ? await this.#llama!.createGrammarForJsonSchema<GbnfJsonSchema>(req.jsonSchema) : undefined;
     } catch (e) {
-      this.#generating = false;
+      this.#endGeneration();
       throw new UserFacingError('task/bad-schema', `The output structure cannot be expressed as a grammar: ${(e as Error).message}`);
     }
-    this.#setStatus({ state: 'generating', busyConversationId: req.conversationId });
+    this.#setStatus({ state: 'generating', busyConversationId: req.conversationId, background: this.#background });
     const slot = this.#slotFor(req.conversationId);
     const history = toChatHistory(req.systemPrompt, req.turns);
     const started = performance.now();
@@ -371,8 +404,8 @@ export class Engine {
       }
       throw e;
     } finally {
-      this.#generating = false;
-      this.#setStatus({ state: this.#loaded ? 'ready' : 'no-model', busyConversationId: null });
+      this.#setStatus({ state: this.#loaded ? 'ready' : 'no-model', busyConversationId: null, background: false });
+      this.#endGeneration();
     }
   }
 

@@ -73,6 +73,8 @@ export class DocumentExtractor {
           onText: () => {},
           jsonSchema: schema,
           stopOnLoop,
+          // A batch gives way to a person's reply.
+          background: true,
         }));
         state.modelName = r.modelName;
         if (r.stopReason === 'aborted') state.aborted = true;
