@@ -239,15 +239,6 @@ export class TaskStore {
     else this.#db.prepare('UPDATE task_cells SET edited_value = ?, edited_by = ?, edited_at = ? WHERE id = ?').run(value, by, this.#now(), cellId);
   }
 
-  /** Times each row was started (tests: a resumed run does not redo done rows). */
-  attempts(runId: string): { documentId: string; attempts: number; status: TaskRowStatus }[] {
-    return this.#db.prepare('SELECT document_id AS documentId, attempts, status FROM task_rows WHERE run_id = ? ORDER BY position').all(runId) as {
-      documentId: string;
-      attempts: number;
-      status: TaskRowStatus;
-    }[];
-  }
-
   deleteRun(runId: string): boolean {
     return this.#db.prepare('DELETE FROM task_runs WHERE id = ?').run(runId).changes > 0;
   }
