@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinPacksDir, parsePack } from '../../electron/services/assistants/packs.ts';
 import { documentSentences, rankSentences, takeWithinBudget } from '../../electron/services/tasks/sentences.ts';
 import { NOT_STATED, parseListAnswer, parseRecordAnswer } from '../../electron/services/tasks/structured-output.ts';
-import { cueTerms, valueInQuote, valueOfKind, verifyField } from '../../electron/services/tasks/verify-field.ts';
+import { cueTerms, mentionsCue, valueInQuote, valueOfKind, verifyField } from '../../electron/services/tasks/verify-field.ts';
 
 const PAGE = 'SERVICES AGREEMENT\n\nThis Agreement is made as of March 1, 2024 by and between Alder Corp and Birch LLC.\n\nThis Agreement shall be governed by the laws of the State of Delaware. Either party may terminate on thirty (30) days written notice.';
 
@@ -31,9 +31,12 @@ describe('verifying a field', () => {
     const notice = { value: 'thirty (30) days', quote: 'Either party may terminate on thirty (30) days written notice.' };
     expect(verifyField(notice, PAGE, { kind: 'number' }).status).toBe('verified');
     expect(verifyField({ ...notice, value: 'written notice' }, PAGE, { kind: 'number' })).toMatchObject({ reason: 'The value states no number.' });
-    const cues = cueTerms(['Governing law', 'governed by', 'laws of the state']);
+    const cues = cueTerms('Governing law', ['governed by', 'laws of the state', 'construed in accordance']);
     expect(verifyField(law, PAGE, { cues, label: 'Governing law' }).status).toBe('verified');
     expect(verifyField(notice, PAGE, { cues, label: 'Governing law' })).toMatchObject({ status: 'unverified', reason: 'The quoted words do not mention the governing law.' });
+    // A hint phrase counts whole: "in accordance with" a schedule is not "construed in accordance".
+    expect(mentionsCue('The Company shall reimburse Consultant in accordance with Schedule B.', cues)).toBe(false);
+    expect(mentionsCue('This Agreement shall be construed in accordance with Texas statutes.', cues)).toBe(true);
   });
 
   it('a value is in its quote when its words, numbers and names are', () => {

@@ -11,7 +11,7 @@ import type { GenerateRequest, GenerateResult } from '../engine/engine.ts';
 import type { CellDraft } from '../store/task-store.ts';
 import { documentSentences, rankSentences, takeWithinBudget, type PageText, type SentenceUnit } from './sentences.ts';
 import { listSchema, MAX_VALUE_CHARS, NOT_STATED, parseListAnswer, parseRecordAnswer, recordFieldSchema } from './structured-output.ts';
-import { cueTerms, mentionsCue, verifyField, type FieldRules } from './verify-field.ts';
+import { cueTerms, mentionsCue, verifyField, type Cues, type FieldRules } from './verify-field.ts';
 
 export interface ExtractionEngine {
   generate(req: GenerateRequest): Promise<GenerateResult>;
@@ -98,11 +98,11 @@ export class DocumentExtractor {
         input.onStep?.(field.label);
         // Only sentences that could be verified are offered: one without any of the field's words
         // cannot state it (and its answer would be marked unverified anyway).
-        const cues = cueTerms([field.label, ...field.hints]);
+        const cues = cueTerms(field.label, field.hints);
         const ranked = rankSentences(units, { words: `${field.label} ${field.description}`, phrases: field.hints })
           .map((r) => r.unit)
           .filter((u) => mentionsCue(u.text, cues));
-        const cell = await this.#recordField(field, ranked, budget, { run, listing, pageText, title: input.title, system, aborted: () => state.aborted || input.signal.aborted });
+        const cell = await this.#recordField(field, cues, ranked, budget, { run, listing, pageText, title: input.title, system, aborted: () => state.aborted || input.signal.aborted });
         for (const p of cell.pagesRead) allRead.add(p);
         cells.push(cell);
       }
@@ -116,7 +116,7 @@ export class DocumentExtractor {
     // A list: the parts of the document most likely to hold items, each read once.
     const fields = input.task.fields;
     // An item's sentence must have a word such items are stated with ("mg", "daily", "shall"…).
-    const itemCues = cueTerms(input.task.itemHints, false);
+    const itemCues = cueTerms('', input.task.itemHints, false);
     const ranked = rankSentences(units, { words: fields.map((f) => `${f.label} ${f.description}`).join(' '), phrases: input.task.itemHints })
       .map((r) => r.unit)
       .filter((u) => mentionsCue(u.text, itemCues));
@@ -249,6 +249,7 @@ export class DocumentExtractor {
 
   async #recordField(
     field: TaskField,
+    cues: Cues,
     ranked: SentenceUnit[],
     budget: number,
     io: {
@@ -262,7 +263,7 @@ export class DocumentExtractor {
   ): Promise<CellDraft> {
     const read = new Set<number>();
     const pagesRead = () => [...read].sort((a, b) => a - b);
-    const rules: FieldRules = { kind: field.kind, cues: cueTerms([field.label, ...field.hints]), label: field.label };
+    const rules: FieldRules = { kind: field.kind, cues, label: field.label };
     const base = { item: 0, fieldKey: field.key };
     if (ranked.length === 0) {
       return { ...base, value: null, status: 'not-stated', reason: 'No sentence of the document has the words that state it.', quote: null, page: null, charStart: null, charEnd: null, pagesRead: [] };

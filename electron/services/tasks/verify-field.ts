@@ -34,7 +34,6 @@ export function valueOfKind(value: string, kind: ValueKind): boolean {
   return true;
 }
 
-/** Words of a field's label and hints, as the quote's terms are compared (stemmed). */
 /** Words too common to say what a sentence is about. */
 const COMMON = new Set(
   ('the and for not any all this that these those with from into upon under over such each other its their his her our your been have has had was were are '
@@ -43,29 +42,47 @@ const COMMON = new Set(
 /** Words every clause of a contract uses: they do not tell one field from another. */
 const GENERIC = new Set(['agreement', 'party', 'parties', 'date', 'term', 'written', 'notice', 'day', 'days', 'year', 'years', 'month', 'months', 'time', 'period']);
 
+/** What a sentence about a field has: one of its words, or one of its phrases whole (stemmed). */
+export interface Cues {
+  terms: Set<string>;
+  phrases: string[][];
+}
+
 /**
- * Words of a field's label and hints, stemmed as the quote's terms are. Without `dropGeneric`,
- * only the commonest words are left out (a list's item words: "mg", "daily", "shall"…).
+ * The cues of a field: the words of its label and its one-word hints, and its hint phrases as
+ * whole phrases ("construed in accordance" counts, "in accordance" alone does not: a
+ * reimbursement "in accordance with" a schedule is not a governing-law clause). Without
+ * `dropGeneric`, only the commonest words are left out (a list's item words: "mg", "shall"…).
  */
-export function cueTerms(words: string[], dropGeneric = true): Set<string> {
+export function cueTerms(label: string, hints: string[], dropGeneric = true): Cues {
   // A list's items may be obligations: "shall", "must" and "will" are what states them.
   const common = dropGeneric ? COMMON : [...COMMON].filter((w) => !['shall', 'must', 'will'].includes(w));
   const skip = new Set([...common, ...(dropGeneric ? GENERIC : [])].map((w) => tokens(w)[0]?.term ?? w));
-  return new Set(
-    words.flatMap((w) => tokens(w).map((t) => t.term)).filter((t) => (t.length > 2 || /^(?:mg|iv|po|im|sc)$/.test(t)) && !skip.has(t)),
-  );
+  const keep = (t: string) => (t.length > 2 || /^(?:mg|iv|po|im|sc)$/.test(t)) && !skip.has(t);
+  const terms = new Set<string>();
+  const phrases: string[][] = [];
+  for (const t of tokens(label)) if (keep(t.term)) terms.add(t.term);
+  for (const hint of hints) {
+    const words = tokens(hint).map((t) => t.term);
+    if (words.length === 1) {
+      if (keep(words[0])) terms.add(words[0]);
+    } else if (words.length > 1) phrases.push(words);
+  }
+  return { terms, phrases };
 }
 
-/** Whether a sentence uses one of the cue terms (one that could state the field). */
-export function mentionsCue(text: string, cues: Set<string>): boolean {
-  if (cues.size === 0) return true;
-  return tokens(text).some((t) => cues.has(t.term));
+/** Whether a sentence uses one of the cues (so it could state the field). No cues: any sentence. */
+export function mentionsCue(text: string, cues: Cues): boolean {
+  if (cues.terms.size === 0 && cues.phrases.length === 0) return true;
+  const words = tokens(text).map((t) => t.term);
+  if (words.some((w) => cues.terms.has(w))) return true;
+  return cues.phrases.some((p) => words.some((_, i) => p.every((w, j) => words[i + j] === w)));
 }
 
 export interface FieldRules {
   kind?: ValueKind;
-  /** The quote must use at least one of these terms (stemmed): it is about the field. */
-  cues?: Set<string>;
+  /** The quote must have one of these cues: it is about the field. */
+  cues?: Cues;
   label?: string;
   /** What the reason says the quote is not about (default: "the <label>"). */
   subject?: string;
