@@ -36,6 +36,8 @@ export const QUESTIONS: Record<string, string> = {
 export interface QaRow {
   doc_pdf: string;
   category: string;
+  /** The CUAD annotators' own question for the category. */
+  question: string;
   answer_text: string;
   pdf_page: number | null;
   pdf_num_pages: number;

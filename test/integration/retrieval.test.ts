@@ -129,6 +129,32 @@ describe('indexing and retrieval', () => {
       for (const c of chunks) expect(c.documentId).toBe(docIds[wrong]);
     }
   });
+
+  it('the collection filter is exact: a scoped search returns what the whole library holds within the scope, in the same order', async () => {
+    const store = enclave.retrieval;
+    const all = store.documentsIn([allId]);
+    const keys = Object.keys(collectionIds);
+    // One collection, two collections (two runs of chunk ids apart), everything.
+    const scopes = [[collectionIds[keys[0]]], [collectionIds[keys[0]], collectionIds[keys[2]]], [allId]];
+    let compared = 0;
+    for (const q of CORPUS_QUESTIONS) {
+      const everywhere = store.bm25(q.question, all, 100_000);
+      const vector = await enclave.embedder.embedQuestion(q.question);
+      const everywhereByVector = store.vector(vector, all, 100_000);
+      const owner = new Map(store.chunks([...everywhere, ...everywhereByVector].map((h) => h.chunkId)).map((c) => [c.id, c.documentId]));
+      for (const collections of scopes) {
+        const scope = new Set(store.documentsIn(collections));
+        const expected = (hits: { chunkId: number }[]) => hits.filter((h) => scope.has(owner.get(h.chunkId)!)).slice(0, 8).map((h) => h.chunkId);
+        const keyword = await enclave.searchReader.bm25(q.question, [...scope], 8);
+        expect(keyword.map((h) => h.chunkId)).toEqual(expected(everywhere));
+        const nearest = await enclave.searchReader.vector(vector, [...scope], 8);
+        expect(nearest.map((h) => h.chunkId)).toEqual(expected(everywhereByVector));
+        if (keyword.length > 0) compared++;
+      }
+    }
+    // Not vacuous: every question finds passages in the whole library, and some within smaller scopes.
+    expect(compared).toBeGreaterThan(CORPUS_QUESTIONS.length);
+  });
 });
 
 describe('grounded answers', () => {

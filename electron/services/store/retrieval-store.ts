@@ -33,7 +33,7 @@ export interface SourceRecord extends MessageSource {
 /** A keyword search seeks at most this many runs of chunk ids; a scope in more pieces is filtered by a join. */
 const MAX_SEEK_RUNS = 24;
 
-/** Up to this many vectors in all, vector search is exact; above, a binary prefilter is rescored. */
+/** Up to this many chunks in scope, vector search is exact; above, a binary prefilter is rescored. */
 export const EXACT_VECTOR_LIMIT = 20_000;
 
 const STOPWORDS = new Set(
@@ -276,14 +276,16 @@ export class RetrievalStore {
 
   /**
    * Nearest chunks by cosine similarity (score = 1 − distance), within the given documents.
-   * Small libraries are scanned exactly. Large ones use the binary-quantized prefilter for
-   * candidates, rescored exactly; a scope too small to be among them is scanned exactly.
+   * Small libraries and small scopes are scanned exactly. Large ones use the binary-quantized
+   * prefilter for candidates, rescored exactly; a scope with too few among them is scanned exactly.
    */
   vector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
     if (documentIds.length === 0) return [];
-    // Counted on chunks (through its small index): counting the vectors would read them all.
-    const total = this.#db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number;
-    if (total <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
+    // Counted on chunks (through their document index): counting vectors would read them all.
+    // A scope this small is scanned exactly whatever the library's size (one contract among a
+    // million chunks: the prefilter would search them all, then find too few in scope).
+    const inScope = this.#db.prepare('SELECT COUNT(*) FROM chunks WHERE document_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(documentIds)) as number;
+    if (inScope <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
     // sqlite-vec's KNN cost grows with k (k = 1000 is ~8x slower than k = 200 at 100k vectors).
     const k = Math.min(256, Math.max(100, limit * 3));
     const candidates = this.#db
