@@ -17,7 +17,7 @@ parentPort!.on('message', (request: ReaderRequest) => {
   try {
     const result =
       request.method === 'bm25'
-        ? store.bm25(request.question, request.documentIds, request.limit)
+        ? store.bm25(request.question, request.documentIds, request.limit, request.part)
         : store.vector(new Float32Array(request.query), request.documentIds, request.limit);
     response = { id: request.id, ok: true, hits: result };
   } catch (e) {

@@ -84,6 +84,10 @@ describe('searching while a reply streams', () => {
       for (let i = 0; i < SEARCHES; i++) hits += (await enclave.searchReader.bm25(QUESTION, everything, 50)).length;
       const threadEnd = performance.now();
       expect(hits).toBe(SEARCHES * 50);
+      // A search this large is shared between the threads, each scoring half the passages: the
+      // merged result is the one search main makes over all of them.
+      expect(await enclave.searchReader.bm25(QUESTION, everything, 50)).toEqual(enclave.retrieval.bm25(QUESTION, everything, 50));
+      expect(await enclave.searchReader.bm25(QUESTION, everything.slice(0, 3), 50)).toEqual(enclave.retrieval.bm25(QUESTION, everything.slice(0, 3), 50));
 
       await call('chat.stop', { conversationId });
       const finished = await done;

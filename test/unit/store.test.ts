@@ -225,5 +225,33 @@ describe('keyword search scope', () => {
       expect(hits.length).toBeGreaterThan(0);
     }
     expect(store.bm25('Which laws govern it?', [], 5)).toEqual([]);
+
+    // Shared among threads, each part searching its share of the scope's ids: the parts merged are the whole.
+    store.shareAbove = 0;
+    const merged = (scope: string[], of: number) =>
+      Array.from({ length: of }, (_, index) => store.bm25('Which laws govern it, Delaware?', scope, 5, { index, of }))
+        .flat()
+        .sort((x, y) => y.score - x.score || x.chunkId - y.chunkId)
+        .slice(0, 5)
+        .map((h) => h.chunkId);
+    for (const scope of [['a'], ['a', 'b'], ['a', 'c'], ['a', 'b', 'c', 'd']]) {
+      for (const of of [2, 3]) expect(merged(scope, of), `${scope.join('+')} in ${of}`).toEqual(viaJoin(scope));
+    }
+
+    // The spans follow deletes: a chunk taken from the middle of a leaves a gap; a's search stays exact.
+    const spans = () => Object.fromEntries((db.prepare('SELECT document_id, first, last, count FROM chunk_spans').all() as { document_id: string; first: number; last: number; count: number }[]).map((r) => [r.document_id, r]));
+    const [aFirst] = db.prepare("SELECT id FROM chunks WHERE document_id = 'a' ORDER BY id").pluck().all() as number[];
+    expect(spans().a).toMatchObject({ first: aFirst, last: aFirst + 5, count: 6 });
+    db.prepare('DELETE FROM chunks WHERE id = ?').run(aFirst + 3);
+    expect(spans().a).toMatchObject({ count: 5 });
+    for (const scope of [['a'], ['a', 'b']]) expect(store.bm25('Which laws govern it, Delaware?', scope, 5).map((h) => h.chunkId)).toEqual(viaJoin(scope));
+    // Rewritten, a is one run again (after b's ids); deleted, it has no span.
+    store.writeChunks('a', Array.from({ length: 4 }, (_, i) => chunk('a', i)));
+    const rewritten = spans().a;
+    expect(rewritten.last - rewritten.first + 1).toBe(4);
+    expect(rewritten.first).toBeGreaterThan(spans().d.last);
+    db.prepare("DELETE FROM documents WHERE id = 'a'").run();
+    expect(spans().a).toBeUndefined();
+    expect(store.bm25('Which laws govern it, Delaware?', ['a'], 5)).toEqual([]);
   });
 });

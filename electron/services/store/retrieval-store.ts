@@ -33,6 +33,15 @@ export interface SourceRecord extends MessageSource {
 /** A keyword search seeks at most this many runs of chunk ids; a scope in more pieces is filtered by a join. */
 const MAX_SEEK_RUNS = 24;
 
+/** A share of a search among threads: this one reads the `index`-th of `of` equal spans of the scope's chunk ids. */
+export interface SearchPart {
+  index: number;
+  of: number;
+}
+
+/** A keyword search over more chunks than this is shared among the search threads (each scores a part; BM25's statistics are the whole index's, so the parts' scores compare). */
+export const SHARE_ABOVE = 8192;
+
 /** Up to this many chunks in scope, vector search is exact; above, a binary prefilter is rescored. */
 export const EXACT_VECTOR_LIMIT = 20_000;
 
@@ -56,6 +65,8 @@ function toBlob(v: Float32Array): Buffer {
 
 export class RetrievalStore {
   readonly #db: Database;
+  /** Scopes larger than this are shared among search threads (tests lower it to share small ones). */
+  shareAbove = SHARE_ABOVE;
   constructor(db: Database) {
     this.#db = db;
   }
@@ -210,12 +221,29 @@ export class RetrievalStore {
    * for being common: BM25's IDF already weighs it down, and on real contracts with lawyers'
    * labels dropping terms found in more than 5–50% of chunks lost 4–7% nDCG@10 ("agreement",
    * "terminate" are common and matter). The scope is part of the query (FTS5 scores every chunk
-   * with the terms either way), so a small scope in a large library needs no second pass.
+   * with the terms either way), so a small scope in a large library needs no second pass. With
+   * `part`, only that share of a large scope is searched (the search threads split it).
    */
-  bm25(question: string, documentIds: string[], limit: number): ChunkHit[] {
+  bm25(question: string, documentIds: string[], limit: number, part?: SearchPart): ChunkHit[] {
     const query = contentTermsQuery(question);
-    if (!query || documentIds.length === 0) return [];
-    const ranges = this.#chunkRanges(documentIds);
+    if (!query || documentIds.length === 0 || limit <= 0) return [];
+    const runs = this.#chunkRuns(documentIds);
+    let span: [number, number] | null = null;
+    if (part && part.of > 1) {
+      const size = runs ? runs.reduce((n, [a, b]) => n + b - a + 1, 0) : this.#scopeSize(documentIds);
+      // A small scope is not worth sharing: the first part takes it all.
+      if (size <= this.shareAbove) {
+        if (part.index > 0) return [];
+      } else {
+        const whole = runs ? { first: runs[0][0], last: runs[runs.length - 1][1] } : this.#scopeSpan(documentIds);
+        const width = whole.last - whole.first + 1;
+        span = [whole.first + Math.floor((width * part.index) / part.of), whole.first + Math.floor((width * (part.index + 1)) / part.of) - 1];
+      }
+    }
+    const [from, to] = span ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    const clipped = runs && span ? runs.flatMap(([a, b]): [number, number][] => (Math.max(a, from) <= Math.min(b, to) ? [[Math.max(a, from), Math.min(b, to)]] : [])) : runs;
+    const ranges = clipped && clipped.length <= MAX_SEEK_RUNS ? clipped : null;
+    if (clipped && clipped.length === 0) return [];
     let hits: ChunkHit[];
     if (ranges) {
       // The scope as runs of chunk ids: FTS5 seeks to each run instead of scoring every chunk
@@ -232,35 +260,46 @@ export class RetrievalStore {
       hits = this.#db
         .prepare(
           `SELECT c.id AS chunkId, bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-           WHERE chunks_fts MATCH ? AND c.document_id IN (SELECT value FROM json_each(?)) ORDER BY score LIMIT ?`,
+           WHERE chunks_fts MATCH ? AND chunks_fts.rowid BETWEEN ? AND ? AND c.document_id IN (SELECT value FROM json_each(?))
+           ORDER BY score, c.id LIMIT ?`,
         )
-        .all(query, JSON.stringify(documentIds), limit) as ChunkHit[];
+        .all(query, from, to, JSON.stringify(documentIds), limit) as ChunkHit[];
     }
     return hits.map((h) => ({ chunkId: h.chunkId, score: -h.score }));
   }
 
+  /** The smallest and largest chunk id of the documents (bounds that hold every one of their chunks). */
+  #scopeSpan(documentIds: string[]): { first: number; last: number } {
+    const r = this.#db
+      .prepare('SELECT MIN(first) AS first, MAX(last) AS last FROM chunk_spans WHERE document_id IN (SELECT value FROM json_each(?))')
+      .get(JSON.stringify(documentIds)) as { first: number | null; last: number | null };
+    return { first: r.first ?? 0, last: r.last ?? -1 };
+  }
+
   /**
-   * The scope's chunk ids as a few contiguous runs [first, last], exactly (a document's chunks
-   * are written together, so its ids are consecutive; runs of neighbouring documents merge), or
-   * null when that does not hold or the runs are too many to seek one by one.
+   * The scope's chunk ids as contiguous runs [first, last], exactly, from the documents' spans
+   * (a document's chunks are written together, so its ids are consecutive; runs of neighbouring
+   * documents merge), or null when that does not hold or no document has chunks.
    */
-  #chunkRanges(documentIds: string[]): [number, number][] | null {
-    const span = this.#db.prepare('SELECT MIN(id) AS first, MAX(id) AS last, COUNT(*) AS n FROM chunks WHERE document_id = ?');
-    const runs: [number, number][] = [];
-    for (const id of new Set(documentIds)) {
-      const r = span.get(id) as { first: number | null; last: number | null; n: number };
-      if (r.first === null || r.last === null) continue;
-      if (r.last - r.first + 1 !== r.n) return null;
-      runs.push([r.first, r.last]);
-    }
-    runs.sort((a, b) => a[0] - b[0]);
+  #chunkRuns(documentIds: string[]): [number, number][] | null {
+    const spans = this.#db
+      .prepare('SELECT first, last, count FROM chunk_spans WHERE document_id IN (SELECT value FROM json_each(?)) ORDER BY first')
+      .raw()
+      .all(JSON.stringify(documentIds)) as [number, number, number][];
+    if (spans.length === 0) return null;
     const merged: [number, number][] = [];
-    for (const run of runs) {
+    for (const [first, last, count] of spans) {
+      if (last - first + 1 !== count) return null;
       const prev = merged[merged.length - 1];
-      if (prev && run[0] === prev[1] + 1) prev[1] = run[1];
-      else merged.push([...run]);
+      if (prev && first === prev[1] + 1) prev[1] = last;
+      else merged.push([first, last]);
     }
-    return merged.length <= MAX_SEEK_RUNS ? merged : null;
+    return merged;
+  }
+
+  /** How many chunks the documents have (from their spans: counting chunks would read them all). */
+  #scopeSize(documentIds: string[]): number {
+    return this.#db.prepare('SELECT COALESCE(SUM(count), 0) FROM chunk_spans WHERE document_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(documentIds)) as number;
   }
 
   #exactVector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
@@ -281,11 +320,9 @@ export class RetrievalStore {
    */
   vector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
     if (documentIds.length === 0) return [];
-    // Counted on chunks (through their document index): counting vectors would read them all.
     // A scope this small is scanned exactly whatever the library's size (one contract among a
     // million chunks: the prefilter would search them all, then find too few in scope).
-    const inScope = this.#db.prepare('SELECT COUNT(*) FROM chunks WHERE document_id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(documentIds)) as number;
-    if (inScope <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
+    if (this.#scopeSize(documentIds) <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
     // sqlite-vec's KNN cost grows with k (k = 1000 is ~8x slower than k = 200 at 100k vectors).
     const k = Math.min(256, Math.max(100, limit * 3));
     const candidates = this.#db
