@@ -191,6 +191,43 @@ describe('settings and models', () => {
   });
 });
 
+describe('keyword scores computed here', () => {
+  it('a small scope is scored exactly as FTS5 scores it: stems, accents, words that share a stem, chunk lengths', async () => {
+    const { RetrievalStore } = await import('../../electron/services/store/retrieval-store.ts');
+    const db = openDb();
+    const here = new RetrievalStore(db);
+    const fts = new RetrievalStore(db);
+    fts.scoreHereUpTo = 0;
+    db.prepare(
+      `INSERT INTO documents (id, title, file_name, kind, source_path, size_bytes, sha256, paginated, page_count, status, created_at, updated_at)
+       VALUES ('x', 'x', 'x.txt', 'txt', '', 1, 'x', 1, 1, 'ready', 0, 0)`,
+    ).run();
+    const texts = [
+      'The parties agree that each party may terminate this Agreement upon thirty (30) days notice.',
+      'Le résumé du contrat: la partie naïve paie au café. Termination fees apply.',
+      'Governing law. This agreement is governed by the laws of the State of Delaware, without regard to its conflict of laws principles, and the parties submit to Delaware courts.',
+      'Terminated agreements: a terminating party pays all fees due; termination does not end confidentiality.',
+      'CONFIDENTIALITY — Each Party keeps the other Party’s information confidential for 5 years after termination.',
+      'Schedule 1: price list (no words of the question here).',
+    ];
+    here.writeChunks('x', texts.map((text, i) => ({ pageNumber: i + 1, charStart: 0, charEnd: text.length, text })));
+    const questions = [
+      'Can the parties or a party terminate the agreement, and what termination fees apply?',
+      'Which laws govern, Delaware law?',
+      'résumé naive cafe',
+      'How long does confidentiality last after termination?',
+      'xylophone',
+    ];
+    for (const q of questions) {
+      const a = here.bm25(q, ['x'], 10);
+      const b = fts.bm25(q, ['x'], 10);
+      expect(a.map((h) => h.chunkId), q).toEqual(b.map((h) => h.chunkId));
+      a.forEach((h, i) => expect(h.score, q).toBeCloseTo(b[i].score, 9));
+    }
+    expect(here.bm25('Can the parties terminate?', ['x'], 10).length).toBeGreaterThan(2);
+  });
+});
+
 describe('keyword search scope', () => {
   it('returns exactly the in-scope chunks, ranked as a search over the scope alone would be, whether the scope is one run of ids, several, or interleaved', async () => {
     const { RetrievalStore } = await import('../../electron/services/store/retrieval-store.ts');
