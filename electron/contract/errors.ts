@@ -44,6 +44,12 @@ export type ErrorCode =
   | 'task/empty-scope'
   | 'task/not-resumable'
   | 'task/cell-not-found'
+  | 'eval/not-found'
+  | 'eval/bad-csv'
+  | 'eval/no-questions'
+  | 'eval/bad-models'
+  | 'eval/busy'
+  | 'eval/not-resumable'
   | 'internal';
 
 export interface AppError {

@@ -6,6 +6,9 @@ import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
   AdapterInfo,
+  EvalQuestion,
+  EvalRun,
+  EvalRunDetail,
   AppInfo,
   Assistant,
   AssistantTemplateInfo,
@@ -39,6 +42,14 @@ const runRef = z.object({ runId: id }).strict();
 export const MAX_MESSAGE_CHARS = 200_000;
 /** A file the user chose, as main's one-time handle: never a path. */
 const fileHandle = z.string().regex(/^f_[A-Za-z0-9_-]{20,40}$/, 'a file handle (Enclave never takes a file path from the window)');
+const evalQuestionFields = z
+  .object({
+    question: z.string().trim().min(1, 'A question cannot be empty.').max(4000),
+    expected: z.string().trim().max(2000),
+    pages: z.array(z.number().int().min(1).max(1_000_000)).max(200),
+    shouldRefuse: z.boolean(),
+  })
+  .strict();
 const messageText = z.string().trim().min(1, 'A message cannot be empty.').max(MAX_MESSAGE_CHARS);
 
 export const settingsPatchSchema = z
@@ -190,6 +201,30 @@ export const methods = {
   'tasks.editCell': method<TaskCell>()(z.object({ cellId: id, value: z.string().max(2000) }).strict()),
   /** The table as a file's bytes (base64), for the renderer to save; main writes nothing. */
   'tasks.export': method<{ fileName: string; mimeType: string; base64: string }>()(z.object({ runId: id, format: z.enum(['csv', 'xlsx']) }).strict()),
+
+  'evals.questions': method<EvalQuestion[]>()(z.object({ assistantId: id }).strict()),
+  'evals.addQuestion': method<EvalQuestion>()(z.object({ assistantId: id, fields: evalQuestionFields }).strict()),
+  'evals.updateQuestion': method<EvalQuestion>()(z.object({ questionId: id, fields: evalQuestionFields }).strict()),
+  'evals.deleteQuestion': method<{ deleted: true }>()(z.object({ questionId: id }).strict()),
+  /** Questions from a CSV file's text (columns: question, expected, pages, should_refuse), added to the set. */
+  'evals.importCsv': method<{ added: number; questions: EvalQuestion[] }>()(z.object({ assistantId: id, text: z.string().min(1).max(5_000_000) }).strict()),
+  'evals.template': method<{ fileName: string; text: string }>()(empty),
+  'evals.start': method<EvalRun>()(
+    z
+      .object({
+        assistantId: id,
+        modelIds: z.array(id).min(1, 'Choose at least one model.').max(6, 'Compare at most six models at a time.'),
+        withAdapters: z.boolean(),
+      })
+      .strict(),
+  ),
+  'evals.runs': method<EvalRun[]>()(z.object({ assistantId: id }).strict()),
+  'evals.get': method<EvalRunDetail>()(runRef),
+  'evals.cancel': method<{ cancelled: boolean }>()(runRef),
+  'evals.resume': method<EvalRun>()(runRef),
+  'evals.delete': method<{ deleted: true }>()(runRef),
+  /** The scoreboard and answers as a file's bytes (base64): a CSV of every answer, or a Markdown report. */
+  'evals.export': method<{ fileName: string; mimeType: string; base64: string }>()(z.object({ runId: id, format: z.enum(['csv', 'markdown']) }).strict()),
 
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),

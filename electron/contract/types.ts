@@ -448,6 +448,117 @@ export interface TaskRunDetail {
   rows: TaskRow[];
 }
 
+// Evaluations: an assistant's questions asked of several models through its real answer path.
+
+/** A question of an assistant's evaluation set, with what a right answer holds. */
+export interface EvalQuestion {
+  id: string;
+  assistantId: string;
+  position: number;
+  question: string;
+  /** Words a right answer contains (all, any case; separated by ";"), or a /pattern/. Empty: not checked. */
+  expected: string;
+  /** Pages that hold the answer, in any of the assistant's documents. Empty: not checked. */
+  pages: number[];
+  /** The documents do not say: the right answer is to say so. */
+  shouldRefuse: boolean;
+}
+
+export interface EvalQuestionFields {
+  question: string;
+  expected: string;
+  pages: number[];
+  shouldRefuse: boolean;
+}
+
+/** A model as a run compared it: kept by name and SHA-256 (the result outlives the file). */
+export interface EvalModelRef {
+  modelId: string;
+  name: string;
+  sha256: string | null;
+}
+
+export type EvalRunStatus = 'running' | 'complete' | 'cancelled' | 'interrupted' | 'failed';
+
+export interface EvalRun {
+  id: string;
+  assistantId: string;
+  assistantName: string;
+  models: EvalModelRef[];
+  withAdapters: boolean;
+  status: EvalRunStatus;
+  /** Answers to give (questions × models), and given (including failed ones). */
+  total: number;
+  answered: number;
+  /** Estimated time left, from the answers so far (running runs only). */
+  etaMs: number | null;
+  /** What is being asked now: "Model · question 3 of 12". */
+  current: string | null;
+  error: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** How one answer fared. Null: not checked (the question gives nothing to check it by). */
+export interface EvalVerdict {
+  /** It holds the expected words (or pattern). */
+  expected: boolean | null;
+  /** It cites at least one source, and every citation passed the check. */
+  citationsVerified: boolean;
+  /** A verified source is on one of the expected pages. */
+  onExpectedPage: boolean | null;
+  /** It says the documents do not answer (or Enclave did, finding nothing). */
+  refused: boolean;
+  /** For a should-refuse question: it refused. */
+  correctRefusal: boolean | null;
+  /** It fails the expected words, does not refuse, and marks nothing as unsupported. */
+  confidentWrong: boolean;
+}
+
+export interface EvalAnswer {
+  modelIndex: number;
+  questionId: string;
+  status: 'answered' | 'failed';
+  answer: string;
+  sources: MessageSource[];
+  grounding: AnswerGrounding | null;
+  citationFailures: number;
+  firstTokenMs: number | null;
+  tokensPerSecond: number | null;
+  tokenCount: number | null;
+  durationMs: number | null;
+  error: string | null;
+  verdict: EvalVerdict;
+}
+
+/** One model's column of the scoreboard: counts out of what could be checked. */
+export interface EvalScore {
+  modelIndex: number;
+  model: EvalModelRef;
+  answered: number;
+  failed: number;
+  expected: { met: number; of: number };
+  citationsVerified: { met: number; of: number };
+  onExpectedPage: { met: number; of: number };
+  correctRefusals: { met: number; of: number };
+  /** Answers that refused although the question has an answer in the documents. */
+  wrongRefusals: number;
+  confidentWrong: number;
+  /** Medians over its answers. */
+  tokensPerSecond: number | null;
+  firstTokenMs: number | null;
+  /** The app's peak resident memory while this model answered. */
+  peakMemoryBytes: number | null;
+}
+
+export interface EvalRunDetail {
+  run: EvalRun;
+  /** The questions as they were when the run started. */
+  questions: EvalQuestion[];
+  scores: EvalScore[];
+  answers: EvalAnswer[];
+}
+
 export interface EventMap {
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
@@ -464,6 +575,7 @@ export interface EventMap {
   'assistants.changed': Assistant[];
   'adapters.changed': AdapterInfo[];
   'tasks.changed': TaskRun;
+  'evals.changed': EvalRun;
 }
 
 export type EventName = keyof EventMap;

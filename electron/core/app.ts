@@ -1,7 +1,7 @@
 // The composition root: builds every service once, wires them to the event bus, and exposes the
 // router that both transports serve.
 import { join } from 'node:path';
-import type { AppInfo, Settings } from '../contract/types.ts';
+import type { AppInfo, EventMap, Settings } from '../contract/types.ts';
 import { AssistantService } from '../services/assistants/assistant-service.ts';
 import { builtinPacksDir, loadPacks } from '../services/assistants/packs.ts';
 import { replyProfiles } from '../services/assistants/reply-profile.ts';
@@ -32,6 +32,10 @@ import { SummaryStore } from '../services/store/summary-store.ts';
 import { FileGrants } from '../services/files/file-grants.ts';
 import { TaskService } from '../services/tasks/task-service.ts';
 import { TaskStore } from '../services/store/task-store.ts';
+import { EvalService } from '../services/evals/eval-service.ts';
+import { questionsTemplate } from '../services/evals/questions-csv.ts';
+import { evalCsv, evalMarkdown } from '../services/evals/report.ts';
+import { EvalStore } from '../services/store/eval-store.ts';
 import { EventBus } from './events.ts';
 import { createRouter, type Router } from './router.ts';
 
@@ -67,6 +71,7 @@ export interface Enclave {
   conversations: ConversationStore;
   assistants: AssistantService;
   tasks: TaskService;
+  evals: EvalService;
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
@@ -88,6 +93,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const events = new EventBus();
   // Made further down; the engine tells it of its state.
   let tasks: TaskService | null = null;
+  let evals: EvalService | null = null;
   const conversations = new ConversationStore(db);
   const settings = new SettingsStore(db);
   const modelStore = new ModelStore(db);
@@ -164,6 +170,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     engine,
     settings: () => settings.get(),
     profile: replyProfiles({ assistants, models, modelStore, adapters, engine, settings }),
+    hold: () => evals?.holdsModel ?? null,
     checkpointIntervalMs: options.checkpointIntervalMs,
     events: {
       delta: (e) => events.emit('chat.delta', e),
@@ -216,6 +223,33 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     engine,
     packs,
     onChange: (run) => events.emit('tasks.changed', run),
+    blocked: () => evals?.holdsModel ?? null,
+  });
+  evals = new EvalService({
+    store: new EvalStore(db),
+    assistant: (id) => assistants.list().find((a) => a.id === id) ?? null,
+    models: {
+      get: (id) => modelStore.get(id),
+      activate: (id) => models.activate(id),
+      loadedModelId: () => engine.loadedModelId,
+    },
+    conversations: {
+      start: (assistantId) => assistants.startConversation({ assistantId, hidden: true, title: 'Evaluation question' }),
+      messages: (conversationId) => conversationService.withSources(conversations.listMessages(conversationId)),
+      remove: (conversationId) => conversationService.delete(conversationId),
+    },
+    chat: {
+      send: (conversationId, text, override) => chat.send(conversationId, text, override),
+      stop: (conversationId) => chat.stop(conversationId),
+      idle: () => chat.idle,
+    },
+    onFirstWords: (conversationId, callback) =>
+      events.subscribe((name, payload) => {
+        if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId) callback();
+      }),
+    blocked: () => (tasks?.running ? 'A task is running. Wait for it, or cancel it first: an evaluation needs the model to itself.' : null),
+    settings: () => settings.get(),
+    onChange: (run) => events.emit('evals.changed', run),
   });
   const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
 
@@ -279,6 +313,19 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'tasks.delete': ({ runId }) => tasks.delete(runId),
     'tasks.editCell': ({ cellId, value }) => tasks.editCell(cellId, value),
     'tasks.export': ({ runId, format }) => tasks.export(runId, format),
+    'evals.questions': ({ assistantId }) => evals!.questions(assistantId),
+    'evals.addQuestion': ({ assistantId, fields }) => evals!.add(assistantId, fields),
+    'evals.updateQuestion': ({ questionId, fields }) => evals!.update(questionId, fields),
+    'evals.deleteQuestion': ({ questionId }) => evals!.remove(questionId),
+    'evals.importCsv': ({ assistantId, text }) => evals!.importCsv(assistantId, text),
+    'evals.template': () => questionsTemplate(),
+    'evals.start': (input) => evals!.start(input),
+    'evals.runs': ({ assistantId }) => evals!.runs(assistantId),
+    'evals.get': ({ runId }) => evals!.get(runId),
+    'evals.cancel': ({ runId }) => evals!.cancel(runId),
+    'evals.resume': ({ runId }) => evals!.resume(runId),
+    'evals.delete': ({ runId }) => evals!.delete(runId),
+    'evals.export': ({ runId, format }) => (format === 'csv' ? evalCsv(evals!.get(runId)) : evalMarkdown(evals!.get(runId))),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
@@ -303,12 +350,14 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     conversations,
     assistants,
     tasks,
+    evals: evals!,
     settings,
     restoreActiveModel: () => modelUse.restore(),
     async shutdown() {
       await documents.shutdown();
       await summaries.shutdown();
       await tasks.shutdown();
+      await evals!.shutdown();
       await chat.shutdown();
       await indexer.shutdown();
       await searchReader.close();

@@ -176,6 +176,8 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
       const everything = enclave.db.prepare("SELECT id FROM documents WHERE status = 'ready'").pluck().all() as string[];
       console.log(`  grown to ${n.toLocaleString('en')} chunks in ${((performance.now() - g0) / 1000).toFixed(0)} s`);
       const time = async (f: (q: Question) => unknown) => {
+        // Steady state: a first pass over some questions reads the pages into memory and the word counts into the caches.
+        for (const q of sample.slice(0, 20)) await f(q);
         const ts: number[] = [];
         for (const q of sample) {
           const t = performance.now();
@@ -184,13 +186,14 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
         }
         return `${percentile(ts, 50).toFixed(1)} / ${percentile(ts, 95).toFixed(1)}`;
       };
-      const kwAll = await time((q) => enclave.retrieval.bm25(q.text, everything, 30));
-      const kwOne = await time((q) => enclave.retrieval.bm25(q.text, [q.documentId], 30));
+      // As the app searches: on the search threads (a large scope shared between them).
+      const kwAll = await time((q) => enclave.searchReader.bm25(q.text, everything, 30));
+      const kwOne = await time((q) => enclave.searchReader.bm25(q.text, [q.documentId], 30));
       let vecAll = '—';
       let hyAll = '—';
       let hyOne = '—';
       if (embeddingModel) {
-        vecAll = await time(async (q) => enclave.retrieval.vector(await enclave.embedder.embedQuestion(q.text), everything, 30));
+        vecAll = await time(async (q) => enclave.searchReader.vector(await enclave.embedder.embedQuestion(q.text), everything, 30));
         hyAll = await time((q) => enclave.retriever.searchDocuments(q.text, everything, 6));
         hyOne = await time((q) => enclave.retriever.searchDocuments(q.text, [q.documentId], 6));
       }

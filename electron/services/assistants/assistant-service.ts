@@ -131,9 +131,9 @@ export class AssistantService {
   }
 
   /** A new conversation with an assistant, answering from its default collections. */
-  startConversation(input: { assistantId?: string; title?: string; systemPrompt?: string }): Conversation {
+  startConversation(input: { assistantId?: string; title?: string; systemPrompt?: string; hidden?: boolean }): Conversation {
     const assistant = this.require(input.assistantId ?? GENERAL_ASSISTANT_ID);
-    const conversation = this.#conversations.createConversation({ title: input.title, systemPrompt: input.systemPrompt, assistantId: assistant.id });
+    const conversation = this.#conversations.createConversation({ title: input.title, systemPrompt: input.systemPrompt, assistantId: assistant.id, hidden: input.hidden });
     if (assistant.collectionIds.length) this.#retrieval.setConversationCollections(conversation.id, this.#existingCollections(assistant.collectionIds));
     return conversation;
   }

@@ -1,7 +1,7 @@
 // What a conversation's assistant asks of a reply, made ready to use: its preferred model loaded
 // (when it is in the library), its adapters checked against the model that will answer, and its
 // generation settings over the app's.
-import type { ReplyProfile } from '../chat/chat-service.ts';
+import type { ReplyOverride, ReplyProfile } from '../chat/chat-service.ts';
 import type { AdapterLibrary } from '../engine/adapter-library.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { ModelLibrary } from '../engine/model-library.ts';
@@ -16,19 +16,21 @@ export function replyProfiles(deps: {
   adapters: AdapterLibrary;
   engine: Engine;
   settings: SettingsStore;
-}): (conversationId: string) => Promise<ReplyProfile> {
-  return async (conversationId) => {
+}): (conversationId: string, override?: ReplyOverride) => Promise<ReplyProfile> {
+  return async (conversationId, override) => {
     const assistant = deps.assistants.forConversation(conversationId);
     const settings = deps.settings.get();
-    // Its preferred model, when it is in the library and another is loaded; otherwise the active one.
-    const preferred = assistant.preferredModel ? deps.modelStore.bySha256(assistant.preferredModel.sha256) : null;
-    if (preferred && deps.engine.loadedModelId !== preferred.id) await deps.models.activate(preferred.id);
+    // The model an evaluation asks for; else its preferred model, when it is in the library and
+    // another is loaded; otherwise the active one.
+    const wanted = override ? deps.modelStore.get(override.modelId) : assistant.preferredModel ? deps.modelStore.bySha256(assistant.preferredModel.sha256) : null;
+    if (wanted && deps.engine.loadedModelId !== wanted.id) await deps.models.activate(wanted.id);
     const model = deps.engine.loadedModelId ? deps.modelStore.get(deps.engine.loadedModelId) : null;
+    const withAdapters = override?.withAdapters ?? true;
     return {
       instructions: assistant.systemPrompt,
       settings: deps.assistants.generationSettings(assistant, settings),
       onlyFromDocuments: assistant.answerOnlyFromDocuments ? assistant.name : null,
-      adapters: model ? await deps.adapters.resolve(assistant.adapters, model) : [],
+      adapters: model && withAdapters ? await deps.adapters.resolve(assistant.adapters, model) : [],
       contextSize: assistant.contextSize ?? settings.contextSize,
     };
   };

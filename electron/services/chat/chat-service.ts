@@ -8,6 +8,12 @@ import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
 import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
 
 /** How a conversation's assistant shapes a reply. */
+/** What an evaluation asks of a reply instead of the assistant's choice: this model, with or without its adapters. */
+export interface ReplyOverride {
+  modelId: string;
+  withAdapters: boolean;
+}
+
 export interface ReplyProfile {
   /** The assistant's instructions, first in the system prompt (stable turn to turn). */
   instructions: string;
@@ -48,7 +54,8 @@ export class ChatService {
   readonly #events: ChatEvents;
   readonly #checkpointMs: number;
   readonly #grounder: Grounder | null;
-  readonly #profile: (conversationId: string) => Promise<ReplyProfile>;
+  readonly #profile: (conversationId: string, override?: ReplyOverride) => Promise<ReplyProfile>;
+  readonly #hold: () => string | null;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -60,8 +67,11 @@ export class ChatService {
     /** Grounds answers in the conversation's collections and shared documents, when it has any. */
     grounder?: Grounder;
     /** What the conversation's assistant asks of a reply (its instructions and settings). */
-    profile?: (conversationId: string) => Promise<ReplyProfile>;
+    profile?: (conversationId: string, override?: ReplyOverride) => Promise<ReplyProfile>;
+    /** Why replies must wait (an evaluation holds the model), or null. Its own replies pass. */
+    hold?: () => string | null;
   }) {
+    this.#hold = deps.hold ?? (() => null);
     this.#store = deps.store;
     this.#engine = deps.engine;
     this.#settings = deps.settings;
@@ -83,7 +93,9 @@ export class ChatService {
   }
 
   /** Checks, before anything is written, that a reply can start now. */
-  #assertCanReply(): void {
+  #assertCanReply(override?: ReplyOverride): void {
+    const held = override ? null : this.#hold();
+    if (held) throw new UserFacingError('chat/busy', held);
     if (this.#active) {
       throw new UserFacingError('chat/busy', 'The model is still answering. Wait for it, or stop it first.');
     }
@@ -94,13 +106,13 @@ export class ChatService {
     if (state !== 'ready' && state !== 'generating') throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
   }
 
-  send(conversationId: string, text: string): SentTurn {
+  send(conversationId: string, text: string, override?: ReplyOverride): SentTurn {
     this.#requireConversation(conversationId);
-    this.#assertCanReply();
+    this.#assertCanReply(override);
     const isFirst = this.#store.listMessages(conversationId).length === 0;
     const userMessage = this.#store.appendMessage({ conversationId, role: 'user', content: text, status: 'complete' });
     if (isFirst) this.#store.proposeTitleIfDefault(conversationId, text);
-    const assistantMessage = this.#startReply(conversationId);
+    const assistantMessage = this.#startReply(conversationId, override);
     return { userMessage, assistantMessage };
   }
 
@@ -145,7 +157,7 @@ export class ChatService {
     await this.idle;
   }
 
-  #startReply(conversationId: string): Message {
+  #startReply(conversationId: string, override?: ReplyOverride): Message {
     const assistant = this.#store.appendMessage({ conversationId, role: 'assistant', content: '', status: 'streaming' });
     const controller = new AbortController();
     const active: ActiveReply = { conversationId, controller, finished: Promise.resolve() };
@@ -155,7 +167,7 @@ export class ChatService {
     const settle = () => {
       if (this.#active === active) this.#active = null;
     };
-    active.finished = this.#run(conversationId, assistant, controller.signal, settle).finally(settle);
+    active.finished = this.#run(conversationId, assistant, controller.signal, settle, override).finally(settle);
     this.#events.conversationsChanged(conversationId);
     return assistant;
   }
@@ -183,7 +195,7 @@ export class ChatService {
     return { tokens: Math.max(0, Math.floor((contextSize - reply - fixed) * 0.75)), count };
   }
 
-  async #run(conversationId: string, assistant: Message, signal: AbortSignal, settle: () => void): Promise<void> {
+  async #run(conversationId: string, assistant: Message, signal: AbortSignal, settle: () => void, override?: ReplyOverride): Promise<void> {
     const conversation = this.#store.getConversation(conversationId)!;
     let text = '';
     let unsent = '';
@@ -200,7 +212,7 @@ export class ChatService {
     try {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
-      const profile = await this.#profile(conversationId);
+      const profile = await this.#profile(conversationId, override);
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
       const budget = () => this.#passageBudget(ownPrompt, question, settings);

@@ -137,7 +137,7 @@ export class ConversationStore {
     this.#now = now;
     this.#stmts = {
       insertConversation: db.prepare(
-        'INSERT INTO conversations (id, assistant_id, title, title_is_custom, system_prompt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO conversations (id, assistant_id, title, title_is_custom, system_prompt, created_at, updated_at, hidden) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       getConversation: db.prepare('SELECT * FROM conversations WHERE id = ?'),
       touch: db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?'),
@@ -152,11 +152,12 @@ export class ConversationStore {
     };
   }
 
-  createConversation(input: { title?: string; systemPrompt?: string; assistantId?: string } = {}): Conversation {
+  /** A hidden conversation (an evaluation's question) is never listed or searched. */
+  createConversation(input: { title?: string; systemPrompt?: string; assistantId?: string; hidden?: boolean } = {}): Conversation {
     const now = this.#now();
     const id = randomUUID();
     const title = input.title?.trim() || DEFAULT_TITLE;
-    this.#stmts.insertConversation.run(id, input.assistantId ?? GENERAL_ASSISTANT_ID, title, input.title?.trim() ? 1 : 0, input.systemPrompt ?? '', now, now);
+    this.#stmts.insertConversation.run(id, input.assistantId ?? GENERAL_ASSISTANT_ID, title, input.title?.trim() ? 1 : 0, input.systemPrompt ?? '', now, now, input.hidden ? 1 : 0);
     return this.getConversation(id)!;
   }
 
@@ -171,7 +172,7 @@ export class ConversationStore {
         `SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count,
                 (SELECT substr(m.content, 1, 120) FROM messages m WHERE m.conversation_id = c.id
                   ORDER BY m.position DESC LIMIT 1) AS preview
-         FROM conversations c ORDER BY c.updated_at DESC, c.rowid DESC`,
+         FROM conversations c WHERE c.hidden = 0 ORDER BY c.updated_at DESC, c.rowid DESC`,
       )
       .all() as (ConversationRow & { message_count: number; preview: string | null })[];
     return rows.map((r) => ({ ...toConversation(r), messageCount: r.message_count, preview: r.preview ?? '' }));
@@ -290,7 +291,7 @@ export class ConversationStore {
                 snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet
          FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
          JOIN conversations c ON c.id = m.conversation_id
-         WHERE messages_fts MATCH ? ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?`,
+         WHERE messages_fts MATCH ? AND c.hidden = 0 ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?`,
       )
       .all(MATCH_START, MATCH_END, fts, limit) as {
       message_id: string;

@@ -43,6 +43,7 @@ export function taskDefinitions(packs: AssistantPack[]): TaskDefinition[] {
 }
 
 export class TaskService {
+  readonly #blocked: () => string | null;
   readonly #store: TaskStore;
   readonly #documents: DocumentStore;
   readonly #retrieval: RetrievalStore;
@@ -63,7 +64,10 @@ export class TaskService {
     onChange?: (run: TaskRun) => void;
     /** Who corrects a cell (the signed-in account of this computer). */
     user?: () => string;
+    /** Why a run cannot start now (an evaluation holds the model), or null. */
+    blocked?: () => string | null;
   }) {
+    this.#blocked = deps.blocked ?? (() => null);
     this.#store = deps.store;
     this.#documents = deps.documents;
     this.#retrieval = deps.retrieval;
@@ -83,7 +87,7 @@ export class TaskService {
    * a model is ready (the others stay interrupted, for the user to resume).
    */
   engineChanged(state: string): void {
-    if (state !== 'ready' || !this.#toResume || this.#active) return;
+    if (state !== 'ready' || !this.#toResume || this.#active || this.#blocked()) return;
     const runId = this.#toResume;
     this.#toResume = null;
     const run = this.#store.getRun(runId);
@@ -174,7 +178,14 @@ export class TaskService {
     await this.idle;
   }
 
+  /** True while a run is going on. */
+  get running(): boolean {
+    return this.#active !== null;
+  }
+
   #checkCanRun(): void {
+    const blocked = this.#blocked();
+    if (blocked) throw new UserFacingError('task/busy', blocked);
     if (this.#active) throw new UserFacingError('task/busy', 'A task is running. Wait for it, or cancel it first.');
     const state = this.#engine.status.state;
     if (state === 'no-model' || state === 'error' || state === 'loading') throw new UserFacingError('model/not-loaded', 'Load a chat model to run tasks.');

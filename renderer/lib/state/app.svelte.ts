@@ -11,8 +11,9 @@ import { ModelsManager } from './models.svelte.ts';
 import { SettingsManager } from './settings.svelte.ts';
 import { SummariesManager } from './summaries.svelte.ts';
 import { TasksManager } from './tasks.svelte.ts';
+import { EvalsManager } from './evals.svelte.ts';
 
-export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks';
+export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate';
 
 export class AppState {
   readonly client: Client;
@@ -27,6 +28,7 @@ export class AppState {
   readonly assistants: AssistantsManager;
   readonly adapters: AdaptersManager;
   readonly tasks: TasksManager;
+  readonly evals: EvalsManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -42,6 +44,7 @@ export class AppState {
     this.assistants = new AssistantsManager(client);
     this.adapters = new AdaptersManager(client);
     this.tasks = new TasksManager(client);
+    this.evals = new EvalsManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

@@ -1,0 +1,99 @@
+// Evaluate end to end in Chromium: a second model dropped on the window, questions typed and
+// imported from CSV, two models compared through the assistant, the scoreboard's cells opening
+// the answers side by side (model output shown as text), and the report saved.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
+import { dropFiles, launchChromium } from '../support/browser.ts';
+import { startWebServer, type RunningServer } from '../support/web-server.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-evals-'));
+let browser: Browser;
+let server: RunningServer;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  server = await startWebServer(['--data-dir', join(dir, 'data'), '--threads', '1', '--context-size', '2048', '--model', GROUNDED_MODEL]);
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  await page.goto(server.url);
+  await page.getByText('Grounded Test Model · ready').waitFor({ timeout: 30_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('evaluating models in the browser', () => {
+  it('builds a question set by typing and from a CSV file', async () => {
+    await dropFiles(page, [ENDLESS_MODEL]);
+    await page.getByText('Endless Test Model').first().waitFor({ timeout: 30_000 });
+
+    await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
+    await page.getByRole('heading', { name: 'Questions (0)' }).waitFor();
+    await page.getByLabel('New question').fill('What is the notice period?');
+    await page.getByLabel('A right answer contains').fill('thirty days');
+    await page.getByLabel('On pages').fill('3');
+    await page.getByRole('button', { name: 'Add question' }).click();
+    await page.getByRole('heading', { name: 'Questions (1)' }).waitFor();
+
+    const csv = join(dir, 'questions.csv');
+    writeFileSync(csv, 'question,expected,pages,should_refuse\n"How much is the rent, per month?",1450,2,no\nWhat is the tenant\'s favourite colour?,,,yes\n');
+    await page.getByLabel('Import CSV…').setInputFiles(csv);
+    await page.getByRole('heading', { name: 'Questions (3)' }).waitFor();
+    const table = page.locator('table.eval-questions');
+    expect(await table.getByRole('rowheader').allTextContents()).toEqual(['What is the notice period?', 'How much is the rent, per month?', 'What is the tenant\'s favourite colour?']);
+    expect(await table.getByRole('row', { name: /favourite colour/ }).textContent()).toContain('Yes: should refuse');
+
+    // Edit: the question comes into the form; Escape leaves it unchanged.
+    await page.getByRole('button', { name: 'Edit question 2' }).click();
+    expect(await page.getByRole('textbox', { name: 'Edit the question' }).inputValue()).toBe('How much is the rent, per month?');
+    await page.getByRole('textbox', { name: 'Edit the question' }).press('Escape');
+    expect(await page.getByRole('textbox', { name: 'New question' }).inputValue()).toBe('');
+
+    // A file that is not a question set: a clear message, nothing added.
+    const bad = join(dir, 'bad.csv');
+    writeFileSync(bad, 'name,age\nAda,36\n');
+    await page.getByLabel('Import CSV…').setInputFiles(bad);
+    await page.getByText(/The file has no “question” column/).waitFor();
+    expect(await page.getByRole('heading', { name: 'Questions (3)' }).isVisible()).toBe(true);
+  });
+
+  it('compares two models: progress, the scoreboard, its cells opening the answers side by side, and the report', async () => {
+    await page.getByLabel('Grounded Test Model').check();
+    await page.getByLabel('Endless Test Model').check();
+    await page.getByRole('button', { name: 'Ask 3 questions of 2 models' }).click();
+    await expect.poll(() => page.getByText(/^6 of 6 answers$/).isVisible(), { timeout: 90_000 }).toBe(true);
+    const result = page.getByRole('region', { name: 'Grounded Test Model vs Endless Test Model' });
+    await result.getByText('Complete', { exact: true }).waitFor();
+
+    const board = page.getByRole('table', { name: /^Scoreboard/ });
+    expect(await board.getByRole('columnheader').allTextContents()).toEqual(['Measure', 'Grounded Test Model', 'Endless Test Model']);
+    // Its answer holds "thirty days" for the notice question, not "1450" for the rent.
+    expect(await board.getByRole('button', { name: 'Expected words, Grounded Test Model: 1 of 2 (50%). Show the answers' }).isVisible()).toBe(true);
+    // Neither model refuses the question its (absent) documents cannot answer.
+    expect(await board.getByRole('button', { name: /^Correct refusals, Endless Test Model: 0 of 1 \(0%\)/ }).isVisible()).toBe(true);
+
+    await board.getByRole('button', { name: /^Expected words, Grounded Test Model/ }).click();
+    await page.getByRole('heading', { name: /Answers behind “Expected words” for Grounded Test Model \(2\)/ }).waitFor();
+    const answers = page.getByRole('table', { name: /Answers behind/ });
+    expect(await answers.getByRole('columnheader').allTextContents()).toEqual(['Question', 'Grounded Test Model', 'Endless Test Model']);
+    expect(await answers.getByRole('row').count()).toBe(3);
+    expect(await answers.getByText('✓ expected words').count()).toBeGreaterThanOrEqual(1);
+    // Model output is text: nothing in it is a link or markup.
+    expect(await answers.locator('a, img, script').count()).toBe(0);
+    await page.getByRole('button', { name: 'Show all' }).click();
+    await page.getByRole('heading', { name: 'All answers, side by side' }).waitFor();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export report (Markdown)' }).click()]);
+    const report = readFileSync((await download.path())!, 'utf8');
+    expect(download.suggestedFilename()).toMatch(/^Evaluation General \d{4}-\d\d-\d\d\.md$/);
+    expect(report).toContain('| Answers with the expected words | 1 of 2 (50%) | 0 of 2 (0%) |');
+    expect(report).toContain('Grounded Test Model (SHA-256 ');
+  }, 120_000);
+});

@@ -1,0 +1,169 @@
+// Comparing models on an assistant's own questions, through the router, with real GGUF models
+// (the seeded fixtures: one that answers with citations, one that never stops talking), a real
+// SQLite file and the chat's real answer path (retrieval, citation check).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EvalRun } from '../../electron/contract/types.ts';
+import { createEnclave, type Enclave } from '../../electron/core/app.ts';
+import { CORPUS } from '../fixtures/corpus.ts';
+import { writeCorpus } from '../fixtures/documents.ts';
+import { ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
+import { granter, routerCaller } from '../support/router-call.ts';
+
+let dir: string;
+let enclave: Enclave;
+const call = routerCaller(() => enclave);
+const grant = granter(() => enclave);
+let assistantId: string;
+let grounded: string;
+let endless: string;
+
+const open = () => createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test', settingsOverride: { threads: 1, contextSize: 2048, gpu: 'off', maxTokens: 40 } });
+
+function finished(runId: string): Promise<EvalRun> {
+  return new Promise((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      const run = payload as EvalRun;
+      if (name === 'evals.changed' && run.id === runId && run.status !== 'running') {
+        off();
+        resolve(run);
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'enclave-evals-'));
+  enclave = open();
+  const paths = await writeCorpus(join(dir, 'corpus'));
+  const lease = CORPUS.find((d) => d.key === 'lease')!;
+  const { document } = await call('documents.import', { file: grant(paths[lease.key]) });
+  await enclave.documents.whenIdle(document.id);
+  const collection = await call('collections.create', { name: 'Leases' });
+  await call('collections.setMembership', { collectionId: collection.id, documentId: document.id, member: true });
+  grounded = (await call('models.add', { file: grant(GROUNDED_MODEL) })).id;
+  endless = (await call('models.add', { file: grant(ENDLESS_MODEL) })).id;
+  await enclave.models.settled;
+  // The model in use before any run (a run ends on another, and must give this one back).
+  await call('models.activate', { modelId: grounded });
+  const assistant = await call('assistants.create', {
+    fields: {
+      name: 'Lease desk', description: '', color: '#2f7d6d', domain: 'law', systemPrompt: 'Answer from the lease.', temperature: null, topP: null, maxTokens: null,
+      answerOnlyFromDocuments: true, collectionIds: [collection.id], summaryKinds: [],
+    },
+  });
+  assistantId = assistant.id;
+}, 120_000);
+
+afterAll(async () => {
+  await enclave.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('an evaluation set', () => {
+  it('is typed in or imported from CSV; bad files are refused and add nothing', async () => {
+    await call('evals.addQuestion', { assistantId, fields: { question: 'What is the notice period for terminating the lease?', expected: 'thirty days', pages: [3], shouldRefuse: false } });
+    await expect(call('evals.importCsv', { assistantId, text: 'expected\nDelaware\n' })).rejects.toMatchObject({ code: 'eval/bad-csv' });
+    const { added, questions } = await call('evals.importCsv', {
+      assistantId,
+      text: 'question,expected,pages,should_refuse\nHow much is the monthly rent?,1450,2,no\nXylophone quantum zebra?,,,yes\n',
+    });
+    expect(added).toBe(2);
+    expect(questions.map((q) => [q.question, q.expected, q.pages, q.shouldRefuse])).toEqual([
+      ['What is the notice period for terminating the lease?', 'thirty days', [3], false],
+      ['How much is the monthly rent?', '1450', [2], false],
+      ['Xylophone quantum zebra?', '', [], true],
+    ]);
+    await expect(call('evals.addQuestion', { assistantId, fields: { question: '   ', expected: '', pages: [], shouldRefuse: false } })).rejects.toMatchObject({ code: 'ipc/invalid-input' });
+  });
+});
+
+describe('comparing models', () => {
+  it('refuses the same model twice, and a model not in the library', async () => {
+    await expect(call('evals.start', { assistantId, modelIds: [grounded, grounded], withAdapters: true })).rejects.toMatchObject({ code: 'eval/bad-models' });
+    await expect(call('evals.start', { assistantId, modelIds: ['no-such-model'], withAdapters: true })).rejects.toMatchObject({ code: 'eval/bad-models' });
+  });
+
+  it('asks every question of each model through the assistant, scores the answers, and gives the model in use back', async () => {
+    const conversationsBefore = (await call('conversations.list', {})).length;
+    const run = await call('evals.start', { assistantId, modelIds: [grounded, endless], withAdapters: true });
+    expect(run).toMatchObject({ status: 'running', total: 6, answered: 0 });
+    // The chat waits while the model under test is loaded.
+    const conversationId = (await call('conversations.create', { assistantId })).id;
+    await expect(call('chat.send', { conversationId, text: 'Hello' })).rejects.toMatchObject({ code: 'chat/busy', message: expect.stringContaining('An evaluation is running') });
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'complete', answered: 6, etaMs: null });
+
+    const detail = await call('evals.get', { runId: run.id });
+    const [g, e] = detail.scores;
+    expect(g.model).toMatchObject({ modelId: grounded, name: expect.any(String) });
+    expect(g.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The citing model: right on the notice period (its words, a checked source on page 3); wrong
+    // on the rent (no "1450"), though a checked source of its answer is on the rent's page 2, and
+    // its unsupported sentences are marked (not confident); the nonsense question is refused by
+    // Enclave (nothing found) for both.
+    expect(g).toMatchObject({
+      answered: 3, failed: 0,
+      expected: { met: 1, of: 2 },
+      onExpectedPage: { met: 2, of: 2 },
+      correctRefusals: { met: 1, of: 1 },
+      confidentWrong: 0,
+    });
+    expect(g.citationsVerified.of).toBe(2);
+    expect(g.tokensPerSecond).toBeGreaterThan(0);
+    expect(g.firstTokenMs).toBeGreaterThan(0);
+    expect(g.peakMemoryBytes).toBeGreaterThan(0);
+    expect(e).toMatchObject({ answered: 3, failed: 0, expected: { met: 0, of: 2 }, correctRefusals: { met: 1, of: 1 } });
+    const notice = detail.answers.find((a) => a.modelIndex === 0 && a.questionId === detail.questions[0].id)!;
+    expect(notice.answer).toContain('thirty days');
+    expect(notice.sources.some((s) => s.pageNumber === 3)).toBe(true);
+    expect(notice.verdict).toMatchObject({ expected: true, onExpectedPage: true, refused: false, confidentWrong: false });
+
+    // Its questions were asked in conversations nobody sees, and removed.
+    expect((await call('conversations.list', {})).length).toBe(conversationsBefore + 1);
+    expect((await call('conversations.search', { query: 'notice period terminating', limit: 10 })).length).toBe(0);
+    // The model loaded before the run is loaded again; the chat answers.
+    await enclave.evals.settled;
+    expect((await call('engine.status', {})).modelId).toBe(grounded);
+    await call('chat.send', { conversationId, text: 'Hello' });
+    await enclave.chat.idle;
+
+    // Files to keep: every answer as CSV, and a report.
+    const csv = Buffer.from((await call('evals.export', { runId: run.id, format: 'csv' })).base64, 'base64').toString('utf8');
+    expect(csv.split('\n')[0]).toContain('model,model_sha256,question,expected');
+    expect(csv).toContain('What is the notice period for terminating the lease?');
+    const report = await call('evals.export', { runId: run.id, format: 'markdown' });
+    const md = Buffer.from(report.base64, 'base64').toString('utf8');
+    expect(report.fileName).toMatch(/^Evaluation Lease desk \d{4}-\d\d-\d\d\.md$/);
+    expect(md).toContain('| Answers with the expected words | 1 of 2 (50%) | 0 of 2 (0%) |');
+    expect(md).toContain(`SHA-256 ${g.model.sha256}`);
+  }, 180_000);
+
+  it('a cancelled run keeps its answers and resumes at the first question not answered', async () => {
+    const run = await call('evals.start', { assistantId, modelIds: [endless, grounded], withAdapters: false });
+    // Cancelled as soon as the first answer is saved.
+    await new Promise<void>((resolve) => {
+      const off = enclave.events.subscribe((name, payload) => {
+        if (name === 'evals.changed' && (payload as EvalRun).id === run.id && (payload as EvalRun).answered >= 1) {
+          off();
+          void call('evals.cancel', { runId: run.id }).then(() => resolve());
+        }
+      });
+    });
+    await enclave.evals.settled;
+    const cancelled = (await call('evals.runs', { assistantId })).find((r) => r.id === run.id)!;
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.answered).toBeGreaterThanOrEqual(1);
+    expect(cancelled.answered).toBeLessThan(6);
+    const kept = (await call('evals.get', { runId: run.id })).answers.map((a) => `${a.modelIndex}|${a.questionId}|${a.answer}`);
+    await call('evals.resume', { runId: run.id });
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'complete', answered: 6 });
+    const after = (await call('evals.get', { runId: run.id })).answers.map((a) => `${a.modelIndex}|${a.questionId}|${a.answer}`);
+    for (const k of kept) expect(after).toContain(k);
+    await call('evals.delete', { runId: run.id });
+    await expect(call('evals.get', { runId: run.id })).rejects.toMatchObject({ code: 'eval/not-found' });
+  }, 180_000);
+});
