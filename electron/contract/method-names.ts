@@ -12,6 +12,7 @@ export const METHOD_NAMES = [
   'models.add',
   'models.remove',
   'models.activate',
+  'models.measured',
   'models.unload',
   'engine.status',
   'conversations.list',

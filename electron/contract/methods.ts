@@ -6,6 +6,7 @@ import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
   AdapterInfo,
+  ModelMeasure,
   EvalQuestion,
   EvalRun,
   EvalRunDetail,
@@ -109,6 +110,8 @@ export const methods = {
   'models.add': method<ModelInfo>()(z.object({ file: fileHandle }).strict()),
   'models.remove': method<ModelLibrary>()(z.object({ modelId: id }).strict()),
   'models.activate': method<EngineStatus>()(z.object({ modelId: id }).strict()),
+  /** Each model's speed as measured here, by model id. */
+  'models.measured': method<Record<string, ModelMeasure>>()(empty),
   'models.unload': method<EngineStatus>()(empty),
 
   'engine.status': method<EngineStatus>()(empty),

@@ -37,6 +37,16 @@ export interface ModelInfo {
   addedAt: number;
 }
 
+/** A model's speed as measured on this computer: its replies, and its evaluation answers. */
+export interface ModelMeasure {
+  /** Median over its recent replies (chat and evaluations). */
+  tokensPerSecond: number | null;
+  replies: number;
+  /** Median time to the first words of its evaluation answers (retrieval included). */
+  firstTokenMs: number | null;
+  evaluated: number;
+}
+
 export interface ModelLibrary {
   models: ModelInfo[];
   activeModelId: string | null;
@@ -557,6 +567,8 @@ export interface EvalRunDetail {
   questions: EvalQuestion[];
   scores: EvalScore[];
   answers: EvalAnswer[];
+  /** The generation settings the answers were written with. */
+  settings: { temperature: number | null; topP: number | null; maxTokens: number | null; contextSize: number | null };
 }
 
 export interface EventMap {

@@ -248,7 +248,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
         if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId) callback();
       }),
     blocked: () => (tasks?.running ? 'A task is running. Wait for it, or cancel it first: an evaluation needs the model to itself.' : null),
-    settings: () => settings.get(),
+    settings: (assistantId) => {
+      const assistant = assistants.list().find((a) => a.id === assistantId);
+      const app = settings.get();
+      return assistant ? { ...assistants.generationSettings(assistant, app), contextSize: assistant.contextSize ?? app.contextSize } : app;
+    },
     onChange: (run) => events.emit('evals.changed', run),
   });
   const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
@@ -261,6 +265,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'models.add': ({ file }) => models.add(files.take(file)),
     'models.remove': ({ modelId }) => modelUse.removeModel(modelId),
     'models.activate': ({ modelId }) => models.activate(modelId),
+    'models.measured': () => evals!.measured(models.list().models),
     'models.unload': () => models.unload(),
     'models.setEmbedding': ({ modelId }) => modelUse.setEmbeddingModel(modelId),
     'engine.status': () => engine.status,

@@ -95,5 +95,10 @@ describe('evaluating models in the browser', () => {
     expect(download.suggestedFilename()).toMatch(/^Evaluation General \d{4}-\d\d-\d\d\.md$/);
     expect(report).toContain('| Answers with the expected words | 1 of 2 (50%) | 0 of 2 (0%) |');
     expect(report).toContain('Grounded Test Model (SHA-256 ');
+
+    // The library now shows each model's speed as measured on this computer.
+    await page.getByRole('button', { name: 'Models', exact: true }).click();
+    const card = page.getByRole('listitem', { name: 'Endless Test Model' });
+    await expect.poll(() => card.textContent()).toMatch(/Measured here[\d.]+ tokens\/s \(median of 3 replies\) · first words after [\d.]+ s \(median of 3 evaluation answers\)/);
   }, 120_000);
 });

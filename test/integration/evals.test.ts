@@ -130,6 +130,13 @@ describe('comparing models', () => {
     await call('chat.send', { conversationId, text: 'Hello' });
     await enclave.chat.idle;
 
+    // The library shows each model's speed as measured here: its two answers written by the model
+    // (Enclave's own "nothing found" is not the model's).
+    const measured = await call('models.measured', {});
+    expect(measured[grounded]).toMatchObject({ evaluated: 2, replies: 2 });
+    expect(measured[grounded].tokensPerSecond).toBeCloseTo(g.tokensPerSecond!, 6);
+    expect(measured[grounded].firstTokenMs).toBeCloseTo(g.firstTokenMs!, 6);
+
     // Files to keep: every answer as CSV, and a report.
     const csv = Buffer.from((await call('evals.export', { runId: run.id, format: 'csv' })).base64, 'base64').toString('utf8');
     expect(csv.split('\n')[0]).toContain('model,model_sha256,question,expected');
@@ -139,6 +146,7 @@ describe('comparing models', () => {
     expect(report.fileName).toMatch(/^Evaluation Lease desk \d{4}-\d\d-\d\d\.md$/);
     expect(md).toContain('| Answers with the expected words | 1 of 2 (50%) | 0 of 2 (0%) |');
     expect(md).toContain(`SHA-256 ${g.model.sha256}`);
+    expect(md).toContain('- Settings: temperature 0.7, top-p 0.9, at most 40 tokens per answer, context 2048 tokens.');
   }, 180_000);
 
   it('a cancelled run keeps its answers and resumes at the first question not answered', async () => {

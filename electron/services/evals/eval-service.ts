@@ -5,7 +5,7 @@
 // each answer is saved whole as it comes, so a run stopped by a crash or a quit resumes at the
 // first question not answered. While a run goes on, the chat and tasks wait (they would otherwise
 // be answered by the model under test).
-import type { AnswerGrounding, EvalModelRef, EvalQuestion, EvalQuestionFields, EvalRun, EvalRunDetail, EvalRunStatus, Message, MessageSource, Settings } from '../../contract/types.ts';
+import type { AnswerGrounding, EvalModelRef, EvalQuestion, EvalQuestionFields, EvalRun, EvalRunDetail, EvalRunStatus, Message, MessageSource, ModelMeasure, Settings } from '../../contract/types.ts';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ReplyOverride } from '../chat/chat-service.ts';
 import type { EvalStore, RunRow } from '../store/eval-store.ts';
@@ -39,7 +39,8 @@ export interface EvalDeps {
   onFirstWords: (conversationId: string, callback: () => void) => () => void;
   /** Why a run cannot start now (a task is running), or null. */
   blocked: () => string | null;
-  settings: () => Settings;
+  /** The generation settings the assistant's replies use (the app's, with the assistant's over them). */
+  settings: (assistantId: string) => Settings;
   onChange: (run: EvalRun) => void;
   /** The process's resident memory, sampled while a model answers. */
   memory?: () => number;
@@ -133,7 +134,7 @@ export class EvalService {
       if (same) throw new UserFacingError('eval/bad-models', `“${m.name}” and “${same.name}” are the same model file: choose different models to compare.`);
       models.push({ modelId: m.id, name: m.name, sha256: m.sha256 });
     }
-    const id = this.#deps.store.createRun({ assistantId: assistant.id, assistantName: assistant.name, models, withAdapters: input.withAdapters, questions, settings: this.#deps.settings() });
+    const id = this.#deps.store.createRun({ assistantId: assistant.id, assistantName: assistant.name, models, withAdapters: input.withAdapters, questions, settings: this.#deps.settings(assistant.id) });
     this.#drive(id);
     return this.#view(this.#deps.store.run(id)!);
   }
@@ -178,6 +179,21 @@ export class EvalService {
     return { deleted: true };
   }
 
+  /** Each model's measured speed on this computer, from its replies and its evaluation answers. */
+  measured(models: { id: string; name: string }[]): Record<string, ModelMeasure> {
+    const median = (xs: number[]) => {
+      if (xs.length === 0) return null;
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const out: Record<string, ModelMeasure> = {};
+    for (const m of models) {
+      const { tokensPerSecond, firstTokenMs } = this.#deps.store.measures(m.id, m.name);
+      out[m.id] = { tokensPerSecond: median(tokensPerSecond), replies: tokensPerSecond.length, firstTokenMs: median(firstTokenMs), evaluated: firstTokenMs.length };
+    }
+    return out;
+  }
+
   runs(assistantId: string): EvalRun[] {
     return this.#deps.store.runIds(assistantId).map((id) => this.#view(this.#deps.store.run(id)!));
   }
@@ -185,7 +201,9 @@ export class EvalService {
   get(runId: string): EvalRunDetail {
     const run = this.#require(runId);
     const { scores, answers } = scoreboard(run.models, run.questions, this.#deps.store.answers(runId));
-    return { run: this.#view(run), questions: run.questions, scores, answers };
+    const used = run.settings as Partial<Settings>;
+    const settings = { temperature: used.temperature ?? null, topP: used.topP ?? null, maxTokens: used.maxTokens ?? null, contextSize: used.contextSize ?? null };
+    return { run: this.#view(run), questions: run.questions, scores, answers, settings };
   }
 
   #require(runId: string): RunRow {

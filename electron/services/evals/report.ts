@@ -62,6 +62,7 @@ export function evalMarkdown(detail: EvalRunDetail): { fileName: string; mimeTyp
     `- Run: ${new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 16)} UTC${run.finishedAt ? `, finished ${new Date(run.finishedAt).toISOString().replace('T', ' ').slice(0, 16)} UTC` : ''}; status: ${run.status}.`,
     `- Questions: ${detail.questions.length} (${detail.questions.filter((q) => q.shouldRefuse).length} that the documents do not answer).`,
     `- Adapters: ${run.withAdapters ? "the assistant's adapters applied" : 'none applied'}.`,
+    `- Settings: temperature ${detail.settings.temperature ?? '—'}, top-p ${detail.settings.topP ?? '—'}, at most ${detail.settings.maxTokens ?? '—'} tokens per answer, context ${detail.settings.contextSize ?? '—'} tokens.`,
     '- Models:',
     ...run.models.map((m) => `  - ${md(m.name)} (SHA-256 ${m.sha256 ?? 'not yet computed'})`),
     '',

@@ -96,7 +96,8 @@ export function scoreboard(models: EvalModelRef[], questions: EvalQuestion[], an
       wrongRefusals: mine.filter((a) => a.verdict.refused && !byId.get(a.questionId)!.shouldRefuse).length,
       confidentWrong: mine.filter((a) => a.verdict.confidentWrong).length,
       tokensPerSecond: median(ok.map((a) => a.tokensPerSecond).filter((v): v is number => v !== null)),
-      firstTokenMs: median(ok.map((a) => a.firstTokenMs).filter((v): v is number => v !== null)),
+      // Of the model's own answers: Enclave's "nothing found" is written without it.
+      firstTokenMs: median(ok.filter((a) => a.tokenCount !== null).map((a) => a.firstTokenMs).filter((v): v is number => v !== null)),
       peakMemoryBytes: peaks.length ? Math.max(...peaks) : null,
     };
   });

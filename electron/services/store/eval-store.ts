@@ -173,6 +173,24 @@ export class EvalStore {
     }));
   }
 
+  /** Speeds of a model's recent replies (by its name, as replies record it) and first-words times of its evaluation answers. */
+  measures(modelId: string, modelName: string): { tokensPerSecond: number[]; firstTokenMs: number[] } {
+    const replies = this.#db
+      .prepare("SELECT tokens_per_second FROM messages WHERE role = 'assistant' AND model_name = ? AND tokens_per_second IS NOT NULL ORDER BY created_at DESC LIMIT 100")
+      .pluck()
+      .all(modelName) as number[];
+    const answers = this.#db
+      .prepare(
+        `SELECT a.first_token_ms AS first, a.tokens_per_second AS speed FROM eval_answers a JOIN eval_runs r ON r.id = a.run_id
+         WHERE a.status = 'answered' AND a.token_count IS NOT NULL AND json_extract(r.models, '$[' || a.model_index || '].modelId') = ? ORDER BY r.created_at DESC LIMIT 500`,
+      )
+      .all(modelId) as { first: number | null; speed: number | null }[];
+    return {
+      tokensPerSecond: [...replies, ...answers.flatMap((a) => (a.speed === null ? [] : [a.speed]))],
+      firstTokenMs: answers.flatMap((a) => (a.first === null ? [] : [a.first])),
+    };
+  }
+
   answerCount(runId: string): number {
     return this.#db.prepare('SELECT COUNT(*) FROM eval_answers WHERE run_id = ?').pluck().get(runId) as number;
   }

@@ -1,4 +1,4 @@
-import type { ModelInfo, ModelLibrary } from '../../../electron/contract/types.ts';
+import type { ModelInfo, ModelLibrary, ModelMeasure } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -10,6 +10,8 @@ export interface AddingModel {
 
 export class ModelsManager {
   library = $state<ModelLibrary>({ models: [], activeModelId: null });
+  /** Speeds measured on this computer, by model id (fetched when the library is shown). */
+  measured = $state<Record<string, ModelMeasure>>({});
   loaded = $state(false);
   adding = $state<AddingModel | null>(null);
   addError = $state<string | null>(null);
@@ -22,6 +24,14 @@ export class ModelsManager {
     client.onConnection((c) => {
       if (c === 'open') void this.refresh();
     });
+  }
+
+  async refreshMeasured(): Promise<void> {
+    try {
+      this.measured = await this.#client.call('models.measured', {});
+    } catch (e) {
+      toasts.error(e);
+    }
   }
 
   async refresh(): Promise<void> {
