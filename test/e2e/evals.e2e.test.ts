@@ -101,4 +101,22 @@ describe('evaluating models in the browser', () => {
     const card = page.getByRole('listitem', { name: 'Endless Test Model' });
     await expect.poll(() => card.textContent()).toMatch(/Measured here[\d.]+ tokens\/s \(median of 3 replies\) · first words after [\d.]+ s \(median of 3 evaluation answers\)/);
   }, 120_000);
+
+  it('a question asked in a conversation goes into the set from its reply, the words to check left to the person', async () => {
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Who are the parties to the lease?');
+    await box.press('Enter');
+    const reply = page.getByRole('article', { name: 'Model replied' }).last();
+    await reply.getByRole('button', { name: 'Add to evaluation set…' }).click({ timeout: 30_000 });
+    await page.getByRole('heading', { name: 'Questions (3)' }).waitFor();
+    expect(await page.getByRole('textbox', { name: 'New question' }).inputValue()).toBe('Who are the parties to the lease?');
+    const expected = page.getByLabel('A right answer contains');
+    await expect.poll(() => expected.evaluate((el) => el === document.activeElement)).toBe(true);
+    await expected.fill('Harbor Properties; Maria Lopez');
+    await page.getByRole('button', { name: 'Add question' }).click();
+    await page.getByRole('heading', { name: 'Questions (4)' }).waitFor();
+    expect(await page.locator('table.eval-questions').getByRole('row', { name: /Who are the parties/ }).textContent()).toContain('Harbor Properties; Maria Lopez');
+  });
 });

@@ -66,6 +66,12 @@ export class AppState {
     await this.documents.openDocument(documentId, pageNumber, highlight);
   }
 
+  /** Opens Evaluate with a question (from a conversation) ready to add to the assistant's set. */
+  evaluateQuestion(assistantId: string, question: string, pages: number[]): void {
+    this.evals.draft = { assistantId, question, pages };
+    this.view = 'evaluate';
+  }
+
   /** Opens Tasks with these documents chosen for a new run. */
   runTaskOn(documentIds: string[]): void {
     this.tasks.preselected = documentIds;

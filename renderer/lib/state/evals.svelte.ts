@@ -11,6 +11,8 @@ export class EvalsManager {
   runs = $state<EvalRun[]>([]);
   openRunId = $state<string | null>(null);
   detail = $state<EvalRunDetail | null>(null);
+  /** A question taken from a conversation, for the form (the right answer's words are the person's to write). */
+  draft = $state<{ assistantId: string; question: string; pages: number[] } | null>(null);
   readonly #client: Client;
   #refreshing: Promise<void> | null = null;
   #again = false;
