@@ -72,6 +72,7 @@ export const METHOD_NAMES = [
   'evals.importCsv',
   'evals.template',
   'evals.start',
+  'evals.startTask',
   'evals.runs',
   'evals.get',
   'evals.cancel',

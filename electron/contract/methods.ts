@@ -221,6 +221,10 @@ export const methods = {
       })
       .strict(),
   ),
+  /** Runs a corrected task table's task again with each model on its documents, scored cell by cell. */
+  'evals.startTask': method<EvalRun>()(
+    z.object({ assistantId: id, referenceRunId: id, modelIds: z.array(id).min(1, 'Choose at least one model.').max(6, 'Compare at most six models at a time.') }).strict(),
+  ),
   'evals.runs': method<EvalRun[]>()(z.object({ assistantId: id }).strict()),
   'evals.get': method<EvalRunDetail>()(runRef),
   'evals.cancel': method<{ cancelled: boolean }>()(runRef),

@@ -492,12 +492,17 @@ export type EvalRunStatus = 'running' | 'complete' | 'cancelled' | 'interrupted'
 
 export interface EvalRun {
   id: string;
+  /** 'questions': the assistant's set; 'task': a task run again by each model, scored against a corrected table. */
+  kind: 'questions' | 'task';
+  /** For a task evaluation: the task and the corrected run it is scored against. */
+  taskName: string | null;
+  referenceTaskRunId: string | null;
   assistantId: string;
   assistantName: string;
   models: EvalModelRef[];
   withAdapters: boolean;
   status: EvalRunStatus;
-  /** Answers to give (questions × models), and given (including failed ones). */
+  /** Answers to give (questions × models, or one table per model), and given (including failed ones). */
   total: number;
   answered: number;
   /** Estimated time left, from the answers so far (running runs only). */
@@ -561,12 +566,30 @@ export interface EvalScore {
   peakMemoryBytes: number | null;
 }
 
+/** A model's table for a task, cell by cell against the table a person corrected. */
+export interface EvalTaskScore {
+  modelIndex: number;
+  model: EvalModelRef;
+  /** The task run the model made (open it in Tasks), and how it ended. */
+  taskRunId: string | null;
+  status: TaskRunStatus | null;
+  /** Cells whose value matches the corrected table's (both "not stated" counts as a match). */
+  accuracy: { met: number; of: number };
+  fields: { key: string; label: string; met: number; of: number }[];
+  /** Its cells marked "source checked". */
+  verified: number;
+  /** Median time per document. */
+  msPerDocument: number | null;
+}
+
 export interface EvalRunDetail {
   run: EvalRun;
   /** The questions as they were when the run started. */
   questions: EvalQuestion[];
   scores: EvalScore[];
   answers: EvalAnswer[];
+  /** For a task evaluation: each model's table scored against the corrected one. */
+  taskScores: EvalTaskScore[] | null;
   /** The generation settings the answers were written with. */
   settings: { temperature: number | null; topP: number | null; maxTokens: number | null; contextSize: number | null };
 }

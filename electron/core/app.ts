@@ -243,6 +243,27 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       stop: (conversationId) => chat.stop(conversationId),
       idle: () => chat.idle,
     },
+    tasks: {
+      get: (runId) => tasks!.get(runId),
+      start: (input) => tasks!.start(input, true),
+      resume: (runId) => tasks!.resume(runId, true),
+      cancel: (runId) => tasks!.cancel(runId),
+      finished: (runId) =>
+        new Promise((resolve) => {
+          const off = events.subscribe((name, payload) => {
+            const run = payload as EventMap['tasks.changed'];
+            if (name === 'tasks.changed' && run.id === runId && run.status !== 'running') {
+              off();
+              resolve(run);
+            }
+          });
+          const now = tasks!.get(runId).run;
+          if (now.status !== 'running') {
+            off();
+            resolve(now);
+          }
+        }),
+    },
     onFirstWords: (conversationId, callback) =>
       events.subscribe((name, payload) => {
         if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId) callback();
@@ -325,12 +346,13 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'evals.importCsv': ({ assistantId, text }) => evals!.importCsv(assistantId, text),
     'evals.template': () => questionsTemplate(),
     'evals.start': (input) => evals!.start(input),
+    'evals.startTask': (input) => evals!.startTask(input),
     'evals.runs': ({ assistantId }) => evals!.runs(assistantId),
     'evals.get': ({ runId }) => evals!.get(runId),
     'evals.cancel': ({ runId }) => evals!.cancel(runId),
     'evals.resume': ({ runId }) => evals!.resume(runId),
     'evals.delete': ({ runId }) => evals!.delete(runId),
-    'evals.export': ({ runId, format }) => (format === 'csv' ? evalCsv(evals!.get(runId)) : evalMarkdown(evals!.get(runId))),
+    'evals.export': ({ runId, format }) => (format === 'csv' ? evalCsv(evals!.get(runId), evals!.taskCells(runId)) : evalMarkdown(evals!.get(runId))),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
+import { writeContracts } from '../fixtures/documents.ts';
+import { ENDLESS_MODEL, GROUNDED_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
 import { dropFiles, launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
@@ -65,8 +66,9 @@ describe('evaluating models in the browser', () => {
   });
 
   it('compares two models: progress, the scoreboard, its cells opening the answers side by side, and the report', async () => {
-    await page.getByLabel('Grounded Test Model').check();
-    await page.getByLabel('Endless Test Model').check();
+    const models = page.getByRole('group', { name: /^Models to ask/ });
+    await models.getByLabel('Grounded Test Model').check();
+    await models.getByLabel('Endless Test Model').check();
     await page.getByRole('button', { name: 'Ask 3 questions of 2 models' }).click();
     await expect.poll(() => page.getByText(/^6 of 6 answers$/).isVisible(), { timeout: 90_000 }).toBe(true);
     const result = page.getByRole('region', { name: 'Grounded Test Model vs Endless Test Model' });
@@ -119,4 +121,34 @@ describe('evaluating models in the browser', () => {
     await page.getByRole('heading', { name: 'Questions (4)' }).waitFor();
     expect(await page.locator('table.eval-questions').getByRole('row', { name: /Who are the parties/ }).textContent()).toContain('Harbor Properties; Maria Lopez');
   });
+
+  it('scores models on a task table: each runs the task on its documents, a cell opens the model’s own table', async () => {
+    await dropFiles(page, [TASK_MODEL, ...(await writeContracts(join(dir, 'contracts'))).slice(0, 2)]);
+    await page.getByRole('button', { name: 'Documents', exact: true }).click();
+    const library = page.getByRole('table', { name: 'Document library' });
+    await expect.poll(async () => (await library.textContent())?.match(/Ready/g)?.length ?? 0, { timeout: 30_000 }).toBe(2);
+    // The task model makes the table to check.
+    await page.getByRole('button', { name: 'Models', exact: true }).click();
+    await page.getByRole('listitem', { name: 'Task Test Model' }).getByRole('button', { name: 'Use this model' }).click();
+    await page.getByText('Task Test Model · ready').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Tasks', exact: true }).click();
+    await page.getByLabel('Task', { exact: true }).selectOption('law/clause-table');
+    await page.getByRole('button', { name: 'Select all' }).click();
+    await page.getByRole('button', { name: 'Run task' }).click();
+    await expect.poll(() => page.getByText(/^2 of 2 documents$/).isVisible(), { timeout: 60_000 }).toBe(true);
+
+    await page.getByRole('button', { name: 'Evaluate', exact: true }).click();
+    await page.getByLabel('Or score them on a task table you checked').selectOption({ index: 1 });
+    const models = page.getByRole('group', { name: /^Models to ask/ });
+    await models.getByLabel('Task Test Model').check();
+    await models.getByLabel('Grounded Test Model').check();
+    await page.getByRole('button', { name: 'Run the task with 2 models' }).click();
+    await expect.poll(() => page.getByText(/^2 of 2 tables$/).isVisible(), { timeout: 90_000 }).toBe(true);
+    const board = page.getByRole('table', { name: /^Scoreboard: each model's table/ });
+    // The model that made the checked table makes it again: every cell matches.
+    await expect.poll(async () => board.getByRole('button', { name: /^All fields, Task Test Model: (\d+) of \1 \(100%\)\. Open its table$/ }).count()).toBe(1);
+    await board.getByRole('button', { name: /^All fields, Grounded Test Model/ }).click();
+    await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
+    expect(await page.getByRole('table', { name: 'Clause table results, one row per document' }).getByRole('row').count()).toBe(3);
+  }, 180_000);
 });

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalRun } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { CORPUS } from '../fixtures/corpus.ts';
-import { writeCorpus } from '../fixtures/documents.ts';
-import { ENDLESS_MODEL, GROUNDED_MODEL } from '../fixtures/paths.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { writeContracts, writeCorpus } from '../fixtures/documents.ts';
+import { ENDLESS_MODEL, GROUNDED_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
+import { granter, routerCaller, taskFinished } from '../support/router-call.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -173,5 +173,50 @@ describe('comparing models', () => {
     for (const k of kept) expect(after).toContain(k);
     await call('evals.delete', { runId: run.id });
     await expect(call('evals.get', { runId: run.id })).rejects.toMatchObject({ code: 'eval/not-found' });
+  }, 180_000);
+});
+
+describe('comparing models on a task table a person corrected', () => {
+  it('each model runs the task on the same documents; its cells are scored against the corrected ones, field by field', async () => {
+    const taskModel = (await call('models.add', { file: grant(TASK_MODEL) })).id;
+    await enclave.models.settled;
+    await call('models.activate', { modelId: taskModel });
+    const documentIds: string[] = [];
+    for (const path of (await writeContracts(join(dir, 'contracts'))).slice(0, 2)) {
+      const { document } = await call('documents.import', { file: grant(path) });
+      await enclave.documents.whenIdle(document.id);
+      documentIds.push(document.id);
+    }
+    const reference = await call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds } });
+    expect((await taskFinished(enclave, reference.id)).status).toBe('complete');
+    // A person corrects one cell of the table.
+    const table = await call('tasks.get', { runId: reference.id });
+    const cell = table.rows[0].cells.find((c) => c.fieldKey === 'governing-law')!;
+    await call('tasks.editCell', { cellId: cell.id, value: 'The laws of Atlantis' });
+
+    // While an evaluation runs, a task cannot be started by hand (the model is not the person's).
+    const run = await call('evals.startTask', { assistantId, referenceRunId: reference.id, modelIds: [taskModel, endless] });
+    expect(run).toMatchObject({ kind: 'task', taskName: 'Clause table', total: 2 });
+    await expect(call('tasks.start', { packId: 'law', key: 'clause-table', scope: { documentIds } })).rejects.toMatchObject({ code: 'task/busy' });
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'complete', answered: 2 });
+
+    const detail = await call('evals.get', { runId: run.id });
+    const [same, other] = detail.taskScores!;
+    const cells = 2 * table.run.fields.length;
+    // The model that made the reference makes the same table again: every cell matches but the corrected one.
+    expect(same.accuracy).toEqual({ met: cells - 1, of: cells });
+    expect(same.fields.find((f) => f.key === 'governing-law')).toMatchObject({ met: 1, of: 2 });
+    expect(same.taskRunId).not.toBe(reference.id);
+    expect(other.accuracy.of).toBe(cells);
+    expect(other.accuracy.met).toBeLessThan(cells);
+    // Each model's own table stays in Tasks.
+    expect((await call('tasks.get', { runId: same.taskRunId! })).rows.length).toBe(2);
+
+    const csv = Buffer.from((await call('evals.export', { runId: run.id, format: 'csv' })).base64, 'base64').toString('utf8');
+    expect(csv).toContain('model,document,field,corrected_table,model_value,match,source_checked');
+    expect(csv).toMatch(/Governing law,The laws of Atlantis,[^\n]*,no,/);
+    const md = Buffer.from((await call('evals.export', { runId: run.id, format: 'markdown' })).base64, 'base64').toString('utf8');
+    expect(md).toContain(`| All fields | ${cells - 1} of ${cells} (${Math.round(((cells - 1) / cells) * 100)}%) |`);
   }, 180_000);
 });

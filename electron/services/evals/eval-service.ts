@@ -5,12 +5,22 @@
 // each answer is saved whole as it comes, so a run stopped by a crash or a quit resumes at the
 // first question not answered. While a run goes on, the chat and tasks wait (they would otherwise
 // be answered by the model under test).
-import type { AnswerGrounding, EvalModelRef, EvalQuestion, EvalQuestionFields, EvalRun, EvalRunDetail, EvalRunStatus, Message, MessageSource, ModelMeasure, Settings } from '../../contract/types.ts';
+import type { AnswerGrounding, EvalModelRef, EvalQuestion, EvalQuestionFields, EvalRun, EvalRunDetail, EvalRunStatus, EvalTaskScore, Message, MessageSource, ModelMeasure, Settings, TaskRun, TaskRunDetail, TaskScope } from '../../contract/types.ts';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ReplyOverride } from '../chat/chat-service.ts';
 import type { EvalStore, RunRow } from '../store/eval-store.ts';
 import { parseQuestionsCsv } from './questions-csv.ts';
-import { scoreboard, type AnswerRecord } from './scoring.ts';
+import { normalizeValue, scoreboard, taskScore, type AnswerRecord } from './scoring.ts';
+
+export interface TaskCellComparison {
+  model: string;
+  document: string;
+  field: string;
+  reference: string | null;
+  value: string | null;
+  match: boolean;
+  checked: boolean;
+}
 
 /** At most this many questions in one assistant's set. */
 export const MAX_QUESTIONS = 2000;
@@ -35,6 +45,14 @@ export interface EvalDeps {
     stop: (conversationId: string) => unknown;
     idle: () => Promise<void>;
   };
+  /** Tasks, for task evaluations: a run started or resumed for the evaluation passes the hold. */
+  tasks: {
+    get: (runId: string) => TaskRunDetail;
+    start: (input: { packId: string; key: string; scope: TaskScope }) => TaskRun;
+    resume: (runId: string) => TaskRun;
+    cancel: (runId: string) => unknown;
+    finished: (runId: string) => Promise<TaskRun>;
+  };
   /** Calls back on the first words of a reply in the conversation; returns its unsubscribe. */
   onFirstWords: (conversationId: string, callback: () => void) => () => void;
   /** Why a run cannot start now (a task is running), or null. */
@@ -48,6 +66,8 @@ export interface EvalDeps {
 
 interface Active {
   runId: string;
+  /** The task run in progress (task evaluations). */
+  taskRunId: string | null;
   cancelled: boolean;
   /** The app is quitting: the run stops as interrupted (resumable), not cancelled. */
   quitting: boolean;
@@ -119,22 +139,59 @@ export class EvalService {
 
   // Runs ----------------------------------------------------------------------------------
 
-  start(input: { assistantId: string; modelIds: string[]; withAdapters: boolean }): EvalRun {
-    const assistant = this.#requireAssistant(input.assistantId);
+  #checkCanStart(): void {
     if (this.#active) throw new UserFacingError('eval/busy', 'An evaluation is already running. Wait for it, or cancel it first.');
     const blocked = this.#deps.blocked();
     if (blocked) throw new UserFacingError('eval/busy', blocked);
-    const questions = this.#deps.store.questions(assistant.id);
-    if (questions.length === 0) throw new UserFacingError('eval/no-questions', 'Add questions to the evaluation set first.');
+  }
+
+  #modelRefs(modelIds: string[]): EvalModelRef[] {
     const models: EvalModelRef[] = [];
-    for (const modelId of input.modelIds) {
+    for (const modelId of modelIds) {
       const m = this.#deps.models.get(modelId);
       if (!m) throw new UserFacingError('eval/bad-models', 'One of the chosen models is no longer in the library.');
       const same = models.find((x) => x.modelId === m.id || (x.sha256 && x.sha256 === m.sha256));
       if (same) throw new UserFacingError('eval/bad-models', `“${m.name}” and “${same.name}” are the same model file: choose different models to compare.`);
       models.push({ modelId: m.id, name: m.name, sha256: m.sha256 });
     }
-    const id = this.#deps.store.createRun({ assistantId: assistant.id, assistantName: assistant.name, models, withAdapters: input.withAdapters, questions, settings: this.#deps.settings(assistant.id) });
+    return models;
+  }
+
+  start(input: { assistantId: string; modelIds: string[]; withAdapters: boolean }): EvalRun {
+    const assistant = this.#requireAssistant(input.assistantId);
+    this.#checkCanStart();
+    const questions = this.#deps.store.questions(assistant.id);
+    if (questions.length === 0) throw new UserFacingError('eval/no-questions', 'Add questions to the evaluation set first.');
+    const models = this.#modelRefs(input.modelIds);
+    const id = this.#deps.store.createRun({
+      kind: 'questions', referenceTaskRunId: null, taskName: null,
+      assistantId: assistant.id, assistantName: assistant.name, models, withAdapters: input.withAdapters, questions, settings: this.#deps.settings(assistant.id),
+    });
+    this.#drive(id);
+    return this.#view(this.#deps.store.run(id)!);
+  }
+
+  /**
+   * Runs a task again with each model on the documents of a table a person corrected, and scores
+   * each model's table against it, cell by cell.
+   */
+  startTask(input: { assistantId: string; referenceRunId: string; modelIds: string[] }): EvalRun {
+    const assistant = this.#requireAssistant(input.assistantId);
+    this.#checkCanStart();
+    let reference: TaskRunDetail;
+    try {
+      reference = this.#deps.tasks.get(input.referenceRunId);
+    } catch {
+      throw new UserFacingError('eval/not-found', 'That task run no longer exists.');
+    }
+    if (reference.run.output !== 'record') throw new UserFacingError('eval/bad-models', 'Only a table with one value per field (a record task) can be scored cell by cell.');
+    if (reference.run.status !== 'complete') throw new UserFacingError('eval/not-resumable', 'Finish that task run first: its table is what the models are scored against.');
+    if (!reference.rows.some((r) => r.status === 'done')) throw new UserFacingError('eval/no-questions', 'That task run has no document read: there is nothing to score against.');
+    const models = this.#modelRefs(input.modelIds);
+    const id = this.#deps.store.createRun({
+      kind: 'task', referenceTaskRunId: reference.run.id, taskName: reference.run.taskName,
+      assistantId: assistant.id, assistantName: assistant.name, models, withAdapters: false, questions: [], settings: this.#deps.settings(assistant.id),
+    });
     this.#drive(id);
     return this.#view(this.#deps.store.run(id)!);
   }
@@ -155,6 +212,7 @@ export class EvalService {
     if (!active || active.runId !== runId) return { cancelled: false };
     active.cancelled = true;
     if (active.conversationId) this.#deps.chat.stop(active.conversationId);
+    if (active.taskRunId) this.#deps.tasks.cancel(active.taskRunId);
     return { cancelled: true };
   }
 
@@ -165,6 +223,7 @@ export class EvalService {
       active.quitting = true;
       active.cancelled = true;
       if (active.conversationId) this.#deps.chat.stop(active.conversationId);
+      if (active.taskRunId) this.#deps.tasks.cancel(active.taskRunId);
     }
     await this.#driving;
   }
@@ -201,9 +260,61 @@ export class EvalService {
   get(runId: string): EvalRunDetail {
     const run = this.#require(runId);
     const { scores, answers } = scoreboard(run.models, run.questions, this.#deps.store.answers(runId));
+    const taskScores = run.kind === 'task' ? this.#taskScores(run) : null;
     const used = run.settings as Partial<Settings>;
     const settings = { temperature: used.temperature ?? null, topP: used.topP ?? null, maxTokens: used.maxTokens ?? null, contextSize: used.contextSize ?? null };
-    return { run: this.#view(run), questions: run.questions, scores, answers, settings };
+    return { run: this.#view(run), questions: run.questions, scores, answers, taskScores, settings };
+  }
+
+  /** A task evaluation cell by cell: what each model wrote beside what the corrected table says. */
+  taskCells(runId: string): TaskCellComparison[] {
+    const run = this.#require(runId);
+    if (run.kind !== 'task') return [];
+    const reference = this.#deps.tasks.get(run.referenceTaskRunId!);
+    const made = this.#deps.store.taskRuns(run.id);
+    const out: TaskCellComparison[] = [];
+    for (const [i, model] of run.models.entries()) {
+      let table: TaskRunDetail | null = null;
+      try {
+        table = made.has(i) ? this.#deps.tasks.get(made.get(i)!) : null;
+      } catch {
+        table = null;
+      }
+      for (const ref of reference.rows.filter((r) => r.status === 'done')) {
+        const mine = table?.rows.find((r) => r.documentId === ref.documentId);
+        for (const f of reference.run.fields) {
+          const refCell = ref.cells.find((c) => c.item === 0 && c.fieldKey === f.key);
+          const cell = mine?.status === 'done' ? mine.cells.find((c) => c.item === 0 && c.fieldKey === f.key) : undefined;
+          const expected = refCell ? (refCell.edited?.value ?? refCell.value) : null;
+          const value = cell?.value ?? null;
+          out.push({
+            model: model.name, document: ref.documentTitle, field: f.label, reference: expected, value,
+            match: mine?.status === 'done' && normalizeValue(value) === normalizeValue(expected), checked: cell?.status === 'verified',
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  #taskScores(run: RunRow): EvalTaskScore[] {
+    let reference: TaskRunDetail;
+    try {
+      reference = this.#deps.tasks.get(run.referenceTaskRunId!);
+    } catch {
+      return [];
+    }
+    const made = this.#deps.store.taskRuns(run.id);
+    return run.models.map((model, i) => {
+      const taskRunId = made.get(i);
+      let table: TaskRunDetail | null = null;
+      try {
+        table = taskRunId ? this.#deps.tasks.get(taskRunId) : null;
+      } catch {
+        table = null;
+      }
+      return taskScore(i, model, reference.run.fields, reference, table);
+    });
   }
 
   #require(runId: string): RunRow {
@@ -213,12 +324,15 @@ export class EvalService {
   }
 
   #view(run: RunRow): EvalRun {
-    const total = run.models.length * run.questions.length;
-    const answered = this.#deps.store.answerCount(run.id);
+    const total = run.kind === 'task' ? run.models.length : run.models.length * run.questions.length;
+    const answered = run.kind === 'task' ? this.#finishedTables(run) : this.#deps.store.answerCount(run.id);
     const active = this.#active?.runId === run.id ? this.#active : null;
     const eta = active && active.done > 0 && run.status === 'running' ? Math.round(((performance.now() - active.since) / active.done) * (total - answered)) : null;
     return {
       id: run.id,
+      kind: run.kind,
+      taskName: run.taskName,
+      referenceTaskRunId: run.referenceTaskRunId,
       assistantId: run.assistantId,
       assistantName: run.assistantName,
       models: run.models,
@@ -234,13 +348,26 @@ export class EvalService {
     };
   }
 
+  /** Models whose table for the task is complete. */
+  #finishedTables(run: RunRow): number {
+    let n = 0;
+    for (const taskRunId of this.#deps.store.taskRuns(run.id).values()) {
+      try {
+        if (this.#deps.tasks.get(taskRunId).run.status === 'complete') n++;
+      } catch {
+        // The task run was deleted in Tasks: that model's table is gone.
+      }
+    }
+    return n;
+  }
+
   #emit(runId: string): void {
     const run = this.#deps.store.run(runId);
     if (run) this.#deps.onChange(this.#view(run));
   }
 
   #drive(runId: string): void {
-    const active: Active = { runId, cancelled: false, quitting: false, conversationId: null, since: performance.now(), done: 0, current: null };
+    const active: Active = { runId, taskRunId: null, cancelled: false, quitting: false, conversationId: null, since: performance.now(), done: 0, current: null };
     this.#active = active;
     const previous = this.#deps.models.loadedModelId();
     this.#driving = (async () => {
@@ -279,7 +406,7 @@ export class EvalService {
   }
 
   async #go(active: Active): Promise<'complete' | 'cancelled' | 'interrupted'> {
-    const stopped = await this.#walk(active);
+    const stopped = this.#deps.store.run(active.runId)!.kind === 'task' ? await this.#walkTask(active) : await this.#walk(active);
     return active.quitting ? 'interrupted' : stopped;
   }
 
@@ -303,6 +430,41 @@ export class EvalService {
       }
     }
     return active.cancelled ? 'cancelled' : 'complete';
+  }
+
+  /** Each model makes the task's table on the reference's documents, one after another. */
+  async #walkTask(active: Active): Promise<'complete' | 'cancelled'> {
+    const run = this.#deps.store.run(active.runId)!;
+    const reference = this.#deps.tasks.get(run.referenceTaskRunId!);
+    const made = this.#deps.store.taskRuns(run.id);
+    for (const [modelIndex, model] of run.models.entries()) {
+      if (active.cancelled) return 'cancelled';
+      const existing = made.get(modelIndex);
+      let status: TaskRun['status'] | null = null;
+      try {
+        status = existing ? this.#deps.tasks.get(existing).run.status : null;
+      } catch {
+        status = null;
+      }
+      if (status === 'complete') continue;
+      const loadError = await this.#load(model);
+      if (loadError) throw new Error(loadError);
+      active.current = `${model.name} · ${reference.run.taskName}`;
+      this.#emit(run.id);
+      // A table left unfinished (cancelled, cut off) goes on; otherwise the task runs anew on the same documents.
+      const taskRun =
+        existing && status !== null
+          ? this.#deps.tasks.resume(existing)
+          : this.#deps.tasks.start({ packId: reference.run.packId, key: reference.run.taskKey, scope: { documentIds: reference.rows.map((r) => r.documentId) } });
+      this.#deps.store.setTaskRun(run.id, modelIndex, taskRun.id);
+      active.taskRunId = taskRun.id;
+      const ended = await this.#deps.tasks.finished(taskRun.id);
+      active.taskRunId = null;
+      if (ended.status !== 'complete') return active.cancelled ? 'cancelled' : Promise.reject(new Error(ended.error ?? `The task stopped (${ended.status}).`));
+      active.done++;
+      this.#emit(run.id);
+    }
+    return 'complete';
   }
 
   /** Loads the model to test; the reason it cannot be used, or null. */

@@ -1,7 +1,8 @@
 // An evaluation as files: every answer as CSV (for a spreadsheet), and a Markdown report a
 // practice manager can file (what was compared, on what, when, and how each model did).
 import { stringify } from 'csv-stringify/sync';
-import type { EvalRunDetail, EvalScore } from '../../contract/types.ts';
+import type { EvalRunDetail, EvalScore, EvalTaskScore } from '../../contract/types.ts';
+import type { TaskCellComparison } from './eval-service.ts';
 
 /** A spreadsheet runs a cell that starts with = + - @ as a formula: model output is untrusted (OWASP's CSV-injection rule). */
 const inert = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
@@ -15,7 +16,11 @@ function baseName(detail: EvalRunDetail): string {
   return `Evaluation ${detail.run.assistantName} ${date}`.replace(/[^\p{L}\p{N}\- ]+/gu, '_').trim();
 }
 
-export function evalCsv(detail: EvalRunDetail): { fileName: string; mimeType: string; base64: string } {
+export function evalCsv(detail: EvalRunDetail, cells: TaskCellComparison[] = []): { fileName: string; mimeType: string; base64: string } {
+  if (detail.run.kind === 'task') {
+    const rows = [['model', 'document', 'field', 'corrected_table', 'model_value', 'match', 'source_checked'], ...cells.map((c) => [c.model, c.document, c.field, c.reference ?? '(not stated)', c.value ?? '(not stated)', c.match ? 'yes' : 'no', c.checked ? 'yes' : 'no'].map(inert))];
+    return { fileName: `${baseName(detail)}.csv`, mimeType: 'text/csv', base64: Buffer.from(`\uFEFF${stringify(rows)}`, 'utf8').toString('base64') };
+  }
   const questions = new Map(detail.questions.map((q) => [q.id, q]));
   const rows: string[][] = [[
     'model', 'model_sha256', 'question', 'expected', 'pages', 'should_refuse', 'status', 'answer', 'expected_met', 'citations_verified',
@@ -53,8 +58,33 @@ export function scoreLines(scores: EvalScore[]): string[] {
   return lines;
 }
 
+export function taskScoreLines(scores: EvalTaskScore[]): string[] {
+  const lines = [`| | ${scores.map((s) => md(s.model.name)).join(' | ')} |`, `|---|${scores.map(() => '---').join('|')}|`];
+  lines.push(`| All fields | ${scores.map((s) => share(s.accuracy)).join(' | ')} |`);
+  for (const [i, f] of (scores[0]?.fields ?? []).entries()) lines.push(`| ${md(f.label)} | ${scores.map((s) => share(s.fields[i])).join(' | ')} |`);
+  lines.push(`| Cells marked source checked | ${scores.map((s) => String(s.verified)).join(' | ')} |`);
+  lines.push(`| Time per document (median) | ${scores.map((s) => (s.msPerDocument === null ? '—' : `${(s.msPerDocument / 1000).toFixed(1)} s`)).join(' | ')} |`);
+  return lines;
+}
+
 export function evalMarkdown(detail: EvalRunDetail): { fileName: string; mimeType: string; base64: string } {
   const { run } = detail;
+  if (run.kind === 'task') {
+    const lines = [
+      `# Task evaluation: ${md(run.taskName ?? '')} (${md(run.assistantName)})`,
+      '',
+      `- Run: ${new Date(run.createdAt).toISOString().replace('T', ' ').slice(0, 16)} UTC; status: ${run.status}.`,
+      '- Each model ran the task on the documents of a table a person corrected; its cells are compared with the corrected ones (case, spacing and end punctuation aside; "not stated" in both counts as a match).',
+      '- Models:',
+      ...run.models.map((m) => `  - ${md(m.name)} (SHA-256 ${m.sha256 ?? 'not yet computed'})`),
+      '',
+      '## Field accuracy',
+      '',
+      ...taskScoreLines(detail.taskScores ?? []),
+      '',
+    ];
+    return { fileName: `${baseName(detail)}.md`, mimeType: 'text/markdown', base64: Buffer.from(lines.join('\n'), 'utf8').toString('base64') };
+  }
   const questions = new Map(detail.questions.map((q) => [q.id, q]));
   const lines = [
     `# Evaluation of ${md(run.assistantName)}`,

@@ -1,6 +1,6 @@
 // How an evaluation's answers are judged, and the scoreboard they add up to. Pure functions of the
 // stored answers: the figures can be recomputed at any time and tested on fixed answers.
-import type { AnswerGrounding, EvalAnswer, EvalModelRef, EvalQuestion, EvalScore, EvalVerdict, MessageSource } from '../../contract/types.ts';
+import type { AnswerGrounding, EvalAnswer, EvalModelRef, EvalQuestion, EvalScore, EvalTaskScore, EvalVerdict, MessageSource, TaskCell, TaskField, TaskRunDetail } from '../../contract/types.ts';
 
 /** What a stored answer holds before it is judged. */
 export type AnswerRecord = Omit<EvalAnswer, 'verdict'> & { peakMemoryBytes: number | null };
@@ -102,4 +102,44 @@ export function scoreboard(models: EvalModelRef[], questions: EvalQuestion[], an
     };
   });
   return { scores, answers: judged.map(({ peakMemoryBytes: _peak, ...a }) => a) };
+}
+
+// Task evaluations ------------------------------------------------------------------------
+
+/** A cell's value as compared: case, spacing, quotes and end punctuation do not count. */
+export function normalizeValue(value: string | null): string | null {
+  if (value === null) return null;
+  const v = value.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim().replace(/^["'“”‘’(\[]+|["'“”‘’)\].,;:]+$/g, '').trim();
+  return v === '' ? null : v;
+}
+
+/** What the corrected table says a cell holds: the person's correction, else what they left standing. */
+const referenceValue = (cell: TaskCell | undefined) => (cell ? (cell.edited?.value ?? cell.value) : null);
+
+export function taskScore(modelIndex: number, model: EvalModelRef, fields: TaskField[], reference: TaskRunDetail, table: TaskRunDetail | null): EvalTaskScore {
+  const rows = new Map((table?.rows ?? []).map((r) => [r.documentId, r]));
+  const perField = fields.map((f) => ({ key: f.key, label: f.label, met: 0, of: 0 }));
+  let verified = 0;
+  for (const ref of reference.rows) {
+    if (ref.status !== 'done') continue;
+    const mine = rows.get(ref.documentId);
+    for (const [i, f] of fields.entries()) {
+      const expected = normalizeValue(referenceValue(ref.cells.find((c) => c.item === 0 && c.fieldKey === f.key)));
+      const cell = mine?.status === 'done' ? mine.cells.find((c) => c.item === 0 && c.fieldKey === f.key) : undefined;
+      perField[i].of++;
+      if (mine?.status === 'done' && normalizeValue(cell?.value ?? null) === expected) perField[i].met++;
+      if (cell?.status === 'verified') verified++;
+    }
+  }
+  const times = (table?.rows ?? []).flatMap((r) => (r.status === 'done' && r.durationMs !== null ? [r.durationMs] : []));
+  return {
+    modelIndex,
+    model,
+    taskRunId: table?.run.id ?? null,
+    status: table?.run.status ?? null,
+    accuracy: { met: perField.reduce((n, f) => n + f.met, 0), of: perField.reduce((n, f) => n + f.of, 0) },
+    fields: perField,
+    verified,
+    msPerDocument: median(times),
+  };
 }

@@ -16,6 +16,9 @@ interface QuestionRow {
 
 export interface RunRow {
   id: string;
+  kind: 'questions' | 'task';
+  referenceTaskRunId: string | null;
+  taskName: string | null;
   assistantId: string;
   assistantName: string;
   models: EvalModelRef[];
@@ -92,20 +95,35 @@ export class EvalStore {
     const id = randomUUID();
     this.#db
       .prepare(
-        `INSERT INTO eval_runs (id, assistant_id, assistant_name, models, with_adapters, questions, settings, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
+        `INSERT INTO eval_runs (id, kind, reference_task_run_id, task_name, assistant_id, assistant_name, models, with_adapters, questions, settings, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)`,
       )
-      .run(id, input.assistantId, input.assistantName, JSON.stringify(input.models), input.withAdapters ? 1 : 0, JSON.stringify(input.questions), JSON.stringify(input.settings), Date.now());
+      .run(
+        id, input.kind, input.referenceTaskRunId, input.taskName, input.assistantId, input.assistantName, JSON.stringify(input.models), input.withAdapters ? 1 : 0,
+        JSON.stringify(input.questions), JSON.stringify(input.settings), Date.now(),
+      );
     return id;
+  }
+
+  taskRuns(runId: string): Map<number, string> {
+    const rows = this.#db.prepare('SELECT model_index, task_run_id FROM eval_task_runs WHERE run_id = ?').all(runId) as { model_index: number; task_run_id: string }[];
+    return new Map(rows.map((r) => [r.model_index, r.task_run_id]));
+  }
+
+  setTaskRun(runId: string, modelIndex: number, taskRunId: string): void {
+    this.#db.prepare('INSERT OR REPLACE INTO eval_task_runs (run_id, model_index, task_run_id) VALUES (?, ?, ?)').run(runId, modelIndex, taskRunId);
   }
 
   run(id: string): RunRow | null {
     const r = this.#db.prepare('SELECT * FROM eval_runs WHERE id = ?').get(id) as
-      | { id: string; assistant_id: string; assistant_name: string; models: string; with_adapters: number; questions: string; settings: string; status: EvalRunStatus; error: string | null; created_at: number; finished_at: number | null }
+      | { id: string; kind: 'questions' | 'task'; reference_task_run_id: string | null; task_name: string | null; assistant_id: string; assistant_name: string; models: string; with_adapters: number; questions: string; settings: string; status: EvalRunStatus; error: string | null; created_at: number; finished_at: number | null }
       | undefined;
     if (!r) return null;
     return {
       id: r.id,
+      kind: r.kind,
+      referenceTaskRunId: r.reference_task_run_id,
+      taskName: r.task_name,
       assistantId: r.assistant_id,
       assistantName: r.assistant_name,
       models: JSON.parse(r.models),

@@ -119,10 +119,11 @@ export class TaskService {
     return { run: this.#live(run), rows: this.#store.rows(runId) };
   }
 
-  start(input: { packId: string; key: string; scope: TaskScope }): TaskRun {
+  /** `forEvaluation`: started by the evaluation that holds the model (it passes the hold). */
+  start(input: { packId: string; key: string; scope: TaskScope }, forEvaluation = false): TaskRun {
     const task = this.#definitions.find((t) => t.packId === input.packId && t.key === input.key);
     if (!task) throw new UserFacingError('task/not-found', 'That task is not available.');
-    this.#checkCanRun();
+    this.#checkCanRun(forEvaluation);
     const { documents, label } = this.#resolveScope(input.scope);
     const run = this.#store.createRun(task, label, documents);
     this.#drive(run.id);
@@ -133,12 +134,12 @@ export class TaskService {
    * Goes on with an interrupted or cancelled run, and tries its failed documents again (one since
    * unlocked, or read): rows already done are kept, not read again.
    */
-  resume(runId: string): TaskRun {
+  resume(runId: string, forEvaluation = false): TaskRun {
     const run = this.#store.getRun(runId);
     if (!run) throw new UserFacingError('task/not-found', 'That task run no longer exists.');
     if (run.status === 'running') throw new UserFacingError('task/not-resumable', 'That task is already running.');
     if (run.finished - run.failed === run.total) throw new UserFacingError('task/not-resumable', 'Every document of that run has been read.');
-    this.#checkCanRun();
+    this.#checkCanRun(forEvaluation);
     this.#store.requeueNotDone(runId);
     this.#store.setStatus(runId, 'running');
     this.#drive(runId);
@@ -183,8 +184,8 @@ export class TaskService {
     return this.#active !== null;
   }
 
-  #checkCanRun(): void {
-    const blocked = this.#blocked();
+  #checkCanRun(forEvaluation = false): void {
+    const blocked = forEvaluation ? null : this.#blocked();
     if (blocked) throw new UserFacingError('task/busy', blocked);
     if (this.#active) throw new UserFacingError('task/busy', 'A task is running. Wait for it, or cancel it first.');
     const state = this.#engine.status.state;

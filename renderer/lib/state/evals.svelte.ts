@@ -143,6 +143,19 @@ export class EvalsManager {
     }
   }
 
+  async startTask(referenceRunId: string, modelIds: string[]): Promise<boolean> {
+    if (!this.assistantId) return false;
+    try {
+      const run = await this.#client.call('evals.startTask', { assistantId: this.assistantId, referenceRunId, modelIds });
+      if (!this.runs.some((r) => r.id === run.id)) this.runs = [run, ...this.runs];
+      await this.open(run.id);
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
   async cancel(runId: string): Promise<void> {
     await this.#client.call('evals.cancel', { runId }).catch((e) => toasts.error(e));
   }

@@ -8,7 +8,8 @@ export const name = 'evaluations';
  * on them, and each model's answer to each question with its measured figures. A run keeps the
  * models it compared by name and SHA-256 (a result outlives the file); an answer is written whole
  * in one statement, so a run stopped by a crash resumes at the first question not answered.
- * Conversations get a `hidden` flag: the ones an evaluation asks its questions in are not listed.
+ * A task evaluation instead runs a task again with each model and compares its table with one a
+ * person corrected. Conversations get a `hidden` flag: the ones an evaluation asks its questions in are not listed.
  */
 export function up(db: Database): void {
   db.exec(`
@@ -30,6 +31,11 @@ export function up(db: Database): void {
 
     CREATE TABLE eval_runs (
       id TEXT PRIMARY KEY,
+      -- 'questions': the assistant's set asked of each model; 'task': a task run again by each model on
+      -- the documents of a table a person corrected (reference_task_run_id), scored field by field.
+      kind TEXT NOT NULL DEFAULT 'questions' CHECK (kind IN ('questions', 'task')),
+      reference_task_run_id TEXT,
+      task_name TEXT,
       assistant_id TEXT NOT NULL,
       assistant_name TEXT NOT NULL,
       -- The models compared, in order (JSON: id, name, sha256, file size), and whether adapters were applied.
@@ -61,6 +67,14 @@ export function up(db: Database): void {
       peak_memory_bytes INTEGER,
       error TEXT,
       PRIMARY KEY (run_id, model_index, question_id)
+    ) STRICT;
+
+    -- The task run each model made for a task evaluation (kept in Tasks, where its table can be opened).
+    CREATE TABLE eval_task_runs (
+      run_id TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+      model_index INTEGER NOT NULL,
+      task_run_id TEXT NOT NULL,
+      PRIMARY KEY (run_id, model_index)
     ) STRICT;
   `);
 }
