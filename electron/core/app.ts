@@ -383,8 +383,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     async shutdown() {
       await documents.shutdown();
       await summaries.shutdown();
-      await tasks.shutdown();
+      // An evaluation first: it stops its own task run as cancelled (resumable with the evaluation).
       await evals!.shutdown();
+      await tasks.shutdown();
       await chat.shutdown();
       await indexer.shutdown();
       await searchReader.close();

@@ -11,6 +11,7 @@ import { pickQuestions, report, type Scored } from './grounded.ts';
 import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
 import { evalTasks } from './tasks.ts';
+import { evalModels } from './models.ts';
 
 const SHARED = resolve(REPO_ROOT, '..', 'shared');
 const CHAT_MODEL = join(SHARED, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -41,6 +42,11 @@ async function main(): Promise<void> {
   const call = routerCaller(() => enclave);
   const grant = granter(() => enclave);
   try {
+    if (only === 'models') {
+      const i = args.indexOf('--second');
+      await evalModels(enclave, CORPUS, CHAT_MODEL, EMBEDDING_MODEL, i >= 0 ? resolve(args[i + 1]) : null, flag('docs', 3), flag('per-doc', 5));
+      return;
+    }
     const chat = await call('models.add', { file: grant(CHAT_MODEL) });
     const embedding = await call('models.add', { file: grant(EMBEDDING_MODEL) });
     await call('models.activate', { modelId: chat.id });

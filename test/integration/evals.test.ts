@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalRun } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
@@ -218,5 +219,41 @@ describe('comparing models on a task table a person corrected', () => {
     expect(csv).toMatch(/Governing law,The laws of Atlantis,[^\n]*,no,/);
     const md = Buffer.from((await call('evals.export', { runId: run.id, format: 'markdown' })).base64, 'base64').toString('utf8');
     expect(md).toContain(`| All fields | ${cells - 1} of ${cells} (${Math.round(((cells - 1) / cells) * 100)}%) |`);
+  }, 180_000);
+});
+
+describe('a run cut off by a quit or a crash', () => {
+  it('is kept as interrupted, and after a restart resumes at the first question not answered', async () => {
+    await call('models.activate', { modelId: grounded });
+    const run = await call('evals.start', { assistantId, modelIds: [endless, grounded], withAdapters: true });
+    await new Promise<void>((resolve) => {
+      const off = enclave.events.subscribe((name, payload) => {
+        if (name === 'evals.changed' && (payload as EvalRun).id === run.id && (payload as EvalRun).answered >= 2) {
+          off();
+          resolve();
+        }
+      });
+    });
+    // The app quits mid-run: the run stops as interrupted, its answers kept.
+    await enclave.shutdown();
+    // A crash would have left it marked running: the next start finds it interrupted all the same.
+    const file = new BetterSqlite3(join(dir, 'data', 'enclave.db'));
+    expect(file.prepare('SELECT status FROM eval_runs WHERE id = ?').pluck().get(run.id)).toBe('interrupted');
+    const saved = file.prepare('SELECT COUNT(*) FROM eval_answers WHERE run_id = ?').pluck().get(run.id) as number;
+    file.prepare("UPDATE eval_runs SET status = 'running' WHERE id = ?").run(run.id);
+    file.close();
+    expect(saved).toBeGreaterThanOrEqual(2);
+    expect(saved).toBeLessThan(6);
+
+    enclave = open();
+    await enclave.restoreActiveModel();
+    const after = (await call('evals.runs', { assistantId })).find((r) => r.id === run.id)!;
+    expect(after).toMatchObject({ status: 'interrupted', answered: saved, total: 6 });
+    const kept = (await call('evals.get', { runId: run.id })).answers.map((a) => `${a.modelIndex}|${a.questionId}|${a.answer}`);
+    await call('evals.resume', { runId: run.id });
+    expect(await finished(run.id)).toMatchObject({ status: 'complete', answered: 6 });
+    const all = (await call('evals.get', { runId: run.id })).answers.map((a) => `${a.modelIndex}|${a.questionId}|${a.answer}`);
+    expect(all).toHaveLength(6);
+    for (const k of kept) expect(all).toContain(k);
   }, 180_000);
 });

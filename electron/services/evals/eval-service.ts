@@ -10,7 +10,7 @@ import { UserFacingError } from '../../contract/errors.ts';
 import type { ReplyOverride } from '../chat/chat-service.ts';
 import type { EvalStore, RunRow } from '../store/eval-store.ts';
 import { parseQuestionsCsv } from './questions-csv.ts';
-import { normalizeValue, scoreboard, taskScore, type AnswerRecord } from './scoring.ts';
+import { median, normalizeValue, scoreboard, taskScore, type AnswerRecord } from './scoring.ts';
 
 export interface TaskCellComparison {
   model: string;
@@ -199,9 +199,7 @@ export class EvalService {
   resume(runId: string): EvalRun {
     const run = this.#require(runId);
     if (run.status === 'running' || run.status === 'complete') throw new UserFacingError('eval/not-resumable', run.status === 'running' ? 'This evaluation is running.' : 'This evaluation is complete.');
-    if (this.#active) throw new UserFacingError('eval/busy', 'An evaluation is already running. Wait for it, or cancel it first.');
-    const blocked = this.#deps.blocked();
-    if (blocked) throw new UserFacingError('eval/busy', blocked);
+    this.#checkCanStart();
     this.#deps.store.setStatus(runId, 'running');
     this.#drive(runId);
     return this.#view(this.#deps.store.run(runId)!);
@@ -240,11 +238,6 @@ export class EvalService {
 
   /** Each model's measured speed on this computer, from its replies and its evaluation answers. */
   measured(models: { id: string; name: string }[]): Record<string, ModelMeasure> {
-    const median = (xs: number[]) => {
-      if (xs.length === 0) return null;
-      const s = [...xs].sort((a, b) => a - b);
-      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    };
     const out: Record<string, ModelMeasure> = {};
     for (const m of models) {
       const { tokensPerSecond, firstTokenMs } = this.#deps.store.measures(m.id, m.name);

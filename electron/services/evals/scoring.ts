@@ -61,7 +61,7 @@ export function verdictOf(question: EvalQuestion, answer: Pick<EvalAnswer, 'stat
   };
 }
 
-function median(xs: number[]): number | null {
+export function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
