@@ -99,6 +99,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const modelStore = new ModelStore(db);
   if (options.settingsOverride && Object.keys(options.settingsOverride).length > 0) settings.update(options.settingsOverride);
 
+  // An evaluation's question asked when Enclave last stopped left its hidden conversation behind.
+  conversations.deleteHidden();
   const interrupted = conversations.markStreamingInterrupted();
   if (interrupted > 0) console.warn(`[store] ${interrupted} reply(ies) were cut off when Enclave last stopped; marked interrupted.`);
 

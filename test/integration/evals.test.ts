@@ -241,11 +241,14 @@ describe('a run cut off by a quit or a crash', () => {
     expect(file.prepare('SELECT status FROM eval_runs WHERE id = ?').pluck().get(run.id)).toBe('interrupted');
     const saved = file.prepare('SELECT COUNT(*) FROM eval_answers WHERE run_id = ?').pluck().get(run.id) as number;
     file.prepare("UPDATE eval_runs SET status = 'running' WHERE id = ?").run(run.id);
+    // and the hidden conversation of the question it was asking.
+    file.prepare("INSERT INTO conversations (id, assistant_id, title, title_is_custom, system_prompt, created_at, updated_at, hidden) VALUES ('left-behind', ?, 'Evaluation question', 0, '', 0, 0, 1)").run(assistantId);
     file.close();
     expect(saved).toBeGreaterThanOrEqual(2);
     expect(saved).toBeLessThan(6);
 
     enclave = open();
+    expect(enclave.db.prepare("SELECT COUNT(*) FROM conversations WHERE id = 'left-behind'").pluck().get()).toBe(0);
     await enclave.restoreActiveModel();
     const after = (await call('evals.runs', { assistantId })).find((r) => r.id === run.id)!;
     expect(after).toMatchObject({ status: 'interrupted', answered: saved, total: 6 });

@@ -278,6 +278,11 @@ export class ConversationStore {
   }
 
   /** On start: replies that were streaming when the process died are marked interrupted, text kept. */
+  /** Removes hidden conversations (an evaluation's question cut off by a crash): nothing refers to them. */
+  deleteHidden(): number {
+    return this.#db.prepare('DELETE FROM conversations WHERE hidden = 1').run().changes;
+  }
+
   markStreamingInterrupted(): number {
     return this.#db.prepare("UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'").run().changes;
   }
