@@ -14,14 +14,15 @@ const WORKER_FILE = resolve(dirname(here), '..', '..', 'workers', `retrieval-rea
 
 /** What the Retriever searches with: main's store, or the reader thread. */
 export interface SearchReader {
-  bm25(question: string, documentIds: string[], limit: number): Promise<ChunkHit[]>;
+  /** With `part`, only that share of a large scope (the search threads split it). */
+  bm25(question: string, documentIds: string[], limit: number, part?: SearchPart): Promise<ChunkHit[]>;
   vector(query: Float32Array, documentIds: string[], limit: number): Promise<ChunkHit[]>;
 }
 
 /** Searches on main's connection (tests, in-memory stores, or when the thread is unavailable). */
 export function mainThreadReader(store: RetrievalStore): SearchReader {
   return {
-    bm25: async (question, documentIds, limit) => store.bm25(question, documentIds, limit),
+    bm25: async (question, documentIds, limit, part) => store.bm25(question, documentIds, limit, part),
     vector: async (query, documentIds, limit) => store.vector(query, documentIds, limit),
   };
 }
@@ -140,11 +141,10 @@ export class RetrievalReader implements SearchReader {
     return thread.ask(search);
   }
 
-  /** A search answered on main's connection (the whole scope, whatever part it was). */
+  /** A search answered on main's connection (a share of a split search stays that share). */
   #onMain(search: Search): Promise<ChunkHit[]> {
     if (search.method === 'vector') return this.#fallback.vector(search.query, search.documentIds, search.limit);
-    if (search.part && search.part.index > 0) return Promise.resolve([]);
-    return this.#fallback.bm25(search.question, search.documentIds, search.limit);
+    return this.#fallback.bm25(search.question, search.documentIds, search.limit, search.part);
   }
 
   #ensureThreads(): ReaderThread[] | null {
@@ -157,8 +157,7 @@ export class RetrievalReader implements SearchReader {
         this.#broken = true;
         this.#threads = null;
         for (const t of threads) pending.push(...t.drain());
-        // Searches in flight are answered on main's connection rather than lost: the first part
-        // of a shared search takes the whole scope, the others none.
+        // Searches in flight are answered on main's connection rather than lost, each its own share.
         for (const p of pending) this.#onMain(p.request as Search).then(p.resolve, p.reject);
       };
       for (let i = 0; i < this.#size; i++) threads.push(new ReaderThread(this.#file, lost));
