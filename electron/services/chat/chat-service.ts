@@ -7,13 +7,13 @@ import type { ConversationStore } from '../store/conversation-store.ts';
 import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
 import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
 
-/** How a conversation's assistant shapes a reply. */
 /** What an evaluation asks of a reply instead of the assistant's choice: this model, with or without its adapters. */
 export interface ReplyOverride {
   modelId: string;
   withAdapters: boolean;
 }
 
+/** How a conversation's assistant shapes a reply. */
 export interface ReplyProfile {
   /** The assistant's instructions, first in the system prompt (stable turn to turn). */
   instructions: string;
