@@ -197,6 +197,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   if (resumed > 0) console.warn(`[documents] ${resumed} document(s) were being read when Enclave last stopped; reading them again.`);
 
   const summaries = new Summarizer({
+    hold: () => evals?.holdsModel ?? null,
     summaries: summaryStore,
     documents: documentStore,
     engine,

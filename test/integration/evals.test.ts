@@ -94,6 +94,9 @@ describe('comparing models', () => {
     // The chat waits while the model under test is loaded.
     const conversationId = (await call('conversations.create', { assistantId })).id;
     await expect(call('chat.send', { conversationId, text: 'Hello' })).rejects.toMatchObject({ code: 'chat/busy', message: expect.stringContaining('An evaluation is running') });
+    // So do summaries: the model under test is not the one the person chose.
+    const leaseId = (await call('documents.list', {}))[0].id;
+    await expect(call('summaries.start', { documentId: leaseId, kind: 'brief' })).rejects.toMatchObject({ code: 'chat/busy', message: expect.stringContaining('An evaluation is running') });
     const done = await finished(run.id);
     expect(done).toMatchObject({ status: 'complete', answered: 6, etaMs: null });
 

@@ -99,7 +99,11 @@ export class Summarizer {
   readonly #events: SummaryEvents;
   #active: ActiveSummary | null = null;
 
-  constructor(deps: { summaries: SummaryStore; documents: DocumentStore; engine: Engine; events: SummaryEvents }) {
+  /** Why summaries must wait (an evaluation holds the model), or null. */
+  readonly #hold: () => string | null;
+
+  constructor(deps: { summaries: SummaryStore; documents: DocumentStore; engine: Engine; events: SummaryEvents; hold?: () => string | null }) {
+    this.#hold = deps.hold ?? (() => null);
     this.#summaries = deps.summaries;
     this.#documents = deps.documents;
     this.#engine = deps.engine;
@@ -121,6 +125,8 @@ export class Summarizer {
     if (!doc) throw new UserFacingError('document/not-found', 'That document is no longer in the library.');
     if (doc.status !== 'ready') throw new UserFacingError('document/not-ready', `“${doc.title}” is not ready yet: wait until it has been read.`);
     if (this.#active) throw new UserFacingError('chat/busy', 'A summary is being written. Wait for it, or cancel it first.');
+    const held = this.#hold();
+    if (held) throw new UserFacingError('chat/busy', held);
     const state = this.#engine.status.state;
     if (state === 'generating') throw new UserFacingError('chat/busy', 'The model is answering in a conversation. Try again when it has finished.');
     if (state !== 'ready') throw new UserFacingError('model/not-loaded', 'Load a model to write summaries.');
