@@ -225,6 +225,36 @@ describe('comparing models on a task table a person corrected', () => {
   }, 180_000);
 });
 
+describe('a run started while a reply is being written', () => {
+  it('waits for the reply before loading the model under test, and answers every question', async () => {
+    await call('models.activate', { modelId: endless });
+    // An assistant whose replies run long (the fixture model never stops by itself).
+    const storyteller = await call('assistants.create', {
+      fields: {
+        name: 'Storyteller', description: '', color: '#2f7d6d', domain: 'general', systemPrompt: '', temperature: null, topP: null, maxTokens: 1500,
+        answerOnlyFromDocuments: false, collectionIds: [], summaryKinds: [],
+      },
+    });
+    const conversationId = (await call('conversations.create', { assistantId: storyteller.id })).id;
+    const streaming = new Promise<void>((resolve) => {
+      const off = enclave.events.subscribe((name, payload) => {
+        if (name === 'chat.delta' && (payload as { conversationId: string }).conversationId === conversationId) {
+          off();
+          resolve();
+        }
+      });
+    });
+    await call('chat.send', { conversationId, text: 'Tell me a story' });
+    await streaming;
+    expect((await call('engine.status', {})).state).toBe('generating');
+    const run = await call('evals.start', { assistantId, modelIds: [grounded], withAdapters: true });
+    expect(await finished(run.id)).toMatchObject({ status: 'complete', answered: 3 });
+    expect((await call('evals.get', { runId: run.id })).scores[0].failed).toBe(0);
+    const story = (await call('conversations.get', { conversationId })).messages.at(-1)!;
+    expect(story.status).toBe('complete');
+  }, 60_000);
+});
+
 describe('a run cut off by a quit or a crash', () => {
   it('is kept as interrupted, and after a restart resumes at the first question not answered', async () => {
     await call('models.activate', { modelId: grounded });

@@ -410,7 +410,7 @@ export class EvalService {
       const waiting = run.questions.filter((q) => !done.has(`${modelIndex}|${q.id}`));
       if (waiting.length === 0) continue;
       if (active.cancelled) return 'cancelled';
-      const loadError = await this.#load(model);
+      const loadError = await this.#load(model, active);
       for (const question of waiting) {
         if (active.cancelled) return 'cancelled';
         active.current = `${model.name} · question ${run.questions.indexOf(question) + 1} of ${run.questions.length}`;
@@ -440,7 +440,7 @@ export class EvalService {
         status = null;
       }
       if (status === 'complete') continue;
-      const loadError = await this.#load(model);
+      const loadError = await this.#load(model, active);
       if (loadError) throw new Error(loadError);
       active.current = `${model.name} · ${reference.run.taskName}`;
       this.#emit(run.id);
@@ -461,14 +461,21 @@ export class EvalService {
   }
 
   /** Loads the model to test; the reason it cannot be used, or null. */
-  async #load(model: EvalModelRef): Promise<string | null> {
+  async #load(model: EvalModelRef, active: Active): Promise<string | null> {
     const m = this.#deps.models.get(model.modelId);
     if (!m) return `“${model.name}” was removed from the library.`;
-    try {
-      if (this.#deps.models.loadedModelId() !== m.id) await this.#deps.models.activate(m.id);
-      return this.#deps.models.loadedModelId() === m.id ? null : `“${model.name}” could not be loaded.`;
-    } catch (e) {
-      return `“${model.name}” could not be loaded: ${(e as Error).message}`;
+    for (;;) {
+      try {
+        if (this.#deps.models.loadedModelId() !== m.id) await this.#deps.models.activate(m.id);
+        return this.#deps.models.loadedModelId() === m.id ? null : `“${model.name}” could not be loaded.`;
+      } catch (e) {
+        // A reply or summary that started before the run finishes first.
+        if (e instanceof UserFacingError && e.code === 'chat/busy' && !active.cancelled) {
+          await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+          continue;
+        }
+        return `“${model.name}” could not be loaded: ${(e as Error).message}`;
+      }
     }
   }
 
