@@ -248,6 +248,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     tasks: {
       get: (runId) => tasks!.get(runId),
+      run: (runId) => tasks!.run(runId),
       start: (input) => tasks!.start(input, true),
       resume: (runId) => tasks!.resume(runId, true),
       cancel: (runId) => tasks!.cancel(runId),
@@ -260,7 +261,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
               resolve(run);
             }
           });
-          const now = tasks!.get(runId).run;
+          const now = tasks!.run(runId);
           if (now.status !== 'running') {
             off();
             resolve(now);

@@ -10,17 +10,10 @@ import { UserFacingError } from '../../contract/errors.ts';
 import type { ReplyOverride } from '../chat/chat-service.ts';
 import type { EvalStore, RunRow } from '../store/eval-store.ts';
 import { parseQuestionsCsv } from './questions-csv.ts';
-import { median, normalizeValue, scoreboard, taskScore, type AnswerRecord } from './scoring.ts';
+import { compareTables, median, scoreboard, taskScore, type AnswerRecord, type CellComparison } from './scoring.ts';
 
-export interface TaskCellComparison {
-  model: string;
-  document: string;
-  field: string;
-  reference: string | null;
-  value: string | null;
-  match: boolean;
-  checked: boolean;
-}
+/** A cell of a task evaluation, with the model that wrote it. */
+export type TaskCellComparison = CellComparison & { model: string };
 
 /** At most this many questions in one assistant's set. */
 export const MAX_QUESTIONS = 2000;
@@ -48,6 +41,8 @@ export interface EvalDeps {
   /** Tasks, for task evaluations: a run started or resumed for the evaluation passes the hold. */
   tasks: {
     get: (runId: string) => TaskRunDetail;
+    /** A run without its table (its status). */
+    run: (runId: string) => TaskRun;
     start: (input: { packId: string; key: string; scope: TaskScope }) => TaskRun;
     resume: (runId: string) => TaskRun;
     cancel: (runId: string) => unknown;
@@ -262,52 +257,31 @@ export class EvalService {
   /** A task evaluation cell by cell: what each model wrote beside what the corrected table says. */
   taskCells(runId: string): TaskCellComparison[] {
     const run = this.#require(runId);
-    if (run.kind !== 'task') return [];
-    const reference = this.#deps.tasks.get(run.referenceTaskRunId!);
-    const made = this.#deps.store.taskRuns(run.id);
-    const out: TaskCellComparison[] = [];
-    for (const [i, model] of run.models.entries()) {
-      let table: TaskRunDetail | null = null;
-      try {
-        table = made.has(i) ? this.#deps.tasks.get(made.get(i)!) : null;
-      } catch {
-        table = null;
-      }
-      for (const ref of reference.rows.filter((r) => r.status === 'done')) {
-        const mine = table?.rows.find((r) => r.documentId === ref.documentId);
-        for (const f of reference.run.fields) {
-          const refCell = ref.cells.find((c) => c.item === 0 && c.fieldKey === f.key);
-          const cell = mine?.status === 'done' ? mine.cells.find((c) => c.item === 0 && c.fieldKey === f.key) : undefined;
-          const expected = refCell ? (refCell.edited?.value ?? refCell.value) : null;
-          const value = cell?.value ?? null;
-          out.push({
-            model: model.name, document: ref.documentTitle, field: f.label, reference: expected, value,
-            match: mine?.status === 'done' && normalizeValue(value) === normalizeValue(expected), checked: cell?.status === 'verified',
-          });
-        }
-      }
-    }
-    return out;
+    const tables = run.kind === 'task' ? this.#tables(run) : null;
+    if (!tables) return [];
+    return run.models.flatMap((model, i) =>
+      compareTables(tables.reference.run.fields, tables.reference, tables.made[i]).map((c) => ({ ...c, model: model.name })),
+    );
   }
 
   #taskScores(run: RunRow): EvalTaskScore[] {
-    let reference: TaskRunDetail;
-    try {
-      reference = this.#deps.tasks.get(run.referenceTaskRunId!);
-    } catch {
-      return [];
-    }
-    const made = this.#deps.store.taskRuns(run.id);
-    return run.models.map((model, i) => {
-      const taskRunId = made.get(i);
-      let table: TaskRunDetail | null = null;
+    const tables = this.#tables(run);
+    return tables ? run.models.map((model, i) => taskScore(i, model, tables.reference.run.fields, tables.reference, tables.made[i])) : [];
+  }
+
+  /** The corrected table a task evaluation scores against, and each model's table (null: none, or deleted in Tasks). */
+  #tables(run: RunRow): { reference: TaskRunDetail; made: (TaskRunDetail | null)[] } | null {
+    const table = (taskRunId: string | undefined) => {
       try {
-        table = taskRunId ? this.#deps.tasks.get(taskRunId) : null;
+        return taskRunId ? this.#deps.tasks.get(taskRunId) : null;
       } catch {
-        table = null;
+        return null;
       }
-      return taskScore(i, model, reference.run.fields, reference, table);
-    });
+    };
+    const reference = table(run.referenceTaskRunId ?? undefined);
+    if (!reference) return null;
+    const made = this.#deps.store.taskRuns(run.id);
+    return { reference, made: run.models.map((_, i) => table(made.get(i))) };
   }
 
   #require(runId: string): RunRow {
@@ -346,7 +320,7 @@ export class EvalService {
     let n = 0;
     for (const taskRunId of this.#deps.store.taskRuns(run.id).values()) {
       try {
-        if (this.#deps.tasks.get(taskRunId).run.status === 'complete') n++;
+        if (this.#deps.tasks.run(taskRunId).status === 'complete') n++;
       } catch {
         // The task run was deleted in Tasks: that model's table is gone.
       }
@@ -435,7 +409,7 @@ export class EvalService {
       const existing = made.get(modelIndex);
       let status: TaskRun['status'] | null = null;
       try {
-        status = existing ? this.#deps.tasks.get(existing).run.status : null;
+        status = existing ? this.#deps.tasks.run(existing).status : null;
       } catch {
         status = null;
       }

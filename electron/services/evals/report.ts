@@ -2,10 +2,9 @@
 // practice manager can file (what was compared, on what, when, and how each model did).
 import { stringify } from 'csv-stringify/sync';
 import type { EvalRunDetail, EvalScore, EvalTaskScore } from '../../contract/types.ts';
+import { inert } from '../tasks/table-export.ts';
 import type { TaskCellComparison } from './eval-service.ts';
 
-/** A spreadsheet runs a cell that starts with = + - @ as a formula: model output is untrusted (OWASP's CSV-injection rule). */
-const inert = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
 const mark = (v: boolean | null) => (v === null ? '' : v ? 'yes' : 'no');
 const share = ({ met, of }: { met: number; of: number }) => (of === 0 ? '—' : `${met} of ${of} (${Math.round((met / of) * 100)}%)`);
 /** Markdown table cells hold no pipes or line breaks; no HTML is interpreted by the report's readers. */
@@ -18,7 +17,7 @@ function baseName(detail: EvalRunDetail): string {
 
 export function evalCsv(detail: EvalRunDetail, cells: TaskCellComparison[] = []): { fileName: string; mimeType: string; base64: string } {
   if (detail.run.kind === 'task') {
-    const rows = [['model', 'document', 'field', 'corrected_table', 'model_value', 'match', 'source_checked'], ...cells.map((c) => [c.model, c.document, c.field, c.reference ?? '(not stated)', c.value ?? '(not stated)', c.match ? 'yes' : 'no', c.checked ? 'yes' : 'no'].map(inert))];
+    const rows = [['model', 'document', 'field', 'corrected_table', 'model_value', 'match', 'source_checked'], ...cells.map((c) => [c.model, c.documentTitle, c.fieldLabel, c.reference ?? '(not stated)', c.value ?? '(not stated)', c.match ? 'yes' : 'no', c.checked ? 'yes' : 'no'].map(inert))];
     return { fileName: `${baseName(detail)}.csv`, mimeType: 'text/csv', base64: Buffer.from(`\uFEFF${stringify(rows)}`, 'utf8').toString('base64') };
   }
   const questions = new Map(detail.questions.map((q) => [q.id, q]));

@@ -1,6 +1,6 @@
 // How an evaluation's answers are judged, and the scoreboard they add up to. Pure functions of the
 // stored answers: the figures can be recomputed at any time and tested on fixed answers.
-import type { AnswerGrounding, EvalAnswer, EvalModelRef, EvalQuestion, EvalScore, EvalTaskScore, EvalVerdict, MessageSource, TaskCell, TaskField, TaskRunDetail } from '../../contract/types.ts';
+import type { AnswerGrounding, EvalAnswer, EvalModelRef, EvalQuestion, EvalScore, EvalTaskScore, EvalVerdict, MessageSource, TaskField, TaskRow, TaskRunDetail } from '../../contract/types.ts';
 
 /** What a stored answer holds before it is judged. */
 export type AnswerRecord = Omit<EvalAnswer, 'verdict'> & { peakMemoryBytes: number | null };
@@ -113,33 +113,56 @@ export function normalizeValue(value: string | null): string | null {
   return v === '' ? null : v;
 }
 
-/** What the corrected table says a cell holds: the person's correction, else what they left standing. */
-const referenceValue = (cell: TaskCell | undefined) => (cell ? (cell.edited?.value ?? cell.value) : null);
+/** One cell of a model's table beside the corrected table's. */
+export interface CellComparison {
+  documentTitle: string;
+  fieldKey: string;
+  fieldLabel: string;
+  /** The corrected table's value: the person's correction, else what they left standing. */
+  reference: string | null;
+  value: string | null;
+  match: boolean;
+  /** The model's cell was marked "source checked". */
+  checked: boolean;
+}
+
+/** Every cell of the corrected table's read documents, beside the model's table (null: it made none). */
+export function compareTables(fields: TaskField[], reference: TaskRunDetail, table: TaskRunDetail | null): CellComparison[] {
+  const rows = new Map((table?.rows ?? []).map((r) => [r.documentId, r]));
+  const cellOf = (row: TaskRow | undefined, key: string) => row?.cells.find((c) => c.item === 0 && c.fieldKey === key);
+  return reference.rows
+    .filter((ref) => ref.status === 'done')
+    .flatMap((ref) => {
+      const mine = rows.get(ref.documentId);
+      const done = mine?.status === 'done';
+      return fields.map((f) => {
+        const refCell = cellOf(ref, f.key);
+        const cell = done ? cellOf(mine, f.key) : undefined;
+        const expected = refCell ? (refCell.edited?.value ?? refCell.value) : null;
+        const value = cell?.value ?? null;
+        return {
+          documentTitle: ref.documentTitle, fieldKey: f.key, fieldLabel: f.label, reference: expected, value,
+          match: done && normalizeValue(value) === normalizeValue(expected), checked: cell?.status === 'verified',
+        };
+      });
+    });
+}
 
 export function taskScore(modelIndex: number, model: EvalModelRef, fields: TaskField[], reference: TaskRunDetail, table: TaskRunDetail | null): EvalTaskScore {
-  const rows = new Map((table?.rows ?? []).map((r) => [r.documentId, r]));
-  const perField = fields.map((f) => ({ key: f.key, label: f.label, met: 0, of: 0 }));
-  let verified = 0;
-  for (const ref of reference.rows) {
-    if (ref.status !== 'done') continue;
-    const mine = rows.get(ref.documentId);
-    for (const [i, f] of fields.entries()) {
-      const expected = normalizeValue(referenceValue(ref.cells.find((c) => c.item === 0 && c.fieldKey === f.key)));
-      const cell = mine?.status === 'done' ? mine.cells.find((c) => c.item === 0 && c.fieldKey === f.key) : undefined;
-      perField[i].of++;
-      if (mine?.status === 'done' && normalizeValue(cell?.value ?? null) === expected) perField[i].met++;
-      if (cell?.status === 'verified') verified++;
-    }
-  }
+  const cells = compareTables(fields, reference, table);
+  const perField = fields.map((f) => {
+    const mine = cells.filter((c) => c.fieldKey === f.key);
+    return { key: f.key, label: f.label, met: mine.filter((c) => c.match).length, of: mine.length };
+  });
   const times = (table?.rows ?? []).flatMap((r) => (r.status === 'done' && r.durationMs !== null ? [r.durationMs] : []));
   return {
     modelIndex,
     model,
     taskRunId: table?.run.id ?? null,
     status: table?.run.status ?? null,
-    accuracy: { met: perField.reduce((n, f) => n + f.met, 0), of: perField.reduce((n, f) => n + f.of, 0) },
+    accuracy: { met: cells.filter((c) => c.match).length, of: cells.length },
     fields: perField,
-    verified,
+    verified: cells.filter((c) => c.checked).length,
     msPerDocument: median(times),
   };
 }

@@ -56,7 +56,7 @@ export function tableRows(detail: TaskRunDetail): string[][] {
  * A spreadsheet opens a CSV cell that starts with = + - @ as a formula; model output and document
  * text are untrusted, so such a cell is written as text (OWASP's CSV-injection rule).
  */
-function inert(value: string): string {
+export function inert(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 

@@ -114,9 +114,14 @@ export class TaskService {
   }
 
   get(runId: string): TaskRunDetail {
+    return { run: this.run(runId), rows: this.#store.rows(runId) };
+  }
+
+  /** A run without its table. */
+  run(runId: string): TaskRun {
     const run = this.#store.getRun(runId);
     if (!run) throw new UserFacingError('task/not-found', 'That task run no longer exists.');
-    return { run: this.#live(run), rows: this.#store.rows(runId) };
+    return this.#live(run);
   }
 
   /** `forEvaluation`: started by the evaluation that holds the model (it passes the hold). */

@@ -131,22 +131,19 @@ export class EvalsManager {
   }
 
   async start(modelIds: string[], withAdapters: boolean): Promise<boolean> {
-    if (!this.assistantId) return false;
-    try {
-      const run = await this.#client.call('evals.start', { assistantId: this.assistantId, modelIds, withAdapters });
-      if (!this.runs.some((r) => r.id === run.id)) this.runs = [run, ...this.runs];
-      await this.open(run.id);
-      return true;
-    } catch (e) {
-      toasts.error(e);
-      return false;
-    }
+    const assistantId = this.assistantId;
+    return assistantId ? this.#begin(this.#client.call('evals.start', { assistantId, modelIds, withAdapters })) : false;
   }
 
   async startTask(referenceRunId: string, modelIds: string[]): Promise<boolean> {
-    if (!this.assistantId) return false;
+    const assistantId = this.assistantId;
+    return assistantId ? this.#begin(this.#client.call('evals.startTask', { assistantId, referenceRunId, modelIds })) : false;
+  }
+
+  /** A run just started: listed and opened (or its error shown). */
+  async #begin(started: Promise<EvalRun>): Promise<boolean> {
     try {
-      const run = await this.#client.call('evals.startTask', { assistantId: this.assistantId, referenceRunId, modelIds });
+      const run = await started;
       if (!this.runs.some((r) => r.id === run.id)) this.runs = [run, ...this.runs];
       await this.open(run.id);
       return true;
