@@ -14,6 +14,7 @@ import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachWebSocketTransport, tokenMatches } from './transport/websocket.ts';
 import type { Settings } from './contract/types.ts';
 import { MAX_DOCUMENT_BYTES } from './services/documents/document-library.ts';
+import { safeFileName } from './services/files/file-names.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
@@ -93,7 +94,7 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
   }
   const url = new URL(req.url ?? '/', origin);
   const purpose = url.searchParams.get('purpose') === 'document' ? 'document' : 'model';
-  const name = basename(url.searchParams.get('name') ?? 'upload').replace(/[^\w.\- ]+/g, '_').slice(0, 120) || 'upload';
+  const name = safeFileName(url.searchParams.get('name') ?? '');
   // A folder per upload keeps the user's file name intact and never overwrites another file.
   const base = purpose === 'model' ? modelsDir(dataDir) : documentsDir(dataDir);
   const dir = join(base, `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);

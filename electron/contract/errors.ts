@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'document/no-text'
   | 'document/wrong-password'
   | 'document/not-encrypted'
+  | 'document/encrypted'
   | 'document/not-ready'
   | 'summary/not-found'
   | 'collection/not-found'

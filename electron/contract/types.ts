@@ -272,7 +272,7 @@ export interface SentTurn {
   assistantMessage: Message;
 }
 
-export type DocumentKind = 'pdf' | 'docx' | 'text' | 'markdown' | 'html';
+export type DocumentKind = 'pdf' | 'docx' | 'text' | 'markdown' | 'html' | 'xlsx' | 'odt' | 'rtf' | 'email' | 'image';
 /** reading: being read (or to be resumed after a crash); needs-password: an encrypted PDF. */
 export type DocumentStatus = 'reading' | 'needs-password' | 'ready' | 'failed';
 
@@ -291,6 +291,11 @@ export interface DocumentInfo {
   error: string | null;
   /** Something the user should know that is not an error (e.g. the extension did not match). */
   notice: string | null;
+  /** What reading could not take in, and where (pictures, pages past the cap, undecodable text…). */
+  notices: string[];
+  /** The document this one came with (an e-mail it was attached to), and its title. */
+  parentId: string | null;
+  parentTitle: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -301,7 +306,12 @@ export interface DocumentPage {
   pageCount: number;
   text: string;
   ocr: boolean;
+  /** How sure OCR was of this page's text (0–100), when it was read by OCR. */
+  ocrConfidence: number | null;
 }
+
+/** Below this OCR confidence a page is flagged in the reader: its words may be misread. */
+export const LOW_OCR_CONFIDENCE = 70;
 
 export interface DocumentImport {
   document: DocumentInfo;

@@ -114,9 +114,24 @@ describe('documents in the browser', () => {
 
   it('an unsupported file gets a clear message and nothing else changes', async () => {
     const rowsBefore = await page.getByRole('table', { name: 'Document library' }).getByRole('row').count();
-    await page.getByLabel('Choose documents').setInputFiles(fx.png);
-    await expect.poll(() => page.getByRole('list', { name: 'Files being added' }).getByRole('alert').textContent()).toContain('is an image');
+    await page.getByLabel('Choose documents').setInputFiles(fx.unsupported);
+    await expect.poll(() => page.getByRole('list', { name: 'Files being added' }).getByRole('alert').textContent()).toContain('is a PowerPoint presentation; export it to PDF');
     expect(await page.getByRole('table', { name: 'Document library' }).getByRole('row').count()).toBe(rowsBefore);
+  });
+
+  it('a file name keeps its accents and CJK characters; what could not be read is said under the document', async () => {
+    await page.getByLabel('Choose documents').setInputFiles([fx.unicodeName, fx.withNotes]);
+    const library = page.getByRole('table', { name: 'Document library' });
+    await expect.poll(() => library.getByRole('row', { name: 'résumé 日本語' }).textContent(), { timeout: 30_000 }).toContain('Ready');
+    const letter = library.getByRole('row', { name: 'letter-with-logo' });
+    await expect.poll(() => letter.textContent(), { timeout: 30_000 }).toContain('Ready');
+    expect(await letter.textContent()).toContain('RTF');
+    const notes = letter.getByRole('group').filter({ hasText: 'Reading notes (1)' });
+    expect(await notes.textContent()).toContain('A picture was not read: text inside pictures is not recognised in RTF files.');
+    // The uploaded copy is kept under its own name in the data folder.
+    const { readdirSync } = await import('node:fs');
+    const uploads = join(dir, 'data', 'documents');
+    expect(readdirSync(uploads).some((d) => readdirSync(join(uploads, d)).includes('résumé 日本語.txt'))).toBe(true);
   });
 
   it('a document dropped on a conversation is shared with it, and the model answers with it', async () => {

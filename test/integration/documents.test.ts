@@ -118,7 +118,7 @@ describe('bad input gets a clear message and loses nothing', () => {
   });
 
   it('refuses unsupported, empty, missing and oversized files up front, storing nothing', async () => {
-    await expect(call('documents.import', { file: grant(fx.png) })).rejects.toMatchObject({ code: 'document/unsupported', message: expect.stringMatching(/image/) });
+    await expect(call('documents.import', { file: grant(fx.unsupported) })).rejects.toMatchObject({ code: 'document/unsupported', message: expect.stringMatching(/PowerPoint presentation; export it to PDF/) });
     await expect(call('documents.import', { file: grant(fx.emptyText) })).rejects.toMatchObject({ code: 'document/empty' });
     await expect(call('documents.import', { file: grant(join(dir, 'nope.pdf')) })).rejects.toMatchObject({ code: 'document/unreadable' });
     const big = join(dir, 'huge.txt');

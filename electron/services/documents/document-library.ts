@@ -1,20 +1,40 @@
 // The document library: checks a file, stores it once (by content hash), reads it in a worker
 // thread page by page with progress, and can cancel, delete, unlock and resume. No transport.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { DocumentImport, DocumentInfo, DocumentPage, DocumentProgress } from '../../contract/types.ts';
 import type { DocumentStore, StoredDocument } from '../store/document-store.ts';
+import { safeFileName } from '../files/file-names.ts';
 import { detectKind } from './detect.ts';
 import { ParseQueue } from './parse-queue.ts';
-import type { WorkerMessage } from './worker-protocol.ts';
+import type { ParsedPage, WorkerMessage } from './worker-protocol.ts';
 
 /** The largest document Enclave reads. A 1,000-page text PDF is typically 5–50 MB. */
 export const MAX_DOCUMENT_BYTES = 512 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
+/** Bytes read to tell what a file is (an Office package names its parts near its start). */
+const HEAD_BYTES = 64 * 1024;
+/** Pages written to the store per main-thread task while a document is read. */
+const WRITE_SLICE_PAGES = 200;
+
+/** Why a document with no text at all failed, said for its kind. */
+function noTextMessage(doc: StoredDocument): string {
+  switch (doc.kind) {
+    case 'pdf':
+      return `No text could be read from “${doc.fileName}”, not even by OCR: its pages hold no legible text.`;
+    case 'image':
+      return `No text could be read from “${doc.fileName}” by OCR: the picture holds no legible text (OCR reads English typed or printed text).`;
+    case 'docx':
+    case 'odt':
+      return `“${doc.fileName}” holds no text. If its pages are pictures or scans, export it to PDF and add that: Enclave reads scanned PDF pages by OCR.`;
+    default:
+      return `“${doc.fileName}” holds no text.`;
+  }
+}
 
 // The worker sits beside this module's tree in source (.ts, tests) and in the build (.js).
 const here = fileURLToPath(import.meta.url);
@@ -93,6 +113,16 @@ export class DocumentLibrary {
 
   async import(path: string): Promise<DocumentImport> {
     const absolute = resolve(path);
+    try {
+      return await this.#import(absolute);
+    } catch (e) {
+      // An upload that does not become a document is not kept in the data folder.
+      if (this.#owns(absolute)) await rm(dirname(absolute), { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async #import(absolute: string): Promise<DocumentImport> {
     const fileName = basename(absolute);
     let size: number;
     try {
@@ -106,9 +136,9 @@ export class DocumentLibrary {
     }
     if (size === 0) throw new UserFacingError('document/empty', `“${fileName}” is empty.`);
     if (size > MAX_DOCUMENT_BYTES) {
-      throw new UserFacingError('document/too-large', `“${fileName}” is ${megabytes(size)}. Enclave reads documents up to ${megabytes(MAX_DOCUMENT_BYTES)}.`);
+      throw new UserFacingError('document/too-large', `“${fileName}” is ${megabytes(size)}. Enclave reads documents up to ${megabytes(MAX_DOCUMENT_BYTES)}; split it into smaller files.`);
     }
-    const head = Buffer.alloc(8192);
+    const head = Buffer.alloc(HEAD_BYTES);
     const handle = await open(absolute, 'r');
     try {
       await handle.read(head, 0, head.length, 0);
@@ -123,7 +153,11 @@ export class DocumentLibrary {
       await this.#discardIfOwned(absolute, existing.sourcePath);
       return { document: publicInfo(existing), duplicate: true };
     }
-    if (existing) this.#store.delete(existing.id); // a failed earlier try is replaced
+    if (existing) {
+      // A failed earlier try is replaced, and its copy of the file with it.
+      this.#store.delete(existing.id);
+      await this.#discardIfOwned(existing.sourcePath, absolute);
+    }
 
     const title = fileName.replace(/\.[^.]+$/, '') || fileName;
     const doc = this.#store.create({ title, fileName, kind, sourcePath: absolute, sizeBytes: size, sha256, notice });
@@ -155,22 +189,45 @@ export class DocumentLibrary {
       lastProgress = now;
       this.#events.progress({ documentId: doc.id, pagesRead, pageCount });
     };
-    // Pages are written in batches: one transaction per burst instead of one per page.
-    let pending: { pageNumber: number; text: string; ocr: boolean }[] = [];
-    let flushTimer: ReturnType<typeof setTimeout> | null = null;
-    const flush = () => {
-      if (flushTimer) clearTimeout(flushTimer);
-      flushTimer = null;
-      if (pending.length > 0 && !settled && !cancelled) {
-        this.#store.putPages(doc.id, pending);
-        pagesRead = pending[pending.length - 1].pageNumber;
+    // Pages arrive in batches and are written a slice at a time, each slice its own task, so a
+    // burst of thousands of pages never holds the main thread (or the database) for long.
+    const pending: ParsedPage[] = [];
+    let writing: ReturnType<typeof setImmediate> | null = null;
+    let whenWritten: (() => void) | null = null;
+    const writeSlice = () => {
+      writing = null;
+      if (settled || cancelled) {
+        pending.length = 0;
+        return;
+      }
+      const slice = pending.splice(0, WRITE_SLICE_PAGES);
+      if (slice.length > 0) {
+        this.#store.putPages(doc.id, slice);
+        pagesRead = slice[slice.length - 1].pageNumber;
         progress(false);
       }
-      pending = [];
+      if (pending.length > 0) writing = setImmediate(writeSlice);
+      else if (whenWritten) {
+        const then = whenWritten;
+        whenWritten = null;
+        then();
+      }
     };
+    /** Runs `then` once every page received so far is in the store. */
+    const afterWrites = (then: () => void) => {
+      if (pending.length === 0 && writing === null) then();
+      else whenWritten = then;
+    };
+    let doneReceived = false;
+    let attachmentWork: Promise<void> = Promise.resolve();
+    let markSettled: () => void = () => {};
+    const settledNow = new Promise<void>((r) => (markSettled = r));
     const finish = (status: 'ready' | 'failed' | 'needs-password', error: string | null) => {
       if (settled) return;
-      flush();
+      markSettled();
+      if (writing) clearImmediate(writing);
+      writing = null;
+      pending.length = 0;
       settled = true;
       if (status !== 'ready') this.#store.clearPages(doc.id);
       this.#store.setStatus(doc.id, status, error);
@@ -185,23 +242,27 @@ export class DocumentLibrary {
           this.#events.changed(doc.id);
           progress(true);
           break;
-        case 'page':
-          pending.push({ pageNumber: m.pageNumber, text: m.text, ocr: m.ocr });
-          if (pending.length >= 64) flush();
-          else flushTimer ??= setTimeout(flush, 50);
+        case 'pages':
+          pending.push(...m.pages);
+          writing ??= setImmediate(writeSlice);
           break;
-        case 'done': {
-          flush();
-          const stats = this.#store.pageStats(doc.id);
-          if (stats.withText === 0) {
-            finish('failed', `No text could be read from “${doc.fileName}”, not even by OCR: its pages hold no legible text.`);
-          } else {
-            this.#store.setLayout(doc.id, { pageCount: stats.stored, paginated: this.#store.get(doc.id)!.paginated });
-            finish('ready', null);
-          }
-          progress(true);
+        case 'done':
+          doneReceived = true;
+          afterWrites(() => {
+            if (settled) return;
+            const stats = this.#store.pageStats(doc.id);
+            if (stats.withText === 0) {
+              finish('failed', noTextMessage(doc));
+            } else {
+              this.#store.setLayout(doc.id, { pageCount: stats.stored, paginated: this.#store.get(doc.id)!.paginated });
+              this.#store.setReadNotices(doc.id, m.notices);
+              finish('ready', null);
+              if (m.attachments.length) attachmentWork = this.#addAttachments(doc, m.attachments);
+            }
+            progress(true);
+            this.#events.changed(doc.id);
+          });
           break;
-        }
         case 'password':
           finish('needs-password', m.wrong ? 'That password is not right. Try again.' : null);
           break;
@@ -213,20 +274,47 @@ export class DocumentLibrary {
     const parse = this.#queue.run(
       { path: doc.sourcePath, fileName: doc.fileName, kind: doc.kind, password },
       onMessage,
-      (message) => finish('failed', `Reading “${doc.fileName}” stopped: ${message}.`),
+      (message) => finish('failed', message),
     );
     const entry: Job = {
       cancel: async () => {
         cancelled = true;
-        if (flushTimer) clearTimeout(flushTimer);
+        if (writing) clearImmediate(writing);
+        writing = null;
+        markSettled();
         await parse.cancel();
       },
-      finished: parse.finished.then(() => {
+      // The worker's last message may leave pages still to write: the job ends when they are in.
+      finished: parse.finished
+        .then(() => (doneReceived && !cancelled ? settledNow : undefined))
+        .then(() => attachmentWork)
+        .then(() => {
         if (this.#jobs.get(doc.id) === entry) this.#jobs.delete(doc.id);
         if (!cancelled) this.#events.changed(doc.id);
       }),
     };
     this.#jobs.set(doc.id, entry);
+  }
+
+  /** An e-mail's attachments become documents of their own, linked to the message. */
+  async #addAttachments(parent: StoredDocument, attachments: { fileName: string; data: Uint8Array }[]): Promise<void> {
+    if (!this.#ownedDir) return;
+    for (const a of attachments) {
+      const dir = join(this.#ownedDir, `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        const path = join(dir, safeFileName(a.fileName));
+        await writeFile(path, a.data);
+        const added = await this.import(path);
+        if (!added.duplicate) {
+          this.#store.setParent(added.document.id, parent.id);
+          this.#events.changed(added.document.id);
+        }
+      } catch (e) {
+        // import() already removed the copy; the message's notice lists its attachments by name.
+        if (!(e instanceof UserFacingError)) console.error('[enclave] an attachment could not be added:', e);
+      }
+    }
   }
 
   /** Stops reading a document; what was read of it is removed (a cancelled import leaves nothing). */
@@ -246,6 +334,8 @@ export class DocumentLibrary {
       await job.cancel();
       await job.finished;
     }
+    // Documents that came with this one (an e-mail's attachments) go with it.
+    for (const child of this.#store.children(documentId)) await this.delete(child);
     this.#store.delete(documentId);
     if (this.#owns(doc.sourcePath)) await rm(dirname(doc.sourcePath), { recursive: true, force: true });
     this.#events.changed(null);

@@ -12,6 +12,7 @@ export interface QueuedParse {
 
 interface Entry {
   job: ParseJob;
+  pages: number;
   onMessage: (m: WorkerMessage) => void;
   onFailure: (message: string) => void;
   resolve: () => void;
@@ -19,6 +20,10 @@ interface Entry {
 }
 
 const IDLE_MS = 60_000;
+/** The reading thread's heap: a file built to exhaust memory stops that thread, not the app. */
+export const WORKER_HEAP_MB = 2048;
+/** After a document this large (pages), the thread is let go at once so its memory returns. */
+const RECYCLE_AFTER_PAGES = 500;
 const isTerminal = (m: WorkerMessage) => m.type === 'done' || m.type === 'error' || m.type === 'password';
 
 export class ParseQueue {
@@ -35,7 +40,7 @@ export class ParseQueue {
   run(job: ParseJob, onMessage: (m: WorkerMessage) => void, onFailure: (message: string) => void): QueuedParse {
     let entry!: Entry;
     const finished = new Promise<void>((resolve) => {
-      entry = { job, onMessage, onFailure, resolve, cancelled: false };
+      entry = { job, onMessage, onFailure, resolve, cancelled: false, pages: 0 };
     });
     this.#queue.push(entry);
     this.#next();
@@ -57,12 +62,17 @@ export class ParseQueue {
   }
 
   #spawn(): Worker {
-    const worker = new Worker(this.#workerFile);
+    const worker = new Worker(this.#workerFile, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
     worker.on('message', (m: WorkerMessage) => {
       const entry = this.#current;
       if (!entry || worker !== this.#worker) return;
+      if (m.type === 'pages') entry.pages += m.pages.length;
       if (!entry.cancelled) entry.onMessage(m);
-      if (isTerminal(m)) this.#complete(entry);
+      if (isTerminal(m)) {
+        // A large document leaves pdf.js caches and a grown heap behind: a fresh thread starts small.
+        if (entry.pages > RECYCLE_AFTER_PAGES) void this.#discardWorker();
+        else this.#complete(entry);
+      }
     });
     const failed = (message: string) => {
       if (worker !== this.#worker) return;
@@ -73,8 +83,17 @@ export class ParseQueue {
         this.#complete(entry);
       }
     };
-    worker.on('error', (e) => failed(e.message));
-    worker.on('exit', () => failed('the reading thread stopped unexpectedly'));
+    worker.on('error', (e) => {
+      const outOfMemory = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (!outOfMemory) console.error('[enclave] the document reader failed:', e);
+      const name = this.#current?.job.fileName ?? 'The document';
+      failed(
+        outOfMemory
+          ? `“${name}” needs more memory to read than Enclave gives one document (${WORKER_HEAP_MB / 1024} GB). It may be damaged or built to exhaust memory; if it opens elsewhere, split it or export it to PDF.`
+          : `Reading “${name}” stopped: the reader failed on this file. It may be damaged; if it opens elsewhere, export it to PDF and add it again.`,
+      );
+    });
+    worker.on('exit', () => failed(`Reading “${this.#current?.job.fileName ?? 'the document'}” stopped unexpectedly. Add it again; if it stops again, the file may be damaged.`));
     return worker;
   }
 

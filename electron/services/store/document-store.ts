@@ -16,6 +16,9 @@ interface DocumentRow {
   status: DocumentStatus;
   error: string | null;
   notice: string | null;
+  read_notices: string;
+  parent_id: string | null;
+  parent_title: string | null;
   created_at: number;
   updated_at: number;
   ocr_pages: number;
@@ -24,6 +27,15 @@ interface DocumentRow {
 export interface StoredDocument extends DocumentInfo {
   sourcePath: string;
   sha256: string;
+}
+
+function parseNotices(json: string): string[] {
+  try {
+    const v = JSON.parse(json) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 function toDocument(r: DocumentRow): StoredDocument {
@@ -39,6 +51,9 @@ function toDocument(r: DocumentRow): StoredDocument {
     status: r.status,
     error: r.error,
     notice: r.notice,
+    notices: parseNotices(r.read_notices),
+    parentId: r.parent_id,
+    parentTitle: r.parent_title,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     sourcePath: r.source_path,
@@ -46,7 +61,8 @@ function toDocument(r: DocumentRow): StoredDocument {
   };
 }
 
-const SELECT_DOCUMENT = `SELECT d.*, (SELECT COUNT(*) FROM document_pages p WHERE p.document_id = d.id AND p.ocr = 1) AS ocr_pages FROM documents d`;
+const SELECT_DOCUMENT = `SELECT d.*, (SELECT COUNT(*) FROM document_pages p WHERE p.document_id = d.id AND p.ocr = 1) AS ocr_pages,
+  (SELECT parent.title FROM documents parent WHERE parent.id = d.parent_id) AS parent_title FROM documents d`;
 
 export class DocumentStore {
   readonly #db: Database;
@@ -99,20 +115,35 @@ export class DocumentStore {
   }
 
   /** Replaces a page's text (a resumed or re-read document writes its pages again). */
-  putPage(documentId: string, pageNumber: number, text: string, ocr = false): void {
+  putPage(documentId: string, pageNumber: number, text: string, ocr = false, ocrConfidence: number | null = null): void {
     this.#db
       .prepare(
-        `INSERT INTO document_pages (document_id, page_number, text, ocr) VALUES (?, ?, ?, ?)
-         ON CONFLICT(document_id, page_number) DO UPDATE SET text = excluded.text, ocr = excluded.ocr`,
+        `INSERT INTO document_pages (document_id, page_number, text, ocr, ocr_confidence) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(document_id, page_number) DO UPDATE SET text = excluded.text, ocr = excluded.ocr, ocr_confidence = excluded.ocr_confidence`,
       )
-      .run(documentId, pageNumber, text, ocr ? 1 : 0);
+      .run(documentId, pageNumber, text, ocr ? 1 : 0, ocr ? ocrConfidence : null);
   }
 
   /** Writes many pages in one transaction (one commit, not one per page). */
-  putPages(documentId: string, pages: { pageNumber: number; text: string; ocr: boolean }[]): void {
+  putPages(documentId: string, pages: { pageNumber: number; text: string; ocr: boolean; ocrConfidence?: number | null }[]): void {
     this.#db.transaction(() => {
-      for (const p of pages) this.putPage(documentId, p.pageNumber, p.text, p.ocr);
+      for (const p of pages) this.putPage(documentId, p.pageNumber, p.text, p.ocr, p.ocrConfidence ?? null);
     })();
+  }
+
+  /** Links a document to the one it came with (an e-mail's attachment to the message). */
+  setParent(id: string, parentId: string): void {
+    this.#db.prepare('UPDATE documents SET parent_id = ? WHERE id = ?').run(parentId, id);
+  }
+
+  /** Documents that came with this one. */
+  children(id: string): string[] {
+    return this.#db.prepare('SELECT id FROM documents WHERE parent_id = ?').pluck().all(id) as string[];
+  }
+
+  /** What reading could not take in (replaces the notices of an earlier read). */
+  setReadNotices(id: string, notices: string[]): void {
+    this.#db.prepare('UPDATE documents SET read_notices = ? WHERE id = ?').run(JSON.stringify(notices), id);
   }
 
   clearPages(documentId: string): void {
@@ -122,11 +153,13 @@ export class DocumentStore {
   page(documentId: string, pageNumber: number): DocumentPage | null {
     const row = this.#db
       .prepare(
-        `SELECT p.page_number, p.text, p.ocr, d.page_count FROM document_pages p JOIN documents d ON d.id = p.document_id
+        `SELECT p.page_number, p.text, p.ocr, p.ocr_confidence, d.page_count FROM document_pages p JOIN documents d ON d.id = p.document_id
          WHERE p.document_id = ? AND p.page_number = ?`,
       )
-      .get(documentId, pageNumber) as { page_number: number; text: string; ocr: number; page_count: number } | undefined;
-    return row ? { documentId, pageNumber: row.page_number, pageCount: row.page_count, text: row.text, ocr: row.ocr === 1 } : null;
+      .get(documentId, pageNumber) as { page_number: number; text: string; ocr: number; ocr_confidence: number | null; page_count: number } | undefined;
+    return row
+      ? { documentId, pageNumber: row.page_number, pageCount: row.page_count, text: row.text, ocr: row.ocr === 1, ocrConfidence: row.ocr === 1 ? row.ocr_confidence : null }
+      : null;
   }
 
   /** Every page of a document, in order (for summarizing). */

@@ -10,7 +10,9 @@ export interface Upload {
   error: string | null;
 }
 
-export const ACCEPTED_DOCUMENTS = '.pdf,.docx,.txt,.text,.md,.markdown,.html,.htm,.csv,.log';
+/** What the file picker offers (the library decides by content, whatever the name says). */
+export const ACCEPTED_DOCUMENTS =
+  '.pdf,.docx,.docm,.odt,.rtf,.xlsx,.xlsm,.eml,.png,.jpg,.jpeg,.tif,.tiff,.bmp,.gif,.webp,.txt,.text,.md,.markdown,.html,.htm,.xhtml,.csv,.log';
 
 export class DocumentsManager {
   list = $state<DocumentInfo[]>([]);

@@ -13,6 +13,15 @@ export function englishDataPath(): string {
   return join(dirname(require.resolve('@tesseract.js-data/eng/package.json')), '4.0.0_best_int');
 }
 
+/** Below this, what Tesseract reads is noise, not text. */
+const MIN_CONFIDENCE = 40;
+
+export interface OcrResult {
+  text: string;
+  /** Tesseract's mean word confidence, 0–100. */
+  confidence: number;
+}
+
 interface CanvasLike {
   toBuffer(mime: 'image/png'): Buffer;
 }
@@ -29,17 +38,21 @@ export class PageOcr {
   }
 
   /** Reads the text of a rendered page; empty when nothing legible is on it. */
-  async read(page: PDFPageProxy, canvasFactory: { create(w: number, h: number): { canvas: unknown; context: unknown } }): Promise<string> {
+  async read(page: PDFPageProxy, canvasFactory: { create(w: number, h: number): { canvas: unknown; context: unknown } }): Promise<OcrResult> {
     const viewport = page.getViewport({ scale: RENDER_SCALE });
     const { canvas, context } = canvasFactory.create(Math.ceil(viewport.width), Math.ceil(viewport.height));
     // pdf.js's own Node canvas factory (@napi-rs/canvas) made these; its types name the DOM ones.
     type RenderParameters = Parameters<PDFPageProxy['render']>[0];
     await page.render({ canvasContext: context, viewport, canvas } as unknown as RenderParameters).promise;
-    const png = (canvas as CanvasLike).toBuffer('image/png');
+    return this.readImage((canvas as CanvasLike).toBuffer('image/png'));
+  }
+
+  /** Reads an image (PNG, JPEG, BMP…); empty text when nothing legible is on it. */
+  async readImage(image: Buffer): Promise<OcrResult> {
     const worker = await this.#start();
-    const { data } = await worker.recognize(png);
+    const { data } = await worker.recognize(image);
     // Tesseract reads noise on blank or drawn pages as stray characters: keep words only.
-    return data.confidence >= 40 ? data.text : '';
+    return data.confidence >= MIN_CONFIDENCE ? { text: data.text, confidence: data.confidence } : { text: '', confidence: data.confidence };
   }
 
   async close(): Promise<void> {

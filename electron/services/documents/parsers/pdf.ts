@@ -1,9 +1,24 @@
-// PDF text, page by page, with pdf.js (no rendering, no fonts). An encrypted PDF asks
-// for its password; a damaged one is a clear error.
-import { getDocument, type PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+// PDF text, page by page, with pdf.js. Its character maps (CJK fonts), standard fonts and image
+// decoders come from the installed pdfjs-dist package as local files, never a URL. An encrypted
+// PDF asks for its password; a damaged one is recovered as far as pdf.js can, else a clear error.
+// Pages with no usable text layer (scans, or a layer of garbage or a few words over a picture) are
+// read by OCR, and OCR's confidence is kept so the reader can flag doubtful pages.
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
+import { getDocument, OPS, type PDFDocumentProxy, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { UserFacingError } from '../../../contract/errors.ts';
 import type { PageOcr } from './ocr.ts';
-import { tidyPageText, type PageSink } from './types.ts';
+import { pageList, tidyPageText, type PageSink } from './types.ts';
+
+const require = createRequire(import.meta.url);
+const PDFJS_DIR = dirname(require.resolve('pdfjs-dist/package.json'));
+/** pdf.js in Node reads these with fs: plain folder paths, ending with a separator. */
+const ASSETS = {
+  cMapUrl: join(PDFJS_DIR, 'cmaps') + sep,
+  cMapPacked: true,
+  standardFontDataUrl: join(PDFJS_DIR, 'standard_fonts') + sep,
+  wasmUrl: join(PDFJS_DIR, 'wasm') + sep,
+};
 
 export class PasswordRequired extends Error {
   readonly wrongPassword: boolean;
@@ -18,25 +33,104 @@ interface TextItemLike {
   hasEOL?: boolean;
 }
 
-/** Reads every page's text; pages with no text layer (scans) are read by `ocr` when given. */
-export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink, password?: string, ocr?: PageOcr): Promise<void> {
-  let doc: PDFDocumentProxy;
-  const task = getDocument({ data, password, disableFontFace: true, useSystemFonts: false, stopAtErrors: false, verbosity: 0 });
-  try {
-    doc = await task.promise;
-  } catch (e) {
-    const err = e as { name?: string; code?: number; message?: string };
-    if (err.name === 'PasswordException') throw new PasswordRequired(err.code === 2);
-    throw new UserFacingError('document/corrupt', `“${fileName}” is not a readable PDF: it may be damaged or incomplete (${err.message ?? 'unknown error'}).`);
+/** A text layer shorter than this over a picture is taken for a scan with a stamp or a header on it. */
+const THIN_TEXT_CHARS = 200;
+
+/**
+ * True when a text layer is not text a person could read: mostly control characters, private-use
+ * code points or replacement characters (a font with no mapping to Unicode).
+ */
+export function isGarbageText(text: string): boolean {
+  const compact = text.replace(/\s+/g, '');
+  if (compact.length < 20) return false;
+  let odd = 0;
+  for (const ch of compact) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0xe000 && cp <= 0xf8ff) || cp === 0xfffd || cp >= 0xf0000) odd++;
   }
+  return odd / compact.length > 0.3;
+}
+
+function wordCount(text: string): number {
+  return (text.match(/\p{L}{2,}/gu) ?? []).length;
+}
+
+async function paintsImage(page: PDFPageProxy): Promise<boolean> {
+  const ops = await page.getOperatorList();
+  return ops.fnArray.some((op) => op === OPS.paintImageXObject || op === OPS.paintInlineImageXObject || op === OPS.paintImageMaskXObject);
+}
+
+/** Filled-in form fields: their values are not in the page's text layer. */
+async function formValues(page: PDFPageProxy): Promise<string> {
+  const annotations = (await page.getAnnotations({ intent: 'display' }).catch(() => [])) as {
+    fieldType?: string;
+    fieldValue?: unknown;
+    fieldName?: string;
+    alternativeText?: string;
+    checkBox?: boolean;
+    radioButton?: boolean;
+    exportValue?: string;
+  }[];
+  const lines: string[] = [];
+  for (const a of annotations) {
+    const label = (a.alternativeText || a.fieldName?.split('.').pop()?.replace(/\[\d+\]$/, '') || 'Field').trim();
+    if (a.fieldType === 'Tx' || a.fieldType === 'Ch') {
+      const value = Array.isArray(a.fieldValue) ? a.fieldValue.join(', ') : typeof a.fieldValue === 'string' ? a.fieldValue : '';
+      if (value.trim()) lines.push(`${label}: ${value.trim()}`);
+    } else if (a.fieldType === 'Btn' && (a.checkBox || a.radioButton) && typeof a.fieldValue === 'string' && a.fieldValue !== 'Off') {
+      if (!a.radioButton || a.fieldValue === a.exportValue) lines.push(`${label}: ☒ ${a.checkBox ? 'checked' : a.fieldValue}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function open(data: Uint8Array, password: string | undefined) {
+  const task = getDocument({
+    data,
+    password,
+    ...ASSETS,
+    enableXfa: true,
+    disableFontFace: true,
+    useSystemFonts: false,
+    stopAtErrors: false,
+    verbosity: 0,
+  });
+  return { task, doc: await task.promise };
+}
+
+/** Reads every page's text; pages with no usable text layer are read by `ocr` when given. */
+export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink, password?: string, ocr?: PageOcr): Promise<void> {
+  let opened: Awaited<ReturnType<typeof open>>;
+  // pdf.js takes ownership of (and may detach) the buffer it is given: a retry needs its own copy.
+  const header = Buffer.from(data.subarray(0, 64 * 1024)).indexOf('%PDF-');
+  // Junk before the header is cut off for a second try; a missing header is put back.
+  const retry = header > 0 ? data.slice(header) : header < 0 ? new Uint8Array(Buffer.concat([Buffer.from('%PDF-1.7\n'), data])) : null;
+  try {
+    opened = await open(data, password);
+  } catch (e) {
+    const err = e as { name?: string; code?: number };
+    if (err.name === 'PasswordException') throw new PasswordRequired(err.code === 2);
+    // Junk before the header can throw the cross-reference offsets off: try from the header.
+    if (!retry) throw damaged(fileName);
+    try {
+      opened = await open(retry, password);
+    } catch (e2) {
+      const err2 = e2 as { name?: string; code?: number };
+      if (err2.name === 'PasswordException') throw new PasswordRequired(err2.code === 2);
+      throw damaged(fileName);
+    }
+  }
+  const { task, doc } = opened;
   try {
     const metadata = await doc.getMetadata().catch(() => null);
-    const info = metadata?.info as { Title?: unknown } | undefined;
+    const info = metadata?.info as { Title?: unknown; IsXFAPresent?: boolean } | undefined;
     const title = typeof info?.Title === 'string' && info.Title.trim() ? info.Title.trim() : null;
     sink.meta({ pageCount: doc.numPages, paginated: true, title });
+    const unreadable: number[] = [];
+    const doubtful: number[] = [];
     for (let n = 1; n <= doc.numPages; n++) {
       let text = '';
-      let byOcr = false;
+      let confidence: number | null = null;
       try {
         const page = await doc.getPage(n);
         const content = await page.getTextContent();
@@ -44,18 +138,45 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
           if (typeof item.str === 'string') text += item.str;
           if (item.hasEOL) text += '\n';
         }
-        if (!text.trim() && ocr) {
-          text = await ocr.read(page, (doc as unknown as { canvasFactory: Parameters<PageOcr['read']>[1] }).canvasFactory);
-          byOcr = true;
+        const garbage = isGarbageText(text);
+        const thin = text.trim().length < THIN_TEXT_CHARS;
+        if (ocr && !doc.isPureXfa && (!text.trim() || garbage || (thin && (await paintsImage(page).catch(() => false))))) {
+          const read = await ocr.read(page, (doc as unknown as { canvasFactory: Parameters<PageOcr['read']>[1] }).canvasFactory);
+          // OCR is kept when the layer is garbage or empty, or when it reads more words than the layer.
+          if (read.text.trim() && (garbage || !text.trim() || wordCount(read.text) > wordCount(text) + 3)) {
+            text = read.text;
+            confidence = read.confidence;
+            if (read.confidence < 70) doubtful.push(n);
+          } else if (garbage) {
+            text = '';
+          }
+        } else if (garbage) {
+          text = '';
+        }
+        if (garbage && !text.trim()) unreadable.push(n);
+        if (!doc.isPureXfa) {
+          const fields = await formValues(page);
+          if (fields) text = text.trim() ? `${text}\n\n${fields}` : fields;
         }
         page.cleanup();
       } catch {
         // A damaged page reads as empty; its number is kept so the others keep theirs.
         text = '';
+        unreadable.push(n);
       }
-      sink.page(n, tidyPageText(text), byOcr && text.trim().length > 0);
+      sink.page(n, tidyPageText(text), confidence);
     }
+    if (unreadable.length) sink.notice(`The text of ${pageList(unreadable)} could not be read: the page is damaged or its fonts map to no letters, and OCR found nothing legible.`);
+    if (doubtful.length) sink.notice(`OCR was unsure of ${pageList(doubtful)}: words there may be misread. Check them against the original.`);
+    if (info?.IsXFAPresent && !doc.isPureXfa) sink.notice('This PDF holds an XFA form; its fields were read from the page, and parts that appear only when the form runs may be missing.');
   } finally {
     await task.destroy();
   }
+}
+
+function damaged(fileName: string): UserFacingError {
+  return new UserFacingError(
+    'document/corrupt',
+    `“${fileName}” is damaged beyond what Enclave can recover: it is not a readable PDF. If it opens in another viewer, print it to a new PDF and add that.`,
+  );
 }
