@@ -272,7 +272,7 @@ export interface SentTurn {
   assistantMessage: Message;
 }
 
-export type DocumentKind = 'pdf' | 'docx' | 'text' | 'markdown' | 'html' | 'xlsx' | 'odt' | 'rtf' | 'email' | 'image';
+export type DocumentKind = 'pdf' | 'docx' | 'text' | 'markdown' | 'html' | 'xlsx' | 'odt' | 'rtf' | 'email' | 'image' | 'xml';
 /** reading: being read (or to be resumed after a crash); needs-password: an encrypted PDF. */
 export type DocumentStatus = 'reading' | 'needs-password' | 'ready' | 'failed';
 

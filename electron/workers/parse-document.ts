@@ -13,6 +13,7 @@ import { readImage } from '../services/documents/parsers/image.ts';
 import { readOdt } from '../services/documents/parsers/odt.ts';
 import { readRtf } from '../services/documents/parsers/rtf.ts';
 import { readXlsx } from '../services/documents/parsers/xlsx.ts';
+import { readXml } from '../services/documents/parsers/xml.ts';
 import { decodeText, undecodableNotice } from '../services/documents/parsers/encoding.ts';
 import { readHtml } from '../services/documents/parsers/html.ts';
 import { PageOcr } from '../services/documents/parsers/ocr.ts';
@@ -93,6 +94,7 @@ function readTextFile(data: Buffer, job: ParseJob, sink: BoundedSink): void {
   const notice = undecodableNotice(decoded, job.fileName);
   if (notice) sink.notice(notice);
   if (job.kind === 'html') readHtml(decoded.text, sink);
+  else if (job.kind === 'xml') readXml(decoded.text, sink);
   else readPlainText(decoded.text, sink);
   if (slice !== data) sink.notice(`Only the first ${thousands(MAX_TEXT_BYTES / 1024 / 1024)} MB of “${job.fileName}” were read: the rest is beyond what Enclave keeps from one document.`);
 }
@@ -144,6 +146,7 @@ async function run(job: ParseJob, sink: BoundedSink): Promise<EmailAttachment[]>
       readDocx(bytes, job.fileName, sink);
       break;
     case 'html':
+    case 'xml':
     case 'text':
     case 'markdown':
       readTextFile(data, job, sink);

@@ -15,6 +15,7 @@ import { benchGrounded } from './grounded.ts';
 import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
+import { benchReading } from './reading.ts';
 import { benchRetrieval } from './retrieval.ts';
 import { benchRetrievalQuality } from './retrieval-quality.ts';
 import { benchTasks } from './tasks.ts';
@@ -204,6 +205,7 @@ await benchModel('Seeded fixture model (endless-chat.gguf)', ENDLESS_MODEL);
 if (storiesModelPresent()) await benchModel('stories260K.gguf (../shared/models)', STORIES_MODEL);
 else console.log('\n(stories260K.gguf not found beside the repo: only the fixture model was measured)');
 await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);
+await benchReading();
 // Real embedding model on real contract text when ../shared has them.
 const realShared = existsSync(MINILM_MODEL) && existsSync(SMOLLM_MODEL) && existsSync(REAL_CORPUS);
 const contractTexts = realShared

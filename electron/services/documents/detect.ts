@@ -21,6 +21,7 @@ const KIND_NAMES: Record<DocumentKind, string> = {
   rtf: 'a Rich Text (RTF) document',
   email: 'an e-mail message',
   image: 'an image',
+  xml: 'an XML document',
 };
 
 const EXTENSION_KIND: Record<string, DocumentKind> = {
@@ -49,12 +50,13 @@ const EXTENSION_KIND: Record<string, DocumentKind> = {
   '.bmp': 'image',
   '.gif': 'image',
   '.webp': 'image',
+  '.xml': 'xml',
 };
 
 /** The extensions the file pickers offer. */
 export const ACCEPTED_EXTENSIONS = Object.keys(EXTENSION_KIND);
 
-export const SUPPORTED_TYPES = 'PDF, Word (.docx), OpenDocument text (.odt), RTF, Excel (.xlsx), e-mail (.eml), images (PNG, JPEG, TIFF), plain text, Markdown and HTML';
+export const SUPPORTED_TYPES = 'PDF, Word (.docx), OpenDocument text (.odt), RTF, Excel (.xlsx), e-mail (.eml), images (PNG, JPEG, TIFF), plain text, Markdown, HTML and XML';
 
 function startsWith(head: Uint8Array, bytes: number[]): boolean {
   return bytes.every((b, i) => head[i] === b);
@@ -131,12 +133,13 @@ export function detectKind(headBytes: Uint8Array, fileName: string): DetectedKin
     if (start.startsWith('{\\rtf')) kind = 'rtf';
     else if (looksLikePdfSyntax(text)) kind = 'pdf';
     else if (claimed === 'email' || ((!claimed || claimed === 'text') && looksLikeEmail(text))) kind = 'email';
-    else if (claimed === 'html' || start.startsWith('<!doctype html') || start.startsWith('<html')) kind = 'html';
+    else if (claimed === 'html' || start.startsWith('<!doctype html') || start.startsWith('<html') || /^<\?xml[^>]*>\s*(<!doctype html|<html)/.test(start)) kind = 'html';
+    else if (start.startsWith('<?xml') || claimed === 'xml') kind = 'xml';
     else if (claimed === 'markdown') kind = 'markdown';
     else kind = 'text';
   }
 
-  const textual = (k: DocumentKind | undefined) => k === 'text' || k === 'markdown' || k === 'html';
+  const textual = (k: DocumentKind | undefined) => k === 'text' || k === 'markdown' || k === 'html' || k === 'xml';
   const agrees = claimed === kind || (textual(claimed) && textual(kind)) || (claimed === 'text' && kind === 'email');
   const notice =
     claimed && !agrees ? `“${fileName}” is named like ${KIND_NAMES[claimed]} but is ${KIND_NAMES[kind]}; it was read as such.` : null;

@@ -12,7 +12,6 @@ export interface QueuedParse {
 
 interface Entry {
   job: ParseJob;
-  pages: number;
   onMessage: (m: WorkerMessage) => void;
   onFailure: (message: string) => void;
   resolve: () => void;
@@ -22,7 +21,7 @@ interface Entry {
 const IDLE_MS = 60_000;
 /** The reading thread's heap: a file built to exhaust memory stops that thread, not the app. */
 export const WORKER_HEAP_MB = 2048;
-/** After a document this large (pages), the thread is let go at once so its memory returns. */
+/** After this many pages read by one thread, it is let go at once so its memory returns. */
 const RECYCLE_AFTER_PAGES = 500;
 const isTerminal = (m: WorkerMessage) => m.type === 'done' || m.type === 'error' || m.type === 'password';
 
@@ -30,6 +29,8 @@ export class ParseQueue {
   readonly #workerFile: string;
   readonly #queue: Entry[] = [];
   #worker: Worker | null = null;
+  /** Pages the current thread has read since it started. */
+  #workerPages = 0;
   #current: Entry | null = null;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -40,7 +41,7 @@ export class ParseQueue {
   run(job: ParseJob, onMessage: (m: WorkerMessage) => void, onFailure: (message: string) => void): QueuedParse {
     let entry!: Entry;
     const finished = new Promise<void>((resolve) => {
-      entry = { job, onMessage, onFailure, resolve, cancelled: false, pages: 0 };
+      entry = { job, onMessage, onFailure, resolve, cancelled: false };
     });
     this.#queue.push(entry);
     this.#next();
@@ -66,11 +67,11 @@ export class ParseQueue {
     worker.on('message', (m: WorkerMessage) => {
       const entry = this.#current;
       if (!entry || worker !== this.#worker) return;
-      if (m.type === 'pages') entry.pages += m.pages.length;
+      if (m.type === 'pages') this.#workerPages += m.pages.length;
       if (!entry.cancelled) entry.onMessage(m);
       if (isTerminal(m)) {
         // A large document leaves pdf.js caches and a grown heap behind: a fresh thread starts small.
-        if (entry.pages > RECYCLE_AFTER_PAGES) void this.#discardWorker();
+        if (this.#workerPages > RECYCLE_AFTER_PAGES) void this.#discardWorker();
         else this.#complete(entry);
       }
     });
@@ -115,7 +116,10 @@ export class ParseQueue {
     this.#idleTimer = null;
     const entry = this.#queue.shift()!;
     this.#current = entry;
-    this.#worker ??= this.#spawn();
+    if (!this.#worker) {
+      this.#worker = this.#spawn();
+      this.#workerPages = 0;
+    }
     this.#worker.postMessage(entry.job);
   }
 

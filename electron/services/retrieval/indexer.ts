@@ -8,6 +8,8 @@ import { chunkPage } from './chunker.ts';
 import type { Embedder } from './embedder.ts';
 
 const BATCH = 32;
+/** Pages cut into chunks per main-thread task. */
+const CHUNK_SLICE_PAGES = 100;
 
 /** Which model (and dimension) the stored vectors came from, kept across restarts. */
 export interface EmbeddingSpaceMemory {
@@ -122,7 +124,7 @@ export class Indexer {
       if (pending.length) this.#emit('chunking');
       for (const id of pending) {
         if (this.#stopped) return;
-        this.#chunk(id);
+        await this.#chunkInSlices(id);
         await new Promise((r) => setImmediate(r)); // let the app breathe between documents
       }
       this.#store.pruneBits();
@@ -160,6 +162,23 @@ export class Indexer {
       this.#pace = null;
       this.#error = (e as Error).message;
       this.#emit('idle');
+    }
+  }
+
+  /**
+   * Cuts a document into chunks CHUNK_SLICE_PAGES pages at a time, yielding between slices, so a
+   * 10,000-page document never holds the main thread. A question that needs the document at once
+   * (ensureChunked) chunks it whole; this pass then sees it done and stops.
+   */
+  async #chunkInSlices(documentId: string): Promise<void> {
+    const last = this.#documents.lastPageNumber(documentId);
+    for (let from = 1; ; from += CHUNK_SLICE_PAGES) {
+      if (this.#stopped || !this.#store.needsChunking(documentId)) return;
+      const to = from + CHUNK_SLICE_PAGES - 1;
+      const chunks = this.#documents.pageRange(documentId, from, to).flatMap((p) => chunkPage(p.pageNumber, p.text));
+      this.#store.writeChunkSlice(documentId, chunks, { first: from === 1, last: to >= last });
+      if (to >= last) return;
+      await new Promise((r) => setImmediate(r));
     }
   }
 

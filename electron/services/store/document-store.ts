@@ -169,6 +169,18 @@ export class DocumentStore {
       .all(documentId) as { pageNumber: number; text: string }[];
   }
 
+  /** Pages `from`..`to` (inclusive) of a document, in order. */
+  pageRange(documentId: string, from: number, to: number): { pageNumber: number; text: string }[] {
+    return this.#db
+      .prepare('SELECT page_number AS pageNumber, text FROM document_pages WHERE document_id = ? AND page_number BETWEEN ? AND ? ORDER BY page_number')
+      .all(documentId, from, to) as { pageNumber: number; text: string }[];
+  }
+
+  /** The highest page number stored for a document (0 when none). */
+  lastPageNumber(documentId: string): number {
+    return (this.#db.prepare('SELECT COALESCE(MAX(page_number), 0) FROM document_pages WHERE document_id = ?').pluck().get(documentId) as number) ?? 0;
+  }
+
   /** Pages stored so far, and how many of them hold any text. */
   pageStats(documentId: string): { stored: number; withText: number } {
     return this.#db

@@ -153,6 +153,24 @@ export class RetrievalStore {
     })();
   }
 
+  /**
+   * Writes one slice of a document's chunks: the first slice replaces what was there, the last
+   * marks the document chunked. A large document is cut a slice at a time, each its own task.
+   */
+  writeChunkSlice(documentId: string, chunks: Chunk[], slice: { first: boolean; last: boolean }): void {
+    this.#db.transaction(() => {
+      if (slice.first) this.#db.prepare('DELETE FROM chunks WHERE document_id = ?').run(documentId);
+      const insert = this.#db.prepare('INSERT INTO chunks (document_id, page_number, char_start, char_end, text) VALUES (?, ?, ?, ?, ?)');
+      for (const c of chunks) insert.run(documentId, c.pageNumber, c.charStart, c.charEnd, c.text);
+      if (slice.last) this.#db.prepare('UPDATE documents SET chunked = 1 WHERE id = ?').run(documentId);
+    })();
+  }
+
+  /** Whether a document is still waiting to be cut into chunks (ready and not chunked). */
+  needsChunking(documentId: string): boolean {
+    return this.#db.prepare("SELECT 1 FROM documents WHERE id = ? AND status = 'ready' AND chunked = 0").get(documentId) !== undefined;
+  }
+
   chunkCounts(): { chunks: number; embedded: number } {
     return this.#db.prepare('SELECT (SELECT COUNT(*) FROM chunks) AS chunks, (SELECT COUNT(*) FROM chunk_embeddings) AS embedded').get() as { chunks: number; embedded: number };
   }

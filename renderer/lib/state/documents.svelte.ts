@@ -12,7 +12,7 @@ export interface Upload {
 
 /** What the file picker offers (the library decides by content, whatever the name says). */
 export const ACCEPTED_DOCUMENTS =
-  '.pdf,.docx,.docm,.odt,.rtf,.xlsx,.xlsm,.eml,.png,.jpg,.jpeg,.tif,.tiff,.bmp,.gif,.webp,.txt,.text,.md,.markdown,.html,.htm,.xhtml,.csv,.log';
+  '.pdf,.docx,.docm,.odt,.rtf,.xlsx,.xlsm,.eml,.png,.jpg,.jpeg,.tif,.tiff,.bmp,.gif,.webp,.txt,.text,.md,.markdown,.html,.htm,.xhtml,.xml,.csv,.log';
 
 export class DocumentsManager {
   list = $state<DocumentInfo[]>([]);

@@ -84,18 +84,65 @@ async function formValues(page: PDFPageProxy): Promise<string> {
   return lines.join('\n');
 }
 
-async function open(data: Uint8Array, password: string | undefined) {
+interface XfaNode {
+  name?: string;
+  value?: string;
+  attributes?: { value?: unknown; class?: string[]; type?: string; checked?: boolean; xfaOn?: string };
+  children?: XfaNode[];
+}
+
+/**
+ * The text of an XFA form page as its reader sees it: drawn text, captions and every field's
+ * value (pdf.js's own text of such a page leaves the values out). Walked without recursion.
+ */
+export function xfaText(root: XfaNode | null): string {
+  if (!root) return '';
+  const out: string[] = [];
+  const stack: (XfaNode | '\n')[] = [root];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node === '\n') {
+      out.push('\n');
+      continue;
+    }
+    if (typeof node.value === 'string') out.push(node.value);
+    const a = node.attributes;
+    if ((node.name === 'input' || node.name === 'textarea') && a) {
+      if (a.type === 'checkbox' || a.type === 'radio') {
+        if (a.checked) out.push(' ☒');
+      } else if (typeof a.value === 'string' && a.value.trim()) out.push(` ${a.value}`);
+    }
+    if (node.name === 'option' && a && (a as { selected?: boolean }).selected && typeof node.value !== 'string') out.push(' (selected)');
+    const children = node.children ?? [];
+    // Fields and drawn blocks end their line; their children are visited in order.
+    if (a?.class?.some((c) => c === 'xfaField' || c === 'xfaDraw' || c === 'xfaRich' || c === 'xfaSubform')) stack.push('\n');
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  return out.join('').replace(/[ \t]+\n/g, '\n');
+}
+
+async function open(data: Uint8Array, password: string | undefined, enableXfa = true): Promise<{ task: ReturnType<typeof getDocument>; doc: PDFDocumentProxy; xfaFailed: boolean }> {
   const task = getDocument({
-    data,
+    // With XFA on, a copy: the bytes are needed again if the form cannot be laid out.
+    data: enableXfa ? data.slice() : data,
     password,
     ...ASSETS,
-    enableXfa: true,
+    enableXfa,
     disableFontFace: true,
     useSystemFonts: false,
     stopAtErrors: false,
     verbosity: 0,
   });
-  return { task, doc: await task.promise };
+  try {
+    return { task, doc: await task.promise, xfaFailed: false };
+  } catch (e) {
+    // An XFA form pdf.js cannot lay out must not cost the rest of the file: open it without XFA.
+    if (enableXfa && (e as { name?: string }).name !== 'PasswordException') {
+      const plain = await open(data, password, false);
+      return { ...plain, xfaFailed: true };
+    }
+    throw e;
+  }
 }
 
 /** Reads every page's text; pages with no usable text layer are read by `ocr` when given. */
@@ -120,7 +167,7 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
       throw damaged(fileName);
     }
   }
-  const { task, doc } = opened;
+  const { task, doc, xfaFailed } = opened;
   try {
     const metadata = await doc.getMetadata().catch(() => null);
     const info = metadata?.info as { Title?: unknown; IsXFAPresent?: boolean } | undefined;
@@ -133,10 +180,13 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
       let confidence: number | null = null;
       try {
         const page = await doc.getPage(n);
-        const content = await page.getTextContent();
-        for (const item of content.items as TextItemLike[]) {
-          if (typeof item.str === 'string') text += item.str;
-          if (item.hasEOL) text += '\n';
+        if (doc.isPureXfa) text = xfaText((await page.getXfa()) as XfaNode | null);
+        else {
+          const content = await page.getTextContent();
+          for (const item of content.items as TextItemLike[]) {
+            if (typeof item.str === 'string') text += item.str;
+            if (item.hasEOL) text += '\n';
+          }
         }
         const garbage = isGarbageText(text);
         const thin = text.trim().length < THIN_TEXT_CHARS;
@@ -168,7 +218,8 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
     }
     if (unreadable.length) sink.notice(`The text of ${pageList(unreadable)} could not be read: the page is damaged or its fonts map to no letters, and OCR found nothing legible.`);
     if (doubtful.length) sink.notice(`OCR was unsure of ${pageList(doubtful)}: words there may be misread. Check them against the original.`);
-    if (info?.IsXFAPresent && !doc.isPureXfa) sink.notice('This PDF holds an XFA form; its fields were read from the page, and parts that appear only when the form runs may be missing.');
+    if (xfaFailed) sink.notice('This PDF is an XFA form Enclave could not lay out: only what is printed on its pages was read, and the form’s own fields and text may be missing. Print it to a new PDF from Adobe Reader and add that.');
+    else if (info?.IsXFAPresent && !doc.isPureXfa) sink.notice('This PDF also holds an XFA form; its fields were read as the page shows them, and parts that appear only when the form runs may be missing.');
   } finally {
     await task.destroy();
   }
