@@ -134,6 +134,18 @@ describe('documents in the browser', () => {
     expect(readdirSync(uploads).some((d) => readdirSync(join(uploads, d)).includes('résumé 日本語.txt'))).toBe(true);
   });
 
+  it('a photo of a faded page is read by OCR, and the reader flags the page OCR was unsure of', async () => {
+    await page.getByLabel('Choose documents').setInputFiles(fx.fadedCopy);
+    const library = page.getByRole('table', { name: 'Document library' });
+    const row = library.getByRole('row', { name: 'faded-referral' });
+    await expect.poll(() => row.textContent(), { timeout: 60_000 }).toContain('Ready');
+    expect(await row.textContent()).toContain('Image');
+    expect(await row.textContent()).toContain('OCR was unsure of page 1');
+    await row.getByRole('button', { name: 'faded-referral', exact: true }).click();
+    await expect.poll(() => page.getByRole('note').textContent()).toMatch(/Read by OCR, which was unsure of this page \(\d+% confidence\): words may be misread/);
+    await page.getByRole('button', { name: '← All documents' }).click();
+  });
+
   it('a document dropped on a conversation is shared with it, and the model answers with it', async () => {
     await page.getByRole('button', { name: 'Back to chat' }).click();
     await page.getByRole('button', { name: 'New conversation' }).first().click();

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DocumentInfo } from '../../electron/contract/types.ts';
+import { LOW_OCR_CONFIDENCE, type DocumentInfo } from '../../electron/contract/types.ts';
 import { createEnclave, documentsDir, type Enclave } from '../../electron/core/app.ts';
 import { MAX_PAGES } from '../../electron/services/documents/parsers/types.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
+import { generateDocumentFixtures } from '../fixtures/documents.ts';
 import {
   CJK_PDF_TEXT, DAMAGED_PDF_SENTENCE, EMAIL, ENCODED_TEXTS, generateOddFixtures, HANDMADE_DOCX, ODT_TEXT, PHOTO_LINES, RTF_TEXT, STAMPED_SCAN_LINES, TIFF_PAGES, XFA_PLACEHOLDER, XFA_TEXT,
   type OddFixtures,
@@ -18,6 +19,7 @@ import {
 let dir: string;
 let enclave: Enclave;
 let fx: OddFixtures;
+let fadedCopy: string;
 
 const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
@@ -44,6 +46,7 @@ const words = (s: string) => s.toLowerCase().replace(/[^a-z ]+/g, ' ').split(/\s
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-odd-'));
   fx = await generateOddFixtures();
+  fadedCopy = (await generateDocumentFixtures()).fadedCopy;
   enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test' });
 }, 120_000);
 
@@ -175,6 +178,15 @@ describe('new formats', () => {
       for (const w of words(lines.join(' '))) expect(found).toContain(w);
     }
   }, 120_000);
+
+  it('a page OCR was unsure of keeps its confidence, and the document says which page to check', async () => {
+    const doc = await read(fadedCopy);
+    expect(doc).toMatchObject({ status: 'ready', kind: 'image', ocrPages: 1 });
+    const page = await call('documents.page', { documentId: doc.id, pageNumber: 1 });
+    expect(page.ocrConfidence).toBeGreaterThanOrEqual(40);
+    expect(page.ocrConfidence).toBeLessThan(LOW_OCR_CONFIDENCE);
+    expect(doc.notices).toEqual([expect.stringMatching(/^OCR was unsure of page 1: words there may be misread/)]);
+  }, 60_000);
 
   it('RTF: code pages, Unicode escapes, footnotes and page breaks; the picture is named', async () => {
     const doc = await read(fx.rtf);

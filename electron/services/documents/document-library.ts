@@ -132,7 +132,14 @@ export class DocumentLibrary {
     } catch (e) {
       if (e instanceof UserFacingError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UserFacingError('document/unreadable', code === 'ENOENT' ? `“${fileName}” was not found.` : `“${fileName}” cannot be read (${code ?? 'error'}).`);
+      throw new UserFacingError(
+        'document/unreadable',
+        code === 'ENOENT'
+          ? `“${fileName}” was not found: it may have been moved or deleted. Add it again from where it is now.`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `Enclave is not allowed to read “${fileName}”. Check that your account may open it (its permissions), or copy it somewhere else and add the copy.`
+            : `“${fileName}” cannot be read from the disk. If it is on a network drive or a USB stick, copy it to this computer and add the copy.`,
+      );
     }
     if (size === 0) throw new UserFacingError('document/empty', `“${fileName}” is empty.`);
     if (size > MAX_DOCUMENT_BYTES) {
