@@ -12,7 +12,7 @@ import { MAX_PAGES } from '../../electron/services/documents/parsers/types.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
 import { generateDocumentFixtures } from '../fixtures/documents.ts';
 import {
-  CJK_PDF_TEXT, DAMAGED_PDF_SENTENCE, EMAIL, ENCODED_TEXTS, generateOddFixtures, HANDMADE_DOCX, ODT_TEXT, PHOTO_LINES, RTF_TEXT, STAMPED_SCAN_LINES, TIFF_PAGES, XFA_PLACEHOLDER, XFA_TEXT,
+  CJK_PDF_TEXT, DAMAGED_PDF_SENTENCE, EMAIL, ENCODED_TEXTS, generateOddFixtures, HANDMADE_DOCX, ODT_TEXT, PHOTO_LINES, RTF_TEXT, STAMPED_SCAN_LINES, TIFF_PAGES, TYPED_COVER, PASTED_SCAN_LINES, XFA_PLACEHOLDER, XFA_TEXT,
   type OddFixtures,
 } from '../fixtures/odd-documents.ts';
 
@@ -151,6 +151,19 @@ describe('PDF', () => {
     expect(XFA_PLACEHOLDER.startsWith(placeholder)).toBe(true);
     expect(broken.notices).toEqual([expect.stringMatching(/XFA form Enclave could not lay out/)]);
   });
+
+  it('a typed page with a scanned note pasted in gets the note’s words too; a searchable scan is not read twice', async () => {
+    const doc = await read(fx.mixedPages);
+    expect(doc).toMatchObject({ status: 'ready', pageCount: 2 });
+    const typed = await call('documents.page', { documentId: doc.id, pageNumber: 1 });
+    expect(typed.text.startsWith(TYPED_COVER.slice(0, 40))).toBe(true);
+    const found = words(typed.text);
+    for (const w of words(PASTED_SCAN_LINES.join(' '))) expect(found).toContain(w);
+    expect(typed.ocr).toBe(true);
+    const searchable = await call('documents.page', { documentId: doc.id, pageNumber: 2 });
+    expect(searchable.ocr).toBe(false);
+    expect(doc.notices).toEqual([expect.stringMatching(/^Pictures on page 1 hold text of their own: it was read by OCR/)]);
+  }, 60_000);
 
   it('a scanned page with a thin text stamp is read by OCR, not just its stamp', async () => {
     const doc = await read(fx.stampedScan);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { detectKind } from '../../electron/services/documents/detect.ts';
 import { decodeText, undecodableNotice } from '../../electron/services/documents/parsers/encoding.ts';
-import { isGarbageText } from '../../electron/services/documents/parsers/pdf.ts';
+import { isGarbageText, linesNotInLayer } from '../../electron/services/documents/parsers/pdf.ts';
 import { rtfToText } from '../../electron/services/documents/parsers/rtf.ts';
 import { pageList } from '../../electron/services/documents/parsers/types.ts';
 import { safeFileName } from '../../electron/services/files/file-names.ts';
@@ -64,6 +64,12 @@ describe('reading helpers', () => {
     expect(isGarbageText('\u0001\u0002\u0003\ue001\ue002\ue003\ue004 \ue005\ue006\ue007\ue008\ue009\ue00a\ue00b\ue00c\ue00d\ue00e\ue00f\ue010\ue011\ue012')).toBe(true);
     expect(isGarbageText('The tenant shall give notice of thirty days before vacating.')).toBe(false);
     expect(isGarbageText('賃貸借契約書は甲と乙の間で締結される。第一条、期間は二年とする。')).toBe(false);
+  });
+
+  it('linesNotInLayer keeps a pasted picture’s new lines and drops OCR’s copy of the typed ones', () => {
+    const layer = 'The tenant shall give notice of thirty days before vacating the premises.';
+    const ocr = 'The tenant shall give notice of thirty doys before vacating the premises.\nHandwritten: the tenant left early\nok';
+    expect(linesNotInLayer(ocr, layer)).toEqual(['Handwritten: the tenant left early']);
   });
 
   it('pageList names pages and ranges', () => {

@@ -35,6 +35,13 @@ interface TextItemLike {
 
 /** A text layer shorter than this over a picture is taken for a scan with a stamp or a header on it. */
 const THIN_TEXT_CHARS = 200;
+/**
+ * A picture covering at least this share of a page with a full text layer may hold text of its
+ * own (a scanned letter pasted into a typed page): the page is read by OCR too. A picture covering
+ * nearly all of it (FULL_PAGE) is a searchable scan, whose text layer already is its OCR.
+ */
+const MIXED_COVERAGE = 0.2;
+const FULL_PAGE = 0.9;
 
 /**
  * True when a text layer is not text a person could read: mostly control characters, private-use
@@ -55,9 +62,62 @@ function wordCount(text: string): number {
   return (text.match(/\p{L}{2,}/gu) ?? []).length;
 }
 
-async function paintsImage(page: PDFPageProxy): Promise<boolean> {
-  const ops = await page.getOperatorList();
-  return ops.fnArray.some((op) => op === OPS.paintImageXObject || op === OPS.paintInlineImageXObject || op === OPS.paintImageMaskXObject);
+type Matrix = [number, number, number, number, number, number];
+const IMAGE_OPS = new Set<number>([OPS.paintImageXObject, OPS.paintInlineImageXObject, OPS.paintImageMaskXObject]);
+
+function multiply(m: Matrix, t: ArrayLike<number>): Matrix {
+  return [
+    t[0] * m[0] + t[1] * m[2],
+    t[0] * m[1] + t[1] * m[3],
+    t[2] * m[0] + t[3] * m[2],
+    t[2] * m[1] + t[3] * m[3],
+    t[4] * m[0] + t[5] * m[2] + m[4],
+    t[4] * m[1] + t[5] * m[3] + m[5],
+  ];
+}
+
+/** The share of the page's area that pictures cover (0–1), from where the page paints them. */
+export async function imageCoverage(page: PDFPageProxy): Promise<number> {
+  const { fnArray, argsArray } = await page.getOperatorList();
+  const [x0, y0, x1, y1] = page.view;
+  const area = Math.abs((x1 - x0) * (y1 - y0)) || 1;
+  let ctm: Matrix = [1, 0, 0, 1, 0, 0];
+  const stack: Matrix[] = [];
+  let covered = 0;
+  for (let i = 0; i < fnArray.length; i++) {
+    const fn = fnArray[i];
+    const args = argsArray[i] as unknown[] | null;
+    if (fn === OPS.save) stack.push(ctm);
+    else if (fn === OPS.restore) ctm = stack.pop() ?? ctm;
+    else if (fn === OPS.transform && args) ctm = multiply(ctm, args as number[]);
+    else if (fn === OPS.paintFormXObjectBegin) {
+      stack.push(ctm);
+      const matrix = args?.[0] as ArrayLike<number> | null | undefined;
+      if (matrix && matrix.length === 6) ctm = multiply(ctm, matrix);
+    } else if (fn === OPS.paintFormXObjectEnd) ctm = stack.pop() ?? ctm;
+    else if (IMAGE_OPS.has(fn)) covered += Math.abs(ctm[0] * ctm[3] - ctm[1] * ctm[2]);
+  }
+  return Math.min(1, covered / area);
+}
+
+/**
+ * Lines OCR read that the text layer does not already hold (the words of a picture pasted on a
+ * typed page). A line repeats the layer when most of its word pairs are in it: OCR of typed text
+ * matches pair by pair; a new sentence shares a word or two, not pairs.
+ */
+export function linesNotInLayer(ocrText: string, layer: string): string[] {
+  const words = (s: string) => s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const layerWords = words(layer);
+  const pairs = new Set(layerWords.slice(1).map((w, i) => `${layerWords[i]} ${w}`));
+  return ocrText
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((line) => {
+      const w = words(line);
+      if (w.length < 3) return false;
+      const linePairs = w.slice(1).map((x, i) => `${w[i]} ${x}`);
+      return linePairs.filter((p) => pairs.has(p)).length / linePairs.length < 0.5;
+    });
 }
 
 /** Filled-in form fields: their values are not in the page's text layer. */
@@ -175,6 +235,7 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
     sink.meta({ pageCount: doc.numPages, paginated: true, title });
     const unreadable: number[] = [];
     const doubtful: number[] = [];
+    const mixed: number[] = [];
     for (let n = 1; n <= doc.numPages; n++) {
       let text = '';
       let confidence: number | null = null;
@@ -190,15 +251,27 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
         }
         const garbage = isGarbageText(text);
         const thin = text.trim().length < THIN_TEXT_CHARS;
-        if (ocr && !doc.isPureXfa && (!text.trim() || garbage || (thin && (await paintsImage(page).catch(() => false))))) {
-          const read = await ocr.read(page, (doc as unknown as { canvasFactory: Parameters<PageOcr['read']>[1] }).canvasFactory);
-          // OCR is kept when the layer is garbage or empty, or when it reads more words than the layer.
-          if (read.text.trim() && (garbage || !text.trim() || wordCount(read.text) > wordCount(text) + 3)) {
-            text = read.text;
-            confidence = read.confidence;
-            if (read.confidence < 70) doubtful.push(n);
-          } else if (garbage) {
-            text = '';
+        const canvasFactory = (doc as unknown as { canvasFactory: Parameters<PageOcr['read']>[1] }).canvasFactory;
+        if (ocr && !doc.isPureXfa) {
+          const coverage = !text.trim() || garbage ? 1 : await imageCoverage(page).catch(() => 0);
+          if (!text.trim() || garbage || (thin && coverage >= 0.05)) {
+            const read = await ocr.read(page, canvasFactory);
+            // OCR is kept when the layer is garbage or empty, or when it reads more words than the layer.
+            if (read.text.trim() && (garbage || !text.trim() || wordCount(read.text) > wordCount(text) + 3)) {
+              text = read.text;
+              confidence = read.confidence;
+              if (read.confidence < 70) doubtful.push(n);
+            } else if (garbage) text = '';
+          } else if (coverage >= MIXED_COVERAGE && coverage < FULL_PAGE) {
+            // Typed text and a picture with words in it: the picture's lines are added after the layer's.
+            const read = await ocr.read(page, canvasFactory);
+            const extra = read.text.trim() ? linesNotInLayer(read.text, text) : [];
+            if (extra.length) {
+              text = `${text}\n\n${extra.join('\n')}`;
+              confidence = read.confidence;
+              mixed.push(n);
+              if (read.confidence < 70) doubtful.push(n);
+            }
           }
         } else if (garbage) {
           text = '';
@@ -217,6 +290,7 @@ export async function readPdf(data: Uint8Array, fileName: string, sink: PageSink
       sink.page(n, tidyPageText(text), confidence);
     }
     if (unreadable.length) sink.notice(`The text of ${pageList(unreadable)} could not be read: the page is damaged or its fonts map to no letters, and OCR found nothing legible.`);
+    if (mixed.length) sink.notice(`Pictures on ${pageList(mixed)} hold text of their own: it was read by OCR and added after the page's typed text.`);
     if (doubtful.length) sink.notice(`OCR was unsure of ${pageList(doubtful)}: words there may be misread. Check them against the original.`);
     if (xfaFailed) sink.notice('This PDF is an XFA form Enclave could not lay out: only what is printed on its pages was read, and the form’s own fields and text may be missing. Print it to a new PDF from Adobe Reader and add that.');
     else if (info?.IsXFAPresent && !doc.isPureXfa) sink.notice('This PDF also holds an XFA form; its fields were read as the page shows them, and parts that appear only when the form runs may be missing.');
