@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'message/not-editable'
   | 'chat/busy'
   | 'chat/nothing-to-regenerate'
+  | 'chat/nothing-to-continue'
   | 'chat/too-long'
   | 'document/not-found'
   | 'document/unreadable'

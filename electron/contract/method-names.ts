@@ -82,6 +82,7 @@ export const METHOD_NAMES = [
   'chat.send',
   'chat.edit',
   'chat.regenerate',
+  'chat.continue',
   'chat.stop',
 ] as const;
 

@@ -236,6 +236,8 @@ export const methods = {
   'chat.send': method<SentTurn>()(z.object({ conversationId: id, text: messageText }).strict()),
   'chat.edit': method<SentTurn>()(z.object({ messageId: id, text: messageText }).strict()),
   'chat.regenerate': method<Message>()(conversationRef),
+  /** Goes on with the last reply where it stopped at the length limit. */
+  'chat.continue': method<Message>()(conversationRef),
   'chat.stop': method<{ stopped: boolean }>()(conversationRef),
 } as const;
 

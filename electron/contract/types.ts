@@ -171,6 +171,8 @@ export interface Message {
   contextSize: number | null;
   modelName: string | null;
   error: string | null;
+  /** The reply stopped at the longest reply allowed (Settings), not where the model ended it: it can be continued. */
+  cutOff: boolean;
   /** Checked sources of a grounded answer, by citation number. */
   sources: MessageSource[];
   /** Citations that failed the check: not shown as sources (recorded). */

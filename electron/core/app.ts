@@ -360,6 +360,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
     'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
+    'chat.continue': ({ conversationId }) => chat.continue(conversationId),
     'chat.stop': ({ conversationId }) => chat.stop(conversationId),
   });
 

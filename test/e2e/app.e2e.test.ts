@@ -167,6 +167,34 @@ describe('Enclave in the browser', () => {
     expect(await page.getByRole('article', { name: 'You said' }).allTextContents()).not.toContainEqual(expect.stringContaining('Fox story'));
   });
 
+  it('a reply cut off at the length limit says so; Continue extends the same reply', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Max reply tokens').fill('32');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByText('Settings saved.').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: 'New conversation' }).first().click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Count the stars');
+    await box.press('Enter');
+    const reply = assistantMessages(page).last();
+    const note = reply.getByRole('note');
+    await expect.poll(() => note.textContent()).toContain('Stopped at the length limit (32 tokens): this reply is not finished.');
+    const first = (await reply.locator('.content').textContent()) ?? '';
+    await note.getByRole('button', { name: 'Continue' }).click();
+    await expect.poll(() => note.textContent()).toContain('(64 tokens)');
+    const both = (await reply.locator('.content').textContent()) ?? '';
+    expect(both.startsWith(first.trimEnd().slice(0, -1))).toBe(true);
+    expect(both.length).toBeGreaterThan(first.length);
+    expect(await assistantMessages(page).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Max reply tokens').fill('60000');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByText('Settings saved.').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+  });
+
   it('a reply made of script, event handlers, javascript: links and remote images renders inert', async () => {
     await page.getByRole('button', { name: 'Models' }).click();
     await page.getByLabel('Choose a GGUF model file').setInputFiles(HOSTILE_MODEL);

@@ -83,6 +83,29 @@ describe('chat through the router', () => {
     expect(detail.messages.map((m) => m.status)).toEqual(['complete', 'complete']);
   });
 
+  it('a reply cut off at the length limit says so, and Continue extends the same reply', async () => {
+    const messages = (await call('conversations.get', { conversationId })).messages;
+    const cut = messages[messages.length - 1];
+    expect(cut).toMatchObject({ status: 'complete', cutOff: true, tokenCount: 48 });
+    const done = nextDone(conversationId);
+    const reopened = await call('chat.continue', { conversationId });
+    expect(reopened).toMatchObject({ id: cut.id, status: 'streaming', content: cut.content, cutOff: false });
+    const continued = await done;
+    expect(continued.id).toBe(cut.id);
+    expect(continued.content.startsWith(cut.content)).toBe(true);
+    expect(continued.content.length).toBeGreaterThan(cut.content.length);
+    expect(continued).toMatchObject({ status: 'complete', cutOff: true, tokenCount: 96 });
+    // Only the new words streamed.
+    const streamed = deltas.filter((d) => d.messageId === cut.id).map((d) => d.text).join('');
+    expect(streamed).toBe(continued.content);
+    expect((await call('conversations.get', { conversationId })).messages).toHaveLength(messages.length);
+  });
+
+  it('refuses to continue what did not stop at the length limit', async () => {
+    const fresh = (await call('conversations.create', {})).id;
+    await expect(call('chat.continue', { conversationId: fresh })).rejects.toMatchObject({ code: 'chat/nothing-to-continue' });
+  });
+
   it('refuses a second message while the model answers, writing nothing', async () => {
     await call('settings.update', { maxTokens: 4000 });
     const done = nextDone(conversationId);

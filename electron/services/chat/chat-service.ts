@@ -145,6 +145,33 @@ export class ChatService {
     return this.#startReply(conversationId);
   }
 
+  /**
+   * Goes on with the last reply where it was cut off at the longest reply allowed: the model
+   * continues its own text, and what it writes is added to the same reply. Answers from documents
+   * are not continued (their every sentence was checked as a whole); they are regenerated.
+   */
+  continue(conversationId: string): Message {
+    this.#requireConversation(conversationId);
+    this.#assertCanReply();
+    const last = this.#store.listMessages(conversationId).at(-1);
+    if (!last || last.role !== 'assistant' || !last.cutOff || last.status !== 'complete') {
+      throw new UserFacingError('chat/nothing-to-continue', 'Only a reply that stopped at the length limit can be continued.');
+    }
+    if (this.#store.hasGrounding(last.id)) {
+      throw new UserFacingError('chat/nothing-to-continue', 'An answer from your documents cannot be continued: regenerate it, or raise “Max reply tokens” in Settings first.');
+    }
+    const reopened = this.#store.reopenMessage(last.id);
+    const controller = new AbortController();
+    const active: ActiveReply = { conversationId, controller, finished: Promise.resolve() };
+    this.#active = active;
+    const settle = () => {
+      if (this.#active === active) this.#active = null;
+    };
+    active.finished = this.#run(conversationId, reopened, controller.signal, settle, undefined, last).finally(settle);
+    this.#events.conversationsChanged(conversationId);
+    return reopened;
+  }
+
   stop(conversationId: string): { stopped: boolean } {
     if (!this.#active || this.#active.conversationId !== conversationId) return { stopped: false };
     this.#active.controller.abort();
@@ -195,9 +222,11 @@ export class ChatService {
     return { tokens: Math.max(0, Math.floor((contextSize - reply - fixed) * 0.75)), count };
   }
 
-  async #run(conversationId: string, assistant: Message, signal: AbortSignal, settle: () => void, override?: ReplyOverride): Promise<void> {
+  async #run(conversationId: string, assistant: Message, signal: AbortSignal, settle: () => void, override?: ReplyOverride, continuing?: Message): Promise<void> {
     const conversation = this.#store.getConversation(conversationId)!;
-    let text = '';
+    // A continued reply starts from what it said before; only the new words stream.
+    const before = continuing?.content ?? '';
+    let text = before;
     let unsent = '';
     let deltaTimer: ReturnType<typeof setTimeout> | null = null;
     const flushDelta = () => {
@@ -216,10 +245,10 @@ export class ChatService {
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
       const budget = () => this.#passageBudget(ownPrompt, question, settings);
-      const grounding = this.#grounder ? await this.#grounder.prepare(conversationId, question, budget) : null;
+      const grounding = this.#grounder && !continuing ? await this.#grounder.prepare(conversationId, question, budget) : null;
       const refusal =
         grounding?.refusal ??
-        (!grounding && profile.onlyFromDocuments
+ (!grounding && !continuing && profile.onlyFromDocuments
           ? `“${profile.onlyFromDocuments}” answers only from documents, and this conversation has none. Choose a collection under “Answer from”, or share a document with this conversation.`
           : null);
       if (refusal) {
@@ -245,11 +274,12 @@ export class ChatService {
         contextSize: profile.contextSize,
         // An answer from documents that starts repeating itself is cut there (small models loop).
         stopOnLoop: grounding !== null,
+        continueFrom: continuing ? before : undefined,
         onText: (chunk) => {
           text += chunk;
           unsent += chunk;
           // The first words go out at once (time to first token); the rest once per frame.
-          if (text.length === chunk.length) flushDelta();
+          if (text.length === before.length + chunk.length) flushDelta();
           else deltaTimer ??= setTimeout(flushDelta, DELTA_INTERVAL_MS);
           const now = performance.now();
           if (now - lastCheckpoint >= this.#checkpointMs) {
@@ -258,14 +288,15 @@ export class ChatService {
           }
         },
       });
-      const shown = grounding?.finish(assistant.id, result.text)?.content ?? result.text;
+      const shown = grounding?.finish(assistant.id, result.text)?.content ?? before + result.text;
       final = this.#store.finishMessage(assistant.id, shown, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
-        tokenCount: result.tokenCount,
+        tokenCount: result.tokenCount + (continuing?.tokenCount ?? 0),
         tokensPerSecond: result.tokensPerSecond,
-        durationMs: result.durationMs,
+        durationMs: result.durationMs + (continuing?.durationMs ?? 0),
         contextTokens: result.contextTokens,
         contextSize: result.contextSize,
         modelName: result.modelName,
+        cutOff: result.stopReason === 'max-tokens',
       });
     } catch (e) {
       const message = e instanceof UserFacingError ? e.message : `The model failed while answering: ${(e as Error).message}`;

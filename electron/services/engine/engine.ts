@@ -43,6 +43,8 @@ export interface GenerateRequest {
    * generation to end and then goes first; background requests are refused while one waits.
    */
   background?: boolean;
+  /** The start of the reply, written before: the model goes on from its last word (Continue). */
+  continueFrom?: string;
   /**
    * Constrain the reply to JSON under this schema (a grammar built by llama.cpp from it): the
    * model can write nothing else. The text returned is that JSON (cut short at maxTokens).
@@ -328,7 +330,7 @@ export class Engine {
     }
     this.#setStatus({ state: 'generating', busyConversationId: req.conversationId, background: this.#background });
     const slot = this.#slotFor(req.conversationId);
-    const history = toChatHistory(req.systemPrompt, req.turns);
+    const history = toChatHistory(req.systemPrompt, req.turns, req.continueFrom);
     const started = performance.now();
     let firstTokenAt: number | null = null;
     let tokenCount = 0;
@@ -436,13 +438,14 @@ export class Engine {
   }
 }
 
-function toChatHistory(systemPrompt: string, turns: ChatTurn[]): ChatHistoryItem[] {
+function toChatHistory(systemPrompt: string, turns: ChatTurn[], continueFrom?: string): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = [];
   if (systemPrompt.trim()) history.push({ type: 'system', text: systemPrompt });
   for (const t of turns) {
     history.push(t.role === 'user' ? { type: 'user', text: t.text } : { type: 'model', response: [t.text] });
   }
-  history.push({ type: 'model', response: [] });
+  // The reply to write: empty, or the part written before when it is continued.
+  history.push({ type: 'model', response: continueFrom ? [continueFrom] : [] });
   return history;
 }
 
@@ -457,7 +460,9 @@ function sameItem(a: ChatHistoryItem, b: ChatHistoryItem): boolean {
 function continuedWindow(slot: Slot, history: ChatHistoryItem[]) {
   const last = slot.lastHistory;
   const window = slot.lastContextWindow;
-  if (!last || !window || last.length > history.length - 1) return undefined;
+  if (!last || !window || last.length > history.length) return undefined;
   for (let i = 0; i < last.length; i++) if (!sameItem(last[i], history[i])) return undefined;
+  // The same history (a reply continued where it was cut off): the window as it was.
+  if (last.length === history.length) return { history: window };
   return { history: [...window, ...history.slice(last.length)] };
 }

@@ -36,6 +36,7 @@ interface MessageRow {
   context_size: number | null;
   model_name: string | null;
   error: string | null;
+  cut_off: number;
 }
 
 export interface MessageStats {
@@ -45,6 +46,8 @@ export interface MessageStats {
   contextTokens: number | null;
   contextSize: number | null;
   modelName: string | null;
+  /** The reply stopped at the longest reply allowed, not where the model ended it. */
+  cutOff?: boolean;
 }
 
 const DEFAULT_TITLE = 'New conversation';
@@ -71,6 +74,7 @@ function toMessage(r: MessageRow): Message {
     contextSize: r.context_size,
     modelName: r.model_name,
     error: r.error,
+    cutOff: r.cut_off === 1,
     // Filled in by the retrieval layer for grounded answers.
     sources: [],
     citationFailures: 0,
@@ -243,7 +247,7 @@ export class ConversationStore {
     this.#db
       .prepare(
         `UPDATE messages SET content = ?, status = ?, token_count = ?, tokens_per_second = ?, duration_ms = ?,
-           context_tokens = ?, context_size = ?, model_name = COALESCE(?, model_name), error = ? WHERE id = ?`,
+           context_tokens = ?, context_size = ?, model_name = COALESCE(?, model_name), error = ?, cut_off = ? WHERE id = ?`,
       )
       .run(
         content,
@@ -255,8 +259,23 @@ export class ConversationStore {
         stats?.contextSize ?? null,
         stats?.modelName ?? null,
         error ?? null,
+        stats?.cutOff ? 1 : 0,
         messageId,
       );
+    return this.getMessage(messageId)!;
+  }
+
+  /** Whether a reply was an answer from documents (it has a grounding record or checked sources). */
+  hasGrounding(messageId: string): boolean {
+    return (
+      this.#db.prepare('SELECT 1 FROM message_groundings WHERE message_id = ? UNION ALL SELECT 1 FROM message_sources WHERE message_id = ? LIMIT 1').get(messageId, messageId) !==
+      undefined
+    );
+  }
+
+  /** A finished reply goes back to streaming, to be continued where it was cut off. */
+  reopenMessage(messageId: string): Message {
+    this.#db.prepare("UPDATE messages SET status = 'streaming', cut_off = 0, error = NULL WHERE id = ?").run(messageId);
     return this.getMessage(messageId)!;
   }
 

@@ -150,6 +150,19 @@ export class ChatManager {
     }
   }
 
+  /** The last reply goes on where it stopped at the length limit; its new words stream into it. */
+  async continueReply(): Promise<void> {
+    if (!this.conversation) return;
+    try {
+      const reply = await this.#client.call('chat.continue', { conversationId: this.conversation.id });
+      const latest = this.#latest(reply);
+      const i = this.messages.findIndex((m) => m.id === latest.id);
+      if (i >= 0) this.messages[i] = latest;
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
+
   async edit(messageId: string, text: string): Promise<boolean> {
     try {
       const turn = await this.#client.call('chat.edit', { messageId, text });
