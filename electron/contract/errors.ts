@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'model/load-failed'
   | 'model/not-loaded'
   | 'model/already-added'
+  | 'model/bad-name'
   | 'conversation/not-found'
   | 'message/not-found'
   | 'message/not-editable'

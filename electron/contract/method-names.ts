@@ -12,6 +12,8 @@ export const METHOD_NAMES = [
   'models.add',
   'models.remove',
   'models.activate',
+  'models.rename',
+  'models.estimate',
   'models.measured',
   'models.unload',
   'engine.status',

@@ -6,6 +6,7 @@ import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
   AdapterInfo,
+  ModelFit,
   ModelMeasure,
   EvalQuestion,
   EvalRun,
@@ -111,6 +112,9 @@ export const methods = {
   'models.remove': method<ModelLibrary>()(z.object({ modelId: id }).strict()),
   'models.activate': method<EngineStatus>()(z.object({ modelId: id }).strict()),
   /** Each model's speed as measured here, by model id. */
+  'models.rename': method<ModelLibrary>()(z.object({ modelId: id, name: z.string().min(1).max(200) }).strict()),
+  /** Memory the model needs with the context it would get (the settings' context size, or `contextSize`). */
+  'models.estimate': method<ModelFit>()(z.object({ modelId: id, contextSize: z.number().int().min(256).max(1_048_576).optional() }).strict()),
   'models.measured': method<Record<string, ModelMeasure>>()(empty),
   'models.unload': method<EngineStatus>()(empty),
 

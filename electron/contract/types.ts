@@ -34,7 +34,25 @@ export interface ModelInfo {
   fileSize: number;
   /** The file's SHA-256, once computed (in the background after it is added); null until then. */
   sha256: string | null;
+  /** What it is for, from its GGUF: a chat model, or an embedding model (search by meaning). Null until read. */
+  kind: ModelKind | null;
   addedAt: number;
+}
+
+export type ModelKind = 'chat' | 'embedding';
+
+/** Whether a model fits in this computer's memory with the context it would get, estimated before loading. */
+export interface ModelFit {
+  contextSize: number;
+  /** Weights. */
+  modelBytes: number;
+  /** KV cache and compute buffers of the context. */
+  contextBytes: number;
+  totalBytes: number;
+  /** Memory the system can give now. */
+  availableBytes: number;
+  /** fits: comfortably; tight: it runs, slowly if other programs need memory; too-large: it will not run well. */
+  verdict: 'fits' | 'tight' | 'too-large';
 }
 
 /** A model's speed as measured on this computer: its replies, and its evaluation answers. */

@@ -193,6 +193,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       },
     },
   });
+  // Models added before their kind (chat or embedding) was recorded are read in the background.
+  void models.classifyPending();
   const resumed = documents.resumeInterrupted();
   if (resumed > 0) console.warn(`[documents] ${resumed} document(s) were being read when Enclave last stopped; reading them again.`);
 
@@ -290,6 +292,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'models.add': ({ file }) => models.add(files.take(file)),
     'models.remove': ({ modelId }) => modelUse.removeModel(modelId),
     'models.activate': ({ modelId }) => models.activate(modelId),
+    'models.rename': ({ modelId, name }) => models.rename(modelId, name),
+    'models.estimate': ({ modelId, contextSize }) => models.estimate(modelId, contextSize),
     'models.measured': () => evals!.measured(models.list().models),
     'models.unload': () => models.unload(),
     'models.setEmbedding': ({ modelId }) => modelUse.setEmbeddingModel(modelId),

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
@@ -234,5 +234,37 @@ describe('Enclave in the browser', () => {
     expect(foreign.filter((u) => !u.startsWith('http://127.0.0.1:'))).toEqual([]);
     expect(requests.some((u) => u.includes('127.0.0.2'))).toBe(false);
     expect(pageErrors).toEqual([]);
+  });
+
+  it('models: a file added twice is not duplicated; a model is renamed; chat and embedding models are told apart; memory is estimated', async () => {
+    await page.getByRole('button', { name: 'Models' }).click();
+    const library = page.getByRole('list', { name: 'Model library' });
+    const count = await library.getByRole('listitem').count();
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(HOSTILE_MODEL);
+    await expect.poll(() => page.getByText('“Hostile Test Model” is already in your library: nothing was added.').isVisible()).toBe(true);
+    expect(await library.getByRole('listitem').count()).toBe(count);
+
+    const card = library.getByRole('listitem', { name: 'Hostile Test Model' });
+    expect(await card.textContent()).toContain('Chat model');
+    expect(await card.getByRole('button', { name: 'Use for search' }).count()).toBe(0);
+    await expect.poll(() => card.textContent()).toMatch(/Needs about [\d.]+ GB with a [\d,]+-token context .* free now\. It fits\./);
+
+    await card.getByRole('button', { name: 'Rename Hostile Test Model' }).click();
+    const name = page.getByLabel('New name for Hostile Test Model');
+    await expect.poll(() => name.evaluate((el) => el === document.activeElement)).toBe(true);
+    await name.fill('Markup tester');
+    await name.press('Enter');
+    await expect.poll(() => library.getByRole('listitem', { name: 'Markup tester' }).count()).toBe(1);
+    // Esc cancels a rename.
+    await library.getByRole('listitem', { name: 'Markup tester' }).getByRole('button', { name: 'Rename Markup tester' }).click();
+    await page.getByLabel('New name for Markup tester').fill('Not kept');
+    await page.getByLabel('New name for Markup tester').press('Escape');
+    expect(await library.getByRole('listitem', { name: 'Markup tester' }).count()).toBe(1);
+
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(EMBEDDING_MODEL);
+    const embedding = library.getByRole('listitem', { name: 'Bag of Words Embedding' });
+    await expect.poll(() => embedding.textContent()).toContain('Embedding model (search)');
+    expect(await embedding.getByRole('button', { name: 'Use this model' }).count()).toBe(0);
+    expect(await embedding.getByRole('button', { name: 'Use for search' }).count()).toBe(1);
   });
 });

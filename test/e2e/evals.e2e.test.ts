@@ -149,6 +149,7 @@ describe('evaluating models in the browser', () => {
     await expect.poll(async () => board.getByRole('button', { name: /^All fields, Task Test Model: (\d+) of \1 \(100%\)\. Open its table$/ }).count()).toBe(1);
     await board.getByRole('button', { name: /^All fields, Grounded Test Model/ }).click();
     await page.getByRole('heading', { name: 'Tasks', level: 1 }).waitFor();
-    expect(await page.getByRole('table', { name: 'Clause table results, one row per document' }).getByRole('row').count()).toBe(3);
+    // The table loads after the view opens: wait for its rows.
+    await expect.poll(() => page.getByRole('table', { name: 'Clause table results, one row per document' }).getByRole('row').count()).toBe(3);
   }, 180_000);
 });

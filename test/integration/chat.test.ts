@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
-import { ENDLESS_MODEL, NOT_A_MODEL, TRUNCATED_MODEL } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, NOT_A_MODEL, TRUNCATED_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -58,8 +58,42 @@ describe('models through the router', () => {
     await enclave.models.settled;
     expect(await call('engine.status', {})).toMatchObject({ state: 'ready', modelId: model.id, threads: 1 });
     expect((await call('models.list', {})).activeModelId).toBe(model.id);
+    expect(model.kind).toBe('chat');
     // Adding the same file again does not duplicate it.
     expect((await call('models.add', { file: grant(ENDLESS_MODEL) })).id).toBe(model.id);
+  });
+});
+
+describe('the model library', () => {
+  it('the same model added again (a copy uploaded twice) is the one already there, and the copy is not kept', async () => {
+    const before = (await call('models.list', {})).models;
+    const upload = join(dir, 'models', 'upload-2');
+    mkdirSync(upload, { recursive: true });
+    copyFileSync(ENDLESS_MODEL, join(upload, 'endless-again.gguf'));
+    const again = await call('models.add', { file: grant(join(upload, 'endless-again.gguf')) });
+    expect(again.id).toBe(before[0].id);
+    expect(existsSync(upload)).toBe(false);
+    expect((await call('models.list', {})).models).toHaveLength(before.length);
+  });
+
+  it('tells an embedding model from a chat model, renames a model, and estimates the memory it needs', async () => {
+    const embedding = await call('models.add', { file: grant(EMBEDDING_MODEL) });
+    expect(embedding.kind).toBe('embedding');
+    const library = await call('models.rename', { modelId: embedding.id, name: '  Search   vectors ' });
+    expect(library.models.find((m) => m.id === embedding.id)?.name).toBe('Search vectors');
+    await expect(call('models.rename', { modelId: embedding.id, name: '   ' })).rejects.toMatchObject({ code: 'model/bad-name' });
+    const chatModel = library.models.find((m) => m.kind === 'chat')!;
+    const fit = await call('models.estimate', { modelId: chatModel.id });
+    expect(fit.contextSize).toBe(2048);
+    expect(fit.modelBytes).toBeGreaterThan(0);
+    expect(fit.contextBytes).toBeGreaterThan(0);
+    expect(fit.totalBytes).toBe(fit.modelBytes + fit.contextBytes);
+    expect(fit.availableBytes).toBeGreaterThan(fit.totalBytes);
+    expect(fit.verdict).toBe('fits');
+    // A bigger context needs more memory for its KV cache.
+    const bigger = await call('models.estimate', { modelId: chatModel.id, contextSize: 8192 });
+    expect(bigger.contextBytes).toBeGreaterThan(fit.contextBytes);
+    await call('models.remove', { modelId: embedding.id });
   });
 });
 

@@ -180,12 +180,16 @@ describe('settings and models', () => {
     const models = new ModelStore(openDb());
     const m = {
       id: 'm1', path: '/models/a.gguf', fileName: 'a.gguf', name: 'A', architecture: 'llama', parameterCount: 1000,
-      quantization: 'Q4_K_M', contextLength: 4096, fileSize: 123, sha256: null, addedAt: 1,
+      quantization: 'Q4_K_M', contextLength: 4096, fileSize: 123, sha256: null, kind: 'chat' as const, addedAt: 1,
     };
-    models.insert(m);
+    models.insert(m, 'fp1');
     expect(models.list()).toEqual([m]);
     expect(models.findByPath('/models/a.gguf')?.id).toBe('m1');
+    expect(models.findByFingerprint('fp1')?.id).toBe('m1');
+    expect(models.findByFingerprint('fp2')).toBeNull();
     expect(() => models.insert({ ...m, id: 'm2' })).toThrow(/UNIQUE/);
+    models.rename('m1', 'My law model');
+    expect(models.get('m1')?.name).toBe('My law model');
     expect(models.remove('m1')).toBe(true);
     expect(models.list()).toEqual([]);
   });

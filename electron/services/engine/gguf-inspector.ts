@@ -4,9 +4,22 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { GgmlType, GgufInsights, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
-import type { ModelInfo } from '../../contract/types.ts';
+import type { ModelInfo, ModelKind } from '../../contract/types.ts';
 
 export type InspectedModel = Omit<ModelInfo, 'id' | 'addedAt' | 'sha256'>;
+
+/** Embedding architectures (encoders): they make vectors for search, they do not chat. */
+const EMBEDDING_ARCHITECTURES = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 't5encoder', 'modern-bert', 'neo-bert', 'eurobert']);
+
+/** A chat model or an embedding model, from its metadata: a pooling type or non-causal attention make vectors. */
+export function modelKind(info: GgufFileInfo): ModelKind {
+  const architecture = String(info.metadata.general?.architecture ?? '');
+  const own = (info.metadata as Record<string, unknown>)[architecture] as { pooling_type?: number; attention?: { causal?: boolean } } | undefined;
+  if (EMBEDDING_ARCHITECTURES.has(architecture)) return 'embedding';
+  if (typeof own?.pooling_type === 'number' && own.pooling_type > 0) return 'embedding';
+  if (own?.attention?.causal === false) return 'embedding';
+  return 'chat';
+}
 
 const GGUF_MAGIC = Buffer.from('GGUF', 'ascii');
 
@@ -111,6 +124,7 @@ export async function inspectModelFile(path: string): Promise<InspectedModel> {
     quantization: quantizationName(info, insights),
     contextLength: insights.trainContextSize ?? null,
     fileSize: size,
+    kind: modelKind(info),
   };
 }
 

@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
-import type { EngineStatus, ModelInfo, ModelLibrary as ModelLibraryView } from '../../contract/types.ts';
+import type { EngineStatus, ModelFit, ModelInfo, ModelLibrary as ModelLibraryView } from '../../contract/types.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { SettingsStore } from '../store/settings-store.ts';
-import type { Engine } from './engine.ts';
+import { SEQUENCE_POOL_SIZE, type Engine } from './engine.ts';
+import { estimateFit, quickFingerprint } from './model-fit.ts';
 import { discardUpload, fileSha256 } from './file-hash.ts';
 import { inspectModelFile } from './gguf-inspector.ts';
 
@@ -46,20 +47,31 @@ export class ModelLibrary {
     return model;
   }
 
-  /** Validates and records a GGUF file. The first model added becomes the active one. */
+  /**
+   * Validates and records a GGUF file. The first model added becomes the active one. The same
+   * model added again (the same file, or a copy of it) is the one already there: an upload of it
+   * is not kept.
+   */
   async add(path: string): Promise<ModelInfo> {
     const absolute = resolve(path);
     const existing = this.#models.findByPath(absolute);
     if (existing) return existing;
     let inspected;
+    let fingerprint: string;
     try {
       inspected = await inspectModelFile(absolute);
+      fingerprint = await quickFingerprint(absolute, inspected.fileSize);
     } catch (e) {
       // A refused upload does not stay in the data folder (files elsewhere are the user's).
       await discardUpload(this.#ownedDir, absolute);
       throw e;
     }
-    const model = this.#models.insert({ ...inspected, sha256: null, id: randomUUID(), addedAt: Date.now() });
+    const same = this.#models.findByFingerprint(fingerprint);
+    if (same) {
+      await discardUpload(this.#ownedDir, absolute);
+      return same;
+    }
+    const model = this.#models.insert({ ...inspected, sha256: null, id: randomUUID(), addedAt: Date.now() }, fingerprint);
     void this.hashPending();
     const hadActive = this.#settings.activeModelId() !== null;
     this.#changed();
@@ -95,6 +107,39 @@ export class ModelLibrary {
       }
     })();
     return this.#hashing;
+  }
+
+  /**
+   * Reads what models added before kinds and fingerprints were recorded are for (at start, in the
+   * background). A file that is gone stays unclassified.
+   */
+  async classifyPending(): Promise<void> {
+    for (const model of this.#models.unclassified()) {
+      try {
+        const inspected = await inspectModelFile(model.path);
+        this.#models.setClassification(model.id, inspected.kind, await quickFingerprint(model.path, inspected.fileSize));
+      } catch {
+        // the file is gone or changed: it says so when it is loaded
+      }
+    }
+    this.#changed();
+  }
+
+  rename(modelId: string, name: string): ModelLibraryView {
+    this.#require(modelId);
+    const clean = name.replace(/\s+/g, ' ').trim();
+    if (!clean) throw new UserFacingError('model/bad-name', 'A model needs a name.');
+    this.#models.rename(modelId, clean.slice(0, 120));
+    this.#changed();
+    return this.list();
+  }
+
+  /** How much memory the model needs with the context it would get, and whether this computer has it. */
+  estimate(modelId: string, contextSize?: number): Promise<ModelFit> {
+    const model = this.#require(modelId);
+    return estimateFit(model.path, contextSize ?? this.#settings.get().contextSize, SEQUENCE_POOL_SIZE).catch((e: unknown) => {
+      throw new UserFacingError('model/unreadable', `The memory “${model.name}” needs could not be estimated: ${(e as Error).message}`);
+    });
   }
 
   /** Settles when the activation started by the last add() (if any) has finished or failed. */

@@ -1,4 +1,4 @@
-import type { ModelInfo, ModelLibrary, ModelMeasure } from '../../../electron/contract/types.ts';
+import type { ModelFit, ModelInfo, ModelLibrary, ModelMeasure } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -59,8 +59,10 @@ export class ModelsManager {
         if (this.adding) this.adding.progress = p;
       });
       if (this.adding) this.adding.progress = null;
+      const known = new Set(this.library.models.map((m) => m.id));
       const model = await this.#client.call('models.add', { file: handle });
-      toasts.show(`Added ${model.name}.`);
+      // The same model (this file or a copy of it) was already in the library: nothing new is kept.
+      toasts.show(known.has(model.id) ? `“${model.name}” is already in your library: nothing was added.` : `Added ${model.name}.`);
       return model;
     } catch (e) {
       this.addError = e instanceof Error ? e.message : String(e);
@@ -75,6 +77,30 @@ export class ModelsManager {
       await this.#client.call('models.activate', { modelId });
     } catch (e) {
       toasts.error(e);
+    }
+  }
+
+  async rename(modelId: string, name: string): Promise<boolean> {
+    try {
+      this.library = await this.#client.call('models.rename', { modelId, name });
+      return true;
+    } catch (e) {
+      toasts.error(e);
+      return false;
+    }
+  }
+
+  /** Memory each model needs with the context it would get, by model id (filled when asked). */
+  fits = $state<Record<string, ModelFit | { error: string }>>({});
+
+  async estimate(modelId: string): Promise<ModelFit | null> {
+    try {
+      const fit = await this.#client.call('models.estimate', { modelId });
+      this.fits[modelId] = fit;
+      return fit;
+    } catch (e) {
+      this.fits[modelId] = { error: e instanceof Error ? e.message : String(e) };
+      return null;
     }
   }
 
