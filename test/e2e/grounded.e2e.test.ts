@@ -1,7 +1,7 @@
 // Grounded answers end to end in Chromium: a collection, documents dropped into it, a question,
 // an answer whose every sentence is linked to its words or marked as not supported, a click that
 // lands on the page with those words highlighted, and a small context that still answers.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -91,6 +91,22 @@ describe('grounded answers in the browser', () => {
     const reply = page.getByRole('article', { name: 'Model replied' }).last();
     await expect.poll(() => reply.textContent()).toContain('I could not find anything about this in “Lease matter”');
     expect(await reply.getByRole('group', { name: 'Sources' }).count()).toBe(0);
+  });
+
+  it('exports the conversation as Markdown: each sentence with its checked source or marked, the sources quoted with their pages', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export', exact: true }).click()]);
+    // Named by the conversation's title (proposed from the first question, cut to a few words).
+    expect(download.suggestedFilename()).toBe('What is the notice period for terminating the_.md');
+    const text = readFileSync((await download.path())!, 'utf8');
+    expect(text).toMatch(/^# What is the notice period for terminating the…\n/);
+    expect(text).toContain('## You · ');
+    expect(text).toContain('What is the notice period for terminating the lease?');
+    expect(text).toContain('The notice period is thirty days. [1]');
+    expect(text).toContain('Rent doubles each year. *(not in your documents)*');
+    expect(text).toContain('> 2 of 4 sentences supported by the documents');
+    expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');
+    expect(text).toContain('> 2 citations could not be checked against the documents and are not listed.');
+    expect(text).toContain('I could not find anything about this in “Lease matter”');
   });
 
   it('with the smallest context, long passages are fitted to it: the answer comes, marked, never an error about the question', async () => {
