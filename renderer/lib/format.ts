@@ -17,6 +17,11 @@ export function formatParameters(n: number): string {
   return String(n);
 }
 
+/** A date that fits a table cell on one line ("2 Dec 2026"); the time is in its title. */
+export function formatDay(ms: number): string {
+  return new Date(ms).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

@@ -56,6 +56,8 @@ describe('Enclave in the browser', () => {
 
   it('settings persist: threads and a long max reply', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
+    // The context the loaded model really has is shown beside the setting.
+    await expect.poll(() => page.getByText(/^In effect: [\d,]+ tokens/).isVisible()).toBe(true);
     await page.getByLabel('Max reply tokens').fill('60000');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await expect.poll(() => page.getByText('Settings saved.').isVisible()).toBe(true);
@@ -74,6 +76,8 @@ describe('Enclave in the browser', () => {
     await expect.poll(async () => (await reply.textContent())?.length ?? 0).toBeGreaterThan(200);
     const midway = (await reply.textContent())!.length;
     await expect.poll(async () => (await reply.textContent())!.length).toBeGreaterThan(midway); // still streaming
+    // While it streams, the reply is already labelled with the model writing it.
+    expect(await reply.locator('.who').textContent()).toBe('Endless Test Model');
     await stop.click();
     await expect.poll(() => reply.getByText('Stopped').isVisible()).toBe(true);
     expect(await reply.textContent()).toContain('The quick brown fox');
@@ -138,6 +142,18 @@ describe('Enclave in the browser', () => {
     await page.getByRole('button', { name: 'System prompt' }).click();
     expect(await page.getByLabel('System prompt for this conversation').inputValue()).toBe('You are a careful assistant for a law office.');
     await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('Ctrl+N opens a new conversation, and again while it is still empty does not pile up empty ones', async () => {
+    const items = page.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem');
+    const before = await items.count();
+    await page.keyboard.press('Control+n');
+    await expect.poll(() => items.count()).toBe(before + 1);
+    await page.keyboard.press('Control+n');
+    await page.keyboard.press('Control+n');
+    await page.waitForTimeout(300);
+    expect(await items.count()).toBe(before + 1);
+    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).evaluate((el) => el === document.activeElement)).toBe(true);
   });
 
   it('renames and deletes a conversation with confirmation', async () => {

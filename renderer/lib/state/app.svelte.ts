@@ -55,6 +55,12 @@ export class AppState {
 
   /** A new conversation with the selected assistant (or the one given). */
   async newConversation(assistantId: string = this.assistants.selectedId): Promise<void> {
+    // The open conversation is still empty and with this assistant: it is the new one (no pile of empty ones).
+    const open = this.chat.conversation;
+    if (this.view === 'chat' && open && !this.chat.loading && this.chat.messages.length === 0 && open.assistantId === assistantId) {
+      document.getElementById('composer')?.focus();
+      return;
+    }
     const id = await this.conversations.create(assistantId);
     if (id) await this.openConversation(id);
   }
