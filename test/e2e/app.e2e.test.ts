@@ -263,7 +263,7 @@ describe('Enclave in the browser', () => {
     const card = library.getByRole('listitem', { name: 'Hostile Test Model' });
     expect(await card.textContent()).toContain('Chat model');
     expect(await card.getByRole('button', { name: 'Use for search' }).count()).toBe(0);
-    await expect.poll(() => card.textContent()).toMatch(/Needs about [\d.]+ GB with a [\d,]+-token context .* free now\. It fits\./);
+    await expect.poll(() => card.textContent()).toMatch(/Needs about [\d.]+ [MG]B with a [\d,]+-token context .* free now\. It fits\./);
 
     await card.getByRole('button', { name: 'Rename Hostile Test Model' }).click();
     const name = page.getByLabel('New name for Hostile Test Model');
