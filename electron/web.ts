@@ -159,6 +159,11 @@ const server = createServer((req, res) => {
     res.writeHead(405).end();
     return;
   }
+  // Whether a tab's token is this launch's: after a restart it is not, and the tab says so.
+  if (path === '/api/session') {
+    res.writeHead(tokenMatches(token, req.headers['x-enclave-token'] as string | undefined) ? 204 : 401, { 'Cache-Control': 'no-store' }).end();
+    return;
+  }
   serveStatic(req, res).catch(() => res.writeHead(500).end());
 });
 

@@ -101,9 +101,15 @@ describe('Enclave in the browser', () => {
   });
 
   it('after the server restarts, the conversation and the search hit are still there', async () => {
-    await page.close();
     await server.stop();
-    server = await startWebServer(['--data-dir', dataDir, '--threads', '1']);
+    // The open tab says what happened and what to do, instead of "Reconnecting…" forever.
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Enclave is not answering.' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    server = await startWebServer(['--data-dir', dataDir, '--threads', '1', '--port', new URL(server.origin).port]);
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: "Enclave was restarted, so this tab's link no longer works." }).isVisible(), { timeout: 20_000 }).toBe(true);
+    // A reload with the old link says the same (not an empty app that looks like data loss).
+    await page.reload();
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Open the new address Enclave printed' }).isVisible(), { timeout: 20_000 }).toBe(true);
+    await page.close();
     page = await openApp(server);
 
     const conversation = page.getByRole('button', { name: /^Tell me about the quiet fox/ });

@@ -13,7 +13,8 @@ export class ClientError extends Error implements AppError {
   }
 }
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
+/** expired: Enclave answers, but was restarted, so this tab's link (its token) no longer works. */
+export type ConnectionState = 'connecting' | 'open' | 'closed' | 'expired';
 type AnyListener = (name: EventName, payload: unknown) => void;
 
 export interface Client {
@@ -115,6 +116,16 @@ function webSocketClient(): Client {
       socket = null;
       for (const [, p] of pending) p.resolve({ ok: false, error: { code: 'internal', message: 'The connection to Enclave was lost.' } });
       pending.clear();
+      // Is Enclave running again under a new link? Then reconnecting cannot work: say so.
+      fetch('/api/session', { headers: { 'x-enclave-token': token }, cache: 'no-store' }).then(
+        (r) => {
+          if (r.status === 401) setState('expired');
+          else retry();
+        },
+        () => retry(),
+      );
+    };
+    const retry = () => {
       setState('closed');
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 5000);

@@ -53,8 +53,16 @@ export class AppState {
     await this.chat.open(id, focusMessageId);
   }
 
+  #creating: Promise<void> | null = null;
+
   /** A new conversation with the selected assistant (or the one given). */
-  async newConversation(assistantId: string = this.assistants.selectedId): Promise<void> {
+  newConversation(assistantId: string = this.assistants.selectedId): Promise<void> {
+    // Pressed again while one is being made: that one is the new conversation.
+    this.#creating ??= this.#newConversation(assistantId).finally(() => (this.#creating = null));
+    return this.#creating;
+  }
+
+  async #newConversation(assistantId: string): Promise<void> {
     // The open conversation is still empty and with this assistant: it is the new one (no pile of empty ones).
     const open = this.chat.conversation;
     if (this.view === 'chat' && open && !this.chat.loading && this.chat.messages.length === 0 && open.assistantId === assistantId) {

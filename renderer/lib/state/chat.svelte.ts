@@ -24,6 +24,12 @@ export class ChatManager {
   #finishedEarly = new Map<string, Message>();
   #frame: number | null = null;
   #loadSeq = 0;
+  /**
+   * Changes made to the open conversation while it is shown (a message sent, a reply finished).
+   * A snapshot read before one of them is stale: applying it would undo that change on screen
+   * (a reply that already finished would look like it streams forever).
+   */
+  #changes = 0;
 
   constructor(client: Client) {
     this.#client = client;
@@ -34,6 +40,7 @@ export class ChatManager {
     });
     client.on('chat.done', (e) => {
       if (e.conversationId !== this.conversation?.id) return;
+      this.#changes++;
       this.#flush();
       this.#replace(e.message);
     });
@@ -66,12 +73,30 @@ export class ChatManager {
     return early ?? message;
   }
 
-  async open(conversationId: string, focusMessageId: string | null = null): Promise<void> {
+  /** The conversation being opened: what is typed meanwhile goes to it, not to the one shown before. */
+  #opening: Promise<void> | null = null;
+
+  open(conversationId: string, focusMessageId: string | null = null): Promise<void> {
+    const opening = this.#open(conversationId, focusMessageId);
+    this.#opening = opening;
+    void opening.finally(() => {
+      if (this.#opening === opening) this.#opening = null;
+    });
+    return opening;
+  }
+
+  async #open(conversationId: string, focusMessageId: string | null): Promise<void> {
     const seq = ++this.#loadSeq;
     this.loading = true;
     try {
-      const detail = await this.#client.call('conversations.get', { conversationId });
-      if (seq !== this.#loadSeq) return;
+      let detail;
+      // Read again when the conversation changed while it was being read (up to a few times).
+      for (let tries = 0; ; tries++) {
+        const changes = this.#changes;
+        detail = await this.#client.call('conversations.get', { conversationId });
+        if (seq !== this.#loadSeq) return;
+        if (changes === this.#changes || tries >= 3) break;
+      }
       this.#pending.clear();
       this.conversation = detail.conversation;
       this.messages = detail.messages;
@@ -122,10 +147,15 @@ export class ChatManager {
   }
 
   async send(text: string): Promise<boolean> {
+    await this.#opening;
     if (!this.conversation || !text.trim()) return false;
+    this.#changes++;
     try {
       const turn = await this.#client.call('chat.send', { conversationId: this.conversation.id, text });
-      this.messages.push(turn.userMessage, this.#latest(turn.assistantMessage));
+      // A fresh read of the conversation may already hold them.
+      for (const m of [turn.userMessage, this.#latest(turn.assistantMessage)]) {
+        if (!this.messages.some((x) => x.id === m.id)) this.messages.push(m);
+      }
       return true;
     } catch (e) {
       toasts.error(e);
@@ -140,6 +170,7 @@ export class ChatManager {
 
   async regenerate(): Promise<void> {
     if (!this.conversation) return;
+    this.#changes++;
     try {
       const reply = await this.#client.call('chat.regenerate', { conversationId: this.conversation.id });
       const last = this.messages[this.messages.length - 1];
@@ -153,6 +184,7 @@ export class ChatManager {
   /** The last reply goes on where it stopped at the length limit; its new words stream into it. */
   async continueReply(): Promise<void> {
     if (!this.conversation) return;
+    this.#changes++;
     try {
       const reply = await this.#client.call('chat.continue', { conversationId: this.conversation.id });
       const latest = this.#latest(reply);
@@ -164,6 +196,7 @@ export class ChatManager {
   }
 
   async edit(messageId: string, text: string): Promise<boolean> {
+    this.#changes++;
     try {
       const turn = await this.#client.call('chat.edit', { messageId, text });
       const i = this.messages.findIndex((m) => m.id === messageId);
