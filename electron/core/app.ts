@@ -190,6 +190,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
         events.emit('documents.changed', { documentId });
         // A document became ready (or went away): bring the search index up to date.
         void indexer.kick();
+        // A deleted document leaves the collections it was in: their counts change.
+        if (documentId === null) collections.announce();
       },
     },
   });

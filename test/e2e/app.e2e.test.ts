@@ -131,6 +131,11 @@ describe('Enclave in the browser', () => {
     const you = page.getByRole('article', { name: 'You said' }).first();
     await you.getByRole('button', { name: 'Edit' }).click();
     const editor = page.getByRole('textbox', { name: 'Edit message' });
+    // Edit puts the cursor in its box; Esc cancels it.
+    await expect.poll(() => editor.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('Escape');
+    expect(await editor.count()).toBe(0);
+    await you.getByRole('button', { name: 'Edit' }).click();
     await editor.fill('Tell me about the quiet owl');
     await page.getByRole('button', { name: 'Save and resend' }).click();
     await page.getByRole('button', { name: 'Stop' }).waitFor();
@@ -148,6 +153,33 @@ describe('Enclave in the browser', () => {
     await page.getByRole('button', { name: 'System prompt' }).click();
     expect(await page.getByLabel('System prompt for this conversation').inputValue()).toBe('You are a careful assistant for a law office.');
     await page.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('keyboard and screen readers: the file pickers take the focus and open with Enter; menus close with Esc or a click outside; a finished reply is announced', async () => {
+    // A finished reply is announced in a live region (the stream itself is not read out).
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('Tell me about the quiet fox again');
+    await box.press('Enter');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Reply announcements' }).textContent()).toBe("Endless Test Model's reply stopped.");
+
+    const menu = page.locator('details.menu').first();
+    await menu.locator('summary').click();
+    expect(await menu.getAttribute('open')).not.toBeNull();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => menu.getAttribute('open')).toBeNull();
+    await menu.locator('summary').click();
+    await page.getByRole('heading', { level: 1 }).first().click();
+    await expect.poll(() => menu.getAttribute('open')).toBeNull();
+
+    await page.getByRole('button', { name: 'Models' }).click();
+    const input = page.getByLabel('Choose a GGUF model file');
+    await input.focus();
+    const outline = await page.locator('label.button', { has: input }).evaluate((el) => getComputedStyle(el).outlineStyle);
+    expect(outline).toBe('solid');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), input.press('Enter')]);
+    expect(chooser.isMultiple()).toBe(false);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
   });
 
   it('Ctrl+N opens a new conversation, and again while it is still empty does not pile up empty ones', async () => {

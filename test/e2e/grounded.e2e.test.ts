@@ -150,4 +150,21 @@ describe('grounded answers in the browser', () => {
     // Its sentences are checked against the fitted passages like any other answer.
     expect(await reply.locator('.claim').count()).toBeGreaterThan(0);
   });
+
+  it('a cited document deleted later: its citations say so instead of opening nothing, and its collection counts one fewer', async () => {
+    await page.getByRole('button', { name: 'Documents', exact: true }).click();
+    await page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: 'All documents' }).click();
+    const row = page.getByRole('table', { name: 'Document library' }).getByRole('row', { name: 'Lease agreement' });
+    await row.getByRole('button', { name: /^Delete/ }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Document library' }).getByRole('row', { name: 'Lease agreement' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    await page.getByRole('button', { name: /^What is the notice period/ }).click();
+    const reply = page.getByRole('article', { name: 'Model replied' }).first();
+    await expect.poll(() => reply.getByLabel('Source 1: Lease agreement, page 3 (deleted from the library)').isVisible()).toBe(true);
+    expect(await reply.getByText('source deleted from the library').first().isVisible()).toBe(true);
+    // The collection it was in counts one document fewer, without a reload.
+    await page.getByText('Answer from:').click();
+    await expect.poll(() => page.getByRole('group', { name: 'Where answers come from' }).locator('label', { hasText: 'Lease matter' }).textContent()).toContain('(1)');
+  });
 });

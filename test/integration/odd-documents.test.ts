@@ -136,6 +136,9 @@ describe('PDF', () => {
     const doc = await read(fx.hopeless);
     expect(doc.status).toBe('failed');
     expect(doc.error).toMatch(/damaged beyond what Enclave can recover.*print it to a new PDF/);
+    // A document that could not be read cannot be put in a collection (it would be searched for nothing).
+    const collection = await call('collections.create', { name: 'Damaged files' });
+    await expect(call('collections.setMembership', { collectionId: collection.id, documentId: doc.id, member: true })).rejects.toMatchObject({ code: 'document/not-ready' });
   });
 
   it('an XFA form: its text and filled-in values, not the “Please wait…” placeholder; one pdf.js cannot lay out says so', async () => {

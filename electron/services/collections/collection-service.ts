@@ -43,6 +43,11 @@ export class CollectionService {
     return this.#require(collectionId);
   }
 
+  /** Tells the windows the collections changed (a document in them was deleted). */
+  announce(): void {
+    this.#changed();
+  }
+
   delete(collectionId: string): { deleted: true } {
     this.#require(collectionId);
     this.#store.deleteCollection(collectionId);
@@ -52,7 +57,10 @@ export class CollectionService {
 
   setMembership(collectionId: string, documentId: string, member: boolean): Collection {
     this.#require(collectionId);
-    this.#documents.get(documentId); // must exist
+    const doc = this.#documents.get(documentId); // must exist
+    if (member && doc.status === 'failed') {
+      throw new UserFacingError('document/not-ready', `“${doc.title}” could not be read, so it cannot be searched: add it again, or a readable copy, before putting it in a collection.`);
+    }
     this.#store.setMembership(collectionId, documentId, member);
     this.#changed();
     return this.#require(collectionId);

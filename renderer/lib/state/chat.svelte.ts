@@ -6,6 +6,14 @@ import { toasts } from './toasts.svelte.ts';
  * The open conversation: a view of the store, refreshed from it, plus the text of the reply that
  * is streaming now. Streamed text is applied once per frame, however fast tokens arrive.
  */
+function announce(m: Message): string {
+  const who = m.modelName ?? 'The model';
+  if (m.status === 'error') return `${who} failed: ${m.error ?? ''}`;
+  if (m.status === 'stopped') return `${who}'s reply stopped.`;
+  const start = m.content.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return `${who} replied${m.cutOff ? ' (stopped at the length limit)' : ''}: ${start}${m.content.length > 200 ? '…' : ''}`;
+}
+
 export class ChatManager {
   conversation = $state<Conversation | null>(null);
   messages = $state<Message[]>([]);
@@ -16,6 +24,8 @@ export class ChatManager {
   loading = $state(false);
   /** A message to scroll to and highlight (from a search hit). */
   focusMessageId = $state<string | null>(null);
+  /** What a screen reader is told when a reply ends (the streamed text itself is not read out token by token). */
+  announcement = $state('');
   readonly streamingId = $derived(this.messages.find((m) => m.status === 'streaming')?.id ?? null);
   readonly lastReply = $derived([...this.messages].reverse().find((m) => m.role === 'assistant' && m.contextTokens !== null) ?? null);
   readonly #client: Client;
@@ -43,6 +53,7 @@ export class ChatManager {
       this.#changes++;
       this.#flush();
       this.#replace(e.message);
+      if (e.message.role === 'assistant') this.announcement = announce(e.message);
     });
     client.onConnection((c) => {
       // After a reconnect (or a restart of main) the store is the truth: reload from it.

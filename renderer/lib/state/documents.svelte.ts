@@ -24,6 +24,8 @@ export class DocumentsManager {
   /** Character range of the open page to highlight (a cited passage). */
   highlight = $state<{ start: number; end: number } | null>(null);
   pageError = $state<string | null>(null);
+  /** True once the library's list has been read (until then, no document is taken for deleted). */
+  loaded = $state(false);
   readonly #client: Client;
   #uploadKey = 1;
 
@@ -39,6 +41,7 @@ export class DocumentsManager {
   async refresh(): Promise<void> {
     try {
       this.list = await this.#client.call('documents.list', {});
+      this.loaded = true;
       if (this.open) this.open = this.list.find((d) => d.id === this.open!.id) ?? null;
     } catch (e) {
       toasts.error(e);
