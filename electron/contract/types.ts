@@ -377,6 +377,11 @@ export interface SummaryProgress {
   stage: 'sections' | 'combining';
   step: number;
   steps: number;
+  /** The whole summary as one count of model passes (sections, then every combining level), estimated ahead. */
+  overallStep: number;
+  overallSteps: number;
+  /** Time left, from the passes done so far; null until one is done. */
+  etaMs: number | null;
 }
 
 /** One field of a task's output: a column of its table. */

@@ -69,9 +69,23 @@ describe('documents in the browser', () => {
 
   it('summarizes with page citations; a citation opens its page; the summary exports as Markdown', async () => {
     await page.getByLabel('Kind of summary').selectOption('legal');
+    // What the progress line says while it runs (it may be quick: every change is recorded).
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { __progress: string[] }).__progress = []);
+      new MutationObserver(() => {
+        const line = document.querySelector('[aria-label="Summary in progress"]')?.textContent?.trim();
+        if (line && seen[seen.length - 1] !== line) seen.push(line);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Summarize' }).click();
     const saved = page.getByRole('article', { name: 'Legal: parties, dates, obligations, risks summary' });
     await saved.waitFor({ timeout: 60_000 });
+    const progressLines = await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress);
+    // One overall count across sections and combining, with the time left once a step is done.
+    expect(progressLines.join(' | ')).toMatch(/(Reading section 1 of \d+|Writing the summary) · step 1 of \d+…/);
+    // After the first step, the time left (when there is more than one step).
+    const steps = Number(/step 1 of (\d+)/.exec(progressLines.join(' '))![1]);
+    if (steps > 1) expect(progressLines.join(' | ')).toMatch(/step 2 of \d+ · about \d+ (s|min) left…/);
     const citation = saved.getByRole('link', { name: /^p\. \d+/ }).first();
     const label = (await citation.textContent())!;
     const cited = Number(/p\. (\d+)/.exec(label)![1]);

@@ -88,6 +88,16 @@ describe('summaries', () => {
     expect(sectionSteps.map((p) => p.step)).toEqual(summary.sections.map((_, i) => i + 1));
     expect(sectionSteps.every((p) => p.steps === summary.sections.length)).toBe(true);
     expect(progress.some((p) => p.stage === 'combining')).toBe(true);
+    // One overall count across sections and every combining level: it only goes forward, ends at
+    // its total, and gives a time left once a pass is done.
+    const overall = progress.map((p) => p.overallStep);
+    expect(overall).toEqual([...overall].sort((a, b) => a - b));
+    expect(overall[0]).toBe(1);
+    const last = progress[progress.length - 1];
+    expect(last.overallStep).toBe(last.overallSteps);
+    expect(last.overallSteps).toBeGreaterThan(summary.sections.length);
+    expect(progress[0].etaMs).toBeNull();
+    expect(progress.slice(1).every((p) => p.etaMs !== null && p.etaMs >= 0)).toBe(true);
     expect(deltas.length).toBeGreaterThan(0);
     // The final summary: the true point cites the page that says it; the true point that cited a
     // page that does not exist cites one that says it; the invented point is marked, not paged;

@@ -182,8 +182,39 @@ export class Summarizer {
         modelMs += performance.now() - t0;
       }
     };
-    const progress = (stage: SummaryProgress['stage'], step: number, steps: number) =>
-      this.#events.progress({ summaryId: summary.id, documentId: summary.documentId, stage, step, steps });
+    // One overall count of model passes: the sections, then each level of combining, estimated
+    // ahead from how many notes fit a pass, and corrected as the levels are known.
+    let passesDone = 0;
+    let passesPlanned = 1;
+    let passTime = 0;
+    const progress = (stage: SummaryProgress['stage'], step: number, steps: number) => {
+      const overallSteps = Math.max(passesPlanned, passesDone + 1);
+      this.#events.progress({
+        summaryId: summary.id,
+        documentId: summary.documentId,
+        stage,
+        step,
+        steps,
+        overallStep: passesDone + 1,
+        overallSteps,
+        etaMs: passesDone > 0 ? Math.round((passTime / passesDone) * (overallSteps - passesDone)) : null,
+      });
+    };
+    const timed = async <T,>(run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await run();
+      } finally {
+        passTime += performance.now() - t;
+        passesDone++;
+      }
+    };
+    /** Passes still to come to combine `notes` notes into one, `perPass` at a time. */
+    const combiningPasses = (notes: number, perPass: number) => {
+      let passes = 0;
+      for (let n = notes; n > 1; n = Math.ceil(n / perPass)) passes += Math.ceil(n / perPass);
+      return Math.max(1, passes);
+    };
 
     const sections: SummarySection[] = [];
     let content = '';
@@ -210,6 +241,8 @@ export class Summarizer {
       const budget = Math.max(64, contextSize - overhead - outputTokens);
       const planned = planSections(pages, budget, (s) => this.#engine.countTokens(s), paginated);
       if (planned.length === 0) throw new UserFacingError('document/no-text', 'This document has no text to summarize.');
+      const notesPerPass = Math.max(2, Math.floor(budget / outputTokens));
+      passesPlanned = planned.length === 1 ? 1 : planned.length + combiningPasses(planned.length, notesPerPass);
 
       const deltas = (text: string) => this.#events.delta({ summaryId: summary.id, documentId: summary.documentId, text });
       if (planned.length === 1) {
@@ -227,7 +260,7 @@ export class Summarizer {
         if (signal.aborted) break;
         progress('sections', i + 1, planned.length);
         const section = planned[i];
-        const result = await generate(this.#sectionPrompt(title, section, section.text, summary.kind), outputTokens);
+        const result = await timed(() => generate(this.#sectionPrompt(title, section, section.text, summary.kind), outputTokens));
         const notes = check(result.text, section).text;
         sections.push({ firstPage: section.first, lastPage: section.last, text: notes });
         this.#summaries.saveSections(summary.id, sections);
@@ -246,13 +279,15 @@ export class Summarizer {
         round++;
         const batches = this.#batches(level, budget);
         const final = batches.length === 1;
+        // This level's passes are known now; the levels after it are estimated again from them.
+        passesPlanned = passesDone + batches.length + (final ? 0 : combiningPasses(batches.length, notesPerPass));
         const next: Section[] = [];
         for (let b = 0; b < batches.length && !signal.aborted; b++) {
           progress('combining', b + 1, batches.length);
           const batch = batches[b];
           const range: PageRange = { first: batch[0].first, last: batch[batch.length - 1].last };
           const notes = batch.map((s) => s.text).join('\n');
-          const result = await generate(this.#finalPrompt(title, notes, final ? summary.kind : 'key-points', false), final ? outputTokens * 2 : outputTokens, final ? deltas : undefined);
+          const result = await timed(() => generate(this.#finalPrompt(title, notes, final ? summary.kind : 'key-points', false), final ? outputTokens * 2 : outputTokens, final ? deltas : undefined));
           const text = final ? complete(result.text) : check(result.text, range).text;
           next.push({ ...range, text });
         }

@@ -16,16 +16,25 @@ export class SummariesManager {
   list = $state<Summary[]>([]);
   running = $state<{ id: string; progress: SummaryProgress | null; text: string } | null>(null);
   readonly #client: Client;
+  /** Progress and text that arrived before the call that started their summary returned. */
+  readonly #early = new Map<string, { progress: SummaryProgress | null; text: string }>();
+  /** Summaries whose end arrived before the call that started them returned. */
+  readonly #finished = new Set<string>();
 
   constructor(client: Client) {
     this.#client = client;
     client.on('summaries.progress', (p) => {
       if (this.running?.id === p.summaryId) this.running.progress = p;
+      else this.#earlyFor(p.summaryId).progress = p;
     });
     client.on('summaries.delta', (d) => {
       if (this.running?.id === d.summaryId) this.running.text += d.text;
+      else this.#earlyFor(d.summaryId).text += d.text;
     });
     client.on('summaries.done', (s) => {
+      this.#early.delete(s.id);
+      if (this.#finished.size > 16) this.#finished.clear();
+      this.#finished.add(s.id);
       if (this.running?.id === s.id) this.running = null;
       if (s.documentId === this.documentId) void this.load(s.documentId);
       if (s.status === 'failed') toasts.show(s.error ?? 'The summary failed.', 'error');
@@ -46,11 +55,27 @@ export class SummariesManager {
     if (!this.documentId) return;
     try {
       const s = await this.#client.call('summaries.start', { documentId: this.documentId, kind });
-      this.running = { id: s.id, progress: null, text: '' };
-      this.list = [s, ...this.list];
+      const early = this.#early.get(s.id);
+      this.#early.delete(s.id);
+      // It may already have ended (a short document, a fast model): then it is in the list, done.
+      if (s.status === 'running' && !this.#finished.has(s.id)) {
+        this.running = { id: s.id, progress: early?.progress ?? null, text: early?.text ?? '' };
+        this.list = [s, ...this.list.filter((x) => x.id !== s.id)];
+      }
     } catch (e) {
       toasts.error(e);
     }
+  }
+
+  #earlyFor(summaryId: string): { progress: SummaryProgress | null; text: string } {
+    let entry = this.#early.get(summaryId);
+    if (!entry) {
+      // Only a few can be pending at once; an unknown old one is dropped.
+      if (this.#early.size > 16) this.#early.clear();
+      entry = { progress: null, text: '' };
+      this.#early.set(summaryId, entry);
+    }
+    return entry;
   }
 
   async cancel(): Promise<void> {
