@@ -13,8 +13,8 @@
 import { posix } from 'node:path';
 import { Unzip, UnzipInflate } from 'fflate';
 import { UserFacingError } from '../../../contract/errors.ts';
-import { iterateParts, PART_CHARS } from './text.ts';
-import { MAX_PAGES, pageList, tidyPageText, type PageSink } from './types.ts';
+import { emitPages } from './text.ts';
+import { MAX_PAGES, pageCapNotice, pageList, tidyPageText, type PageSink } from './types.ts';
 
 /** The most XML Enclave will inflate from one package (far above any real document's text). */
 export const MAX_DOCX_XML_BYTES = 64 * 1024 * 1024;
@@ -382,15 +382,7 @@ export function readDocx(data: Uint8Array, fileName: string, sink: PageSink): vo
   say(unread.pictures, 'A picture', 'pictures', ': text inside pictures is not recognised in Word files (export the document to PDF to have it read by OCR)');
   say(unread.charts, 'A chart', 'charts');
   say(unread.objects, 'An embedded object', 'embedded objects', ' (a spreadsheet or another file inside this one)');
-  if (body.truncated) sink.notice(`Only the first ${MAX_PAGES.toLocaleString('en-US')} pages were read: “${fileName}” has more, and Enclave reads at most ${MAX_PAGES.toLocaleString('en-US')} pages of one document. Split it into smaller files to read the rest.`);
+  if (body.truncated) sink.notice(pageCapNotice(fileName));
 
-  if (body.paginated) {
-    sink.meta({ pageCount: body.pages.length, paginated: true, title: null });
-    body.pages.forEach((t, i) => sink.page(i + 1, tidyPageText(t)));
-  } else {
-    const all = body.pages.join('');
-    sink.meta({ pageCount: Math.max(1, Math.ceil(all.length / PART_CHARS)), paginated: false, title: null });
-    let n = 0;
-    for (const part of iterateParts(all, PART_CHARS)) sink.page(++n, tidyPageText(part));
-  }
+  emitPages(sink, body.pages, body.paginated, null);
 }

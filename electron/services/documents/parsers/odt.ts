@@ -4,8 +4,8 @@
 // Page breaks that LibreOffice recorded (text:soft-page-break) give page numbers.
 import { UserFacingError } from '../../../contract/errors.ts';
 import { decodeXml, extractEntries } from './docx.ts';
-import { iterateParts, PART_CHARS } from './text.ts';
-import { MAX_PAGES, pageList, tidyPageText, type PageSink } from './types.ts';
+import { emitPages } from './text.ts';
+import { MAX_PAGES, pageCapNotice, pageList, tidyPageText, type PageSink } from './types.ts';
 
 interface OdtWalk {
   pages: string[];
@@ -152,15 +152,7 @@ export function readOdt(data: Uint8Array, fileName: string, sink: PageSink): voi
   const where = (pages: number[]) => (walk.paginated ? ` (${pageList(pages)})` : '');
   if (walk.pictures.length) sink.notice(`${walk.pictures.length === 1 ? 'A picture' : `${walk.pictures.length} pictures`}${where(walk.pictures)} ${walk.pictures.length === 1 ? 'was' : 'were'} not read: text inside pictures is not recognised in OpenDocument files.`);
   if (walk.objects.length) sink.notice(`${walk.objects.length === 1 ? 'An embedded object' : `${walk.objects.length} embedded objects`}${where(walk.objects)} (a chart, formula or another file) ${walk.objects.length === 1 ? 'was' : 'were'} not read.`);
-  if (walk.truncated) sink.notice(`Only the first ${MAX_PAGES.toLocaleString('en-US')} pages of “${fileName}” were read: Enclave reads at most ${MAX_PAGES.toLocaleString('en-US')} pages of one document. Split it into smaller files to read the rest.`);
+  if (walk.truncated) sink.notice(pageCapNotice(fileName));
   const docTitle = title ? decodeXml(title).trim() || null : null;
-  if (walk.paginated) {
-    sink.meta({ pageCount: walk.pages.length, paginated: true, title: docTitle });
-    walk.pages.forEach((t, i) => sink.page(i + 1, tidyPageText(t)));
-  } else {
-    const all = walk.pages.join('');
-    sink.meta({ pageCount: Math.max(1, Math.ceil(all.length / PART_CHARS)), paginated: false, title: docTitle });
-    let n = 0;
-    for (const part of iterateParts(all, PART_CHARS)) sink.page(++n, tidyPageText(part));
-  }
+  emitPages(sink, walk.pages, walk.paginated, docTitle);
 }

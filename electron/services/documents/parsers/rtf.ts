@@ -3,8 +3,8 @@
 // cells, page breaks (\page) as page numbers; footnotes, headers and footers read in place; field
 // results kept and field instructions, font tables, styles, pictures and other destinations
 // skipped. Pictures and embedded objects are named in a notice.
-import { iterateParts, PART_CHARS } from './text.ts';
-import { MAX_PAGES, pageList, tidyPageText, type PageSink } from './types.ts';
+import { emitPages } from './text.ts';
+import { MAX_PAGES, pageCapNotice, pageList, tidyPageText, type PageSink } from './types.ts';
 
 /** Destinations whose content is not text of the document. */
 const SKIP = new Set([
@@ -262,14 +262,6 @@ export function readRtf(data: Uint8Array, fileName: string, sink: PageSink): voi
   const where = (pages: number[]) => (doc.paginated ? ` (${pageList(pages)})` : '');
   if (doc.pictures.length) sink.notice(`${doc.pictures.length === 1 ? 'A picture' : `${doc.pictures.length} pictures`}${where(doc.pictures)} ${doc.pictures.length === 1 ? 'was' : 'were'} not read: text inside pictures is not recognised in RTF files.`);
   if (doc.objects.length) sink.notice(`${doc.objects.length === 1 ? 'An embedded object' : `${doc.objects.length} embedded objects`}${where(doc.objects)} ${doc.objects.length === 1 ? 'was' : 'were'} not read.`);
-  if (doc.truncated) sink.notice(`Only the first ${MAX_PAGES.toLocaleString('en-US')} pages of “${fileName}” were read: Enclave reads at most ${MAX_PAGES.toLocaleString('en-US')} pages of one document. Split it into smaller files to read the rest.`);
-  if (doc.paginated) {
-    sink.meta({ pageCount: doc.pages.length, paginated: true, title: doc.title });
-    doc.pages.forEach((t, i) => sink.page(i + 1, tidyPageText(t)));
-  } else {
-    const all = doc.pages.join('');
-    sink.meta({ pageCount: Math.max(1, Math.ceil(all.length / PART_CHARS)), paginated: false, title: doc.title });
-    let n = 0;
-    for (const part of iterateParts(all, PART_CHARS)) sink.page(++n, tidyPageText(part));
-  }
+  if (doc.truncated) sink.notice(pageCapNotice(fileName));
+  emitPages(sink, doc.pages, doc.paginated, doc.title);
 }

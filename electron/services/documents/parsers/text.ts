@@ -30,6 +30,22 @@ export function readPlainText(text: string, sink: PageSink, title: string | null
   for (const part of iterateParts(normalized, PART_CHARS)) sink.page(++n, tidyPageText(part));
 }
 
+/**
+ * Sends a document's pages: its own pages when it has page breaks, otherwise its text cut into
+ * parts of about PART_CHARS, said to have no page numbers.
+ */
+export function emitPages(sink: PageSink, pages: string[], paginated: boolean, title: string | null): void {
+  if (paginated) {
+    sink.meta({ pageCount: pages.length, paginated: true, title });
+    pages.forEach((t, i) => sink.page(i + 1, tidyPageText(t)));
+    return;
+  }
+  const all = pages.join('');
+  sink.meta({ pageCount: Math.max(1, Math.ceil(all.length / PART_CHARS)), paginated: false, title });
+  let n = 0;
+  for (const part of iterateParts(all, PART_CHARS)) sink.page(++n, tidyPageText(part));
+}
+
 export function splitIntoParts(text: string, target: number): string[] {
   return [...iterateParts(text, target)];
 }

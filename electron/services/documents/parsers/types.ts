@@ -12,6 +12,12 @@ export const MAX_PAGES = 10_000;
 /** The most characters of text Enclave keeps from one document (a 1,000-page contract holds ~3 million). */
 export const MAX_TEXT_CHARS = 25_000_000;
 
+/** What a reader is told when a document has more pages than Enclave reads. */
+export function pageCapNotice(fileName: string): string {
+  const cap = MAX_PAGES.toLocaleString('en-US');
+  return `Only the first ${cap} pages of “${fileName}” were read: Enclave reads at most ${cap} pages of one document. Split it into smaller files to read the rest.`;
+}
+
 /** Thrown by a bounded sink when a document reaches a cap: reading stops there, what was read is kept. */
 export class ReadLimitReached extends Error {
   readonly pagesRead: number;
