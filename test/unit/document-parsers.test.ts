@@ -6,6 +6,7 @@ import { isGarbageText, linesNotInLayer } from '../../electron/services/document
 import { rtfToText } from '../../electron/services/documents/parsers/rtf.ts';
 import { pageList } from '../../electron/services/documents/parsers/types.ts';
 import { safeFileName } from '../../electron/services/files/file-names.ts';
+import { reflow } from '../../renderer/lib/reflow.ts';
 import { docxPages } from '../../electron/services/documents/parsers/docx.ts';
 import { htmlToText } from '../../electron/services/documents/parsers/html.ts';
 import { splitIntoParts } from '../../electron/services/documents/parsers/text.ts';
@@ -70,6 +71,14 @@ describe('reading helpers', () => {
     const layer = 'The tenant shall give notice of thirty days before vacating the premises.';
     const ocr = 'The tenant shall give notice of thirty doys before vacating the premises.\nHandwritten: the tenant left early\nok';
     expect(linesNotInLayer(ocr, layer)).toEqual(['Handwritten: the tenant left early']);
+  });
+
+  it('reflow joins a PDF line that runs on, keeps paragraph and sentence ends, and keeps the text’s length (citation offsets)', () => {
+    const text = 'The tenant shall give\nnotice of thirty days.\nRent is due monthly:\n(a) in advance;\nHEADING\n\nNext paragraph';
+    const out = reflow(text);
+    expect(out).toBe('The tenant shall give notice of thirty days.\nRent is due monthly:\n(a) in advance;\nHEADING\n\nNext paragraph');
+    expect(out.length).toBe(text.length);
+    expect(out.indexOf('notice of thirty days')).toBe(text.indexOf('notice of thirty days'));
   });
 
   it('pageList names pages and ranges', () => {
