@@ -257,6 +257,8 @@ describe('Enclave in the browser', () => {
     await expect.poll(() => page.getByRole('status', { name: 'Model status' }).textContent(), { timeout: 30_000 }).toMatch(/Hostile Test Model · ready/);
     await page.getByRole('button', { name: 'Back to chat' }).click();
     await page.getByRole('button', { name: 'New conversation' }).first().click();
+    // The new, empty conversation is open before anything is typed into it.
+    await expect.poll(() => assistantMessages(page).count()).toBe(0);
     const before = page.url();
     const box = page.getByRole('textbox', { name: 'Message' });
     await box.fill('Show me the findings');

@@ -58,7 +58,11 @@ export class AppState {
   /** A new conversation with the selected assistant (or the one given). */
   newConversation(assistantId: string = this.assistants.selectedId): Promise<void> {
     // Pressed again while one is being made: that one is the new conversation.
-    this.#creating ??= this.#newConversation(assistantId).finally(() => (this.#creating = null));
+    if (!this.#creating) {
+      this.#creating = this.#newConversation(assistantId).finally(() => (this.#creating = null));
+      // What is typed meanwhile goes to the new conversation, not to the one shown before.
+      void this.chat.willOpen(this.#creating);
+    }
     return this.#creating;
   }
 

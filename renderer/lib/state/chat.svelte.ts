@@ -88,7 +88,14 @@ export class ChatManager {
   #opening: Promise<void> | null = null;
 
   open(conversationId: string, focusMessageId: string | null = null): Promise<void> {
-    const opening = this.#open(conversationId, focusMessageId);
+    return this.willOpen(this.#open(conversationId, focusMessageId));
+  }
+
+  /**
+   * A conversation is about to open (being created, then read): until it is, what is typed waits
+   * for it instead of going to the conversation shown before.
+   */
+  willOpen(opening: Promise<void>): Promise<void> {
     this.#opening = opening;
     void opening.finally(() => {
       if (this.#opening === opening) this.#opening = null;
