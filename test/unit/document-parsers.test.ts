@@ -38,6 +38,9 @@ describe('detectKind', () => {
     expect(detectKind(Buffer.from('From: a@b.example\r\nTo: c@d.example\r\nSubject: Hi\r\n\r\nBody'), 'message.txt').kind).toBe('email');
     // PDF syntax with its header lost is a PDF, never stored as text.
     expect(detectKind(Buffer.from('1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n'), 'broken.pdf').kind).toBe('pdf');
+    // Junk before a PDF header far in counts only for a file named .pdf; a text quoting it stays text.
+    expect(detectKind(Buffer.concat([Buffer.alloc(3000, 0x2a), Buffer.from('%PDF-1.7')]), 'scan.pdf').kind).toBe('pdf');
+    expect(detectKind(Buffer.from(`${'Notes on file formats. '.repeat(100)}A PDF starts with %PDF-1.7 and ends with %%EOF.`), 'notes.txt').kind).toBe('text');
     // UTF-16 text is text, not "a binary file".
     expect(detectKind(Buffer.from('Notes on the case, in UTF-16.', 'utf16le'), 'notes.txt').kind).toBe('text');
   });

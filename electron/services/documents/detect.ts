@@ -117,8 +117,10 @@ export function detectKind(headBytes: Uint8Array, fileName: string): DetectedKin
 
   const bom = byteOrderMark(head);
   const wide = bom && bom.encoding !== 'utf-8' ? bom.encoding : wideEncoding(head);
-  // PDF allows junk before the header; pdf.js recovers it from further in than the spec's 1 KB.
-  if (!wide && head.includes('%PDF-')) kind = 'pdf';
+  // PDF allows junk before the header within 1 KB; further in, only a file named .pdf is taken for
+  // one (a text that merely quotes "%PDF-" stays text).
+  const pdfAt = wide ? -1 : head.indexOf('%PDF-');
+  if (pdfAt >= 0 && (pdfAt < 1024 || claimed === 'pdf')) kind = 'pdf';
   else if (startsWith(head, [0x50, 0x4b, 0x03, 0x04])) kind = zipKind(head, fileName, claimed);
   else if (startsWith(head, [0xd0, 0xcf, 0x11, 0xe0])) compoundFile(head, fileName, ext);
   else if (startsWith(head, [0x89, 0x50, 0x4e, 0x47]) || startsWith(head, [0xff, 0xd8, 0xff]) || startsWith(head, [0x47, 0x49, 0x46, 0x38])) kind = 'image';
