@@ -3,6 +3,7 @@
 import type { EvalQuestion, EvalQuestionFields, EvalRun, EvalRunDetail } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { saveFile } from '../download.ts';
+import { coalesced } from './coalesce.ts';
 import { toasts } from './toasts.svelte.ts';
 
 export class EvalsManager {
@@ -14,8 +15,6 @@ export class EvalsManager {
   /** A question taken from a conversation, for the form (the right answer's words are the person's to write). */
   draft = $state<{ assistantId: string; question: string; pages: number[] } | null>(null);
   readonly #client: Client;
-  #refreshing: Promise<void> | null = null;
-  #again = false;
 
   constructor(client: Client) {
     this.#client = client;
@@ -51,26 +50,17 @@ export class EvalsManager {
     }
   }
 
-  async #refreshDetail(): Promise<void> {
-    if (this.#refreshing) {
-      this.#again = true;
-      return this.#refreshing;
+  /** Refetches the open run's detail; calls that come while one is in flight are folded into one more. */
+  readonly #refreshDetail = coalesced(async () => {
+    const id = this.openRunId;
+    if (!id) return;
+    try {
+      const detail = await this.#client.call('evals.get', { runId: id });
+      if (this.openRunId === id) this.detail = detail;
+    } catch (e) {
+      toasts.error(e);
     }
-    this.#refreshing = (async () => {
-      do {
-        this.#again = false;
-        const id = this.openRunId;
-        if (!id) return;
-        try {
-          const detail = await this.#client.call('evals.get', { runId: id });
-          if (this.openRunId === id) this.detail = detail;
-        } catch (e) {
-          toasts.error(e);
-        }
-      } while (this.#again);
-    })().finally(() => (this.#refreshing = null));
-    return this.#refreshing;
-  }
+  });
 
   async open(runId: string | null): Promise<void> {
     this.openRunId = runId;

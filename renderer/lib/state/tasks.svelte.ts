@@ -3,6 +3,7 @@
 import type { TaskCell, TaskDefinition, TaskRun, TaskRunDetail, TaskScope } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { saveFile } from '../download.ts';
+import { coalesced } from './coalesce.ts';
 import { toasts } from './toasts.svelte.ts';
 
 export class TasksManager {
@@ -13,8 +14,6 @@ export class TasksManager {
   /** Documents chosen elsewhere (the reader's "Run a task on it…") for the next run's form. */
   preselected = $state<string[] | null>(null);
   readonly #client: Client;
-  #refreshing: Promise<void> | null = null;
-  #again = false;
 
   constructor(client: Client) {
     this.#client = client;
@@ -43,27 +42,17 @@ export class TasksManager {
     }
   }
 
-  /** Refetches the open run's table; calls that come while one is in flight are folded into one more. */
-  async #refreshDetail(): Promise<void> {
-    if (this.#refreshing) {
-      this.#again = true;
-      return this.#refreshing;
+  /** Refetches the open run's detail; calls that come while one is in flight are folded into one more. */
+  readonly #refreshDetail = coalesced(async () => {
+    const id = this.openRunId;
+    if (!id) return;
+    try {
+      const detail = await this.#client.call('tasks.get', { runId: id });
+      if (this.openRunId === id) this.detail = detail;
+    } catch (e) {
+      toasts.error(e);
     }
-    this.#refreshing = (async () => {
-      do {
-        this.#again = false;
-        const id = this.openRunId;
-        if (!id) return;
-        try {
-          const detail = await this.#client.call('tasks.get', { runId: id });
-          if (this.openRunId === id) this.detail = detail;
-        } catch (e) {
-          toasts.error(e);
-        }
-      } while (this.#again);
-    })().finally(() => (this.#refreshing = null));
-    return this.#refreshing;
-  }
+  });
 
   async open(runId: string | null): Promise<void> {
     this.openRunId = runId;
