@@ -18,7 +18,7 @@ module.exports = {
     'node_modules/tesseract.js/**',
     'node_modules/tesseract.js-core/**',
     'node_modules/@tesseract.js-data/**',
-    // Worker threads are started from files on disk.
+    // The document reader process and the search threads start from files on disk.
     'dist/electron/**',
   ],
   npmRebuild: false,

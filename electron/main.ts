@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEnclave, type Enclave } from './core/app.ts';
+import { utilityReader } from './transport/utility-reader.ts';
 import { contentSecurityPolicy } from './core/security.ts';
 import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachElectronTransport } from './transport/electron.ts';
@@ -95,7 +96,7 @@ if (!app.requestSingleInstanceLock()) {
       });
     });
 
-    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: app.getVersion() });
+    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: app.getVersion(), spawnReader: utilityReader });
     attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender, files: enclave.files });
     await createWindow();
     void enclave.restoreActiveModel();

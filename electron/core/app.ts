@@ -18,6 +18,7 @@ import { Embedder } from '../services/retrieval/embedder.ts';
 import { createGrounder } from '../services/retrieval/grounder.ts';
 import { Indexer } from '../services/retrieval/indexer.ts';
 import { Retriever } from '../services/retrieval/retriever.ts';
+import type { SpawnReader } from '../services/documents/reader-process.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
@@ -48,6 +49,8 @@ export interface EnclaveOptions {
   checkpointIntervalMs?: number;
   /** Where the built-in assistant packs are (resources/assistants by default). */
   packsDir?: string;
+  /** How a document reader process is started (a forked Node process by default). */
+  spawnReader?: SpawnReader;
 }
 
 export interface Enclave {
@@ -183,6 +186,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
 
   const documents = new DocumentLibrary({
     store: documentStore,
+    spawnReader: options.spawnReader,
     ownedDir: documentsDir(options.dataDir),
     events: {
       progress: (p) => events.emit('documents.progress', p),

@@ -1,9 +1,10 @@
-// Worker thread: reads documents sent by main, one at a time, streaming their pages back in
-// batches. CPU-heavy parsing (a 1,000-page PDF) stays off the main thread; main can terminate this
-// worker to cancel. Every document is bounded: at most MAX_PAGES pages and MAX_TEXT_CHARS
-// characters are read, and what is left out is said in a notice.
+// The reader process: reads documents sent by main, one at a time, streaming their pages back in
+// batches. CPU-heavy parsing (a 1,000-page PDF) stays out of the app's process; main kills this
+// process to cancel, and when it ends all its memory goes back to the system. Every document is
+// bounded: at most MAX_PAGES pages and MAX_TEXT_CHARS characters are read, and what is left out is
+// said in a notice. It runs as an Electron utility process (process.parentPort) in the desktop
+// app, or as a forked Node process (process.send) in browser mode and tests.
 import { readFile } from 'node:fs/promises';
-import { parentPort } from 'node:worker_threads';
 import { UserFacingError } from '../contract/errors.ts';
 import type { ParsedPage, ParseJob, WorkerMessage } from '../services/documents/worker-protocol.ts';
 import { detectKind } from '../services/documents/detect.ts';
@@ -21,7 +22,25 @@ import { PasswordRequired, readPdf } from '../services/documents/parsers/pdf.ts'
 import { readPlainText } from '../services/documents/parsers/text.ts';
 import { MAX_PAGES, MAX_TEXT_CHARS, ReadLimitReached, type PageSink } from '../services/documents/parsers/types.ts';
 
-const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+interface ParentPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (e: { data: unknown }) => void): void;
+}
+const electronParent = (process as unknown as { parentPort?: ParentPort }).parentPort;
+
+const post = (message: WorkerMessage) => {
+  if (electronParent) electronParent.postMessage(message);
+  else process.send?.(message);
+};
+
+function onJob(listener: (job: ParseJob) => void): void {
+  if (electronParent) electronParent.on('message', (e) => listener(e.data as ParseJob));
+  else {
+    process.on('message', (job) => listener(job as ParseJob));
+    // Main went away (it crashed or was killed): there is no one to read for.
+    process.on('disconnect', () => process.exit(0));
+  }
+}
 
 const BATCH_PAGES = 64;
 const BATCH_CHARS = 1_000_000;
@@ -156,7 +175,7 @@ async function run(job: ParseJob, sink: BoundedSink): Promise<EmailAttachment[]>
 }
 
 // One job at a time; main sends the next only after this one's last message.
-parentPort!.on('message', (job: ParseJob) => {
+onJob((job) => {
   const sink = new BoundedSink(job.fileName);
   run(job, sink)
     .catch((e: unknown): EmailAttachment[] => {
@@ -168,7 +187,8 @@ parentPort!.on('message', (job: ParseJob) => {
     .then(
       (attachments) => {
         sink.flush();
-        post({ type: 'done', notices: sink.notices, attachments });
+        // Its memory now, so that main can end a reader a document has left large.
+        post({ type: 'done', notices: sink.notices, attachments, readerRss: process.memoryUsage().rss });
       },
       (e: unknown) => {
         if (e instanceof PasswordRequired) post({ type: 'password', wrong: e.wrongPassword });

@@ -3,7 +3,8 @@
 //  - how much of each real PDF's text Enclave keeps, against poppler's pdftotext when it is
 //    installed (word recall: the share of pdftotext's words that Enclave's pages hold too);
 //  - pages/s, documents that failed or came with notices;
-//  - peak RSS of the process while reading, RSS after, and the longest main-thread stall.
+//  - peak RSS of the app (its process and the reader process) while reading, RSS after (the
+//    reader ended, as after a large document or a minute idle), and the longest main-thread stall.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { generateOddFixtures } from '../fixtures/odd-documents.ts';
 import { REAL_CORPUS } from '../fixtures/paths.ts';
+import { appRss } from '../support/app-memory.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -53,15 +55,15 @@ interface Watch {
 }
 
 function watch(): Watch {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
+  let peak = appRss();
+  const timer = setInterval(() => (peak = Math.max(peak, appRss())), 25);
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   return {
     stop() {
       clearInterval(timer);
       lag.disable();
-      return { peakRss: Math.max(peak, process.memoryUsage().rss), maxStallMs: lag.max / 1e6 };
+      return { peakRss: Math.max(peak, appRss()), maxStallMs: lag.max / 1e6 };
     },
   };
 }
@@ -86,6 +88,8 @@ function textOf(enclave: Enclave, doc: { id: string; status: string; pageCount: 
 }
 
 const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
+/** The app's memory now, and how much of it is the app's own process (the rest is the reader). */
+const afterRss = () => `${mb(appRss())} (app process ${mb(process.memoryUsage().rss)}, V8 heap ${mb(process.memoryUsage().heapUsed)})`;
 
 export async function benchReading(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-reading-'));
@@ -94,7 +98,7 @@ export async function benchReading(): Promise<void> {
     console.log('\nReading documents');
     if (existsSync(REAL_CORPUS)) {
       const paths = files(REAL_CORPUS);
-      const before = process.memoryUsage().rss;
+      const before = appRss();
       const w = watch();
       const results = await readAll(enclave, paths);
       const { peakRss, maxStallMs } = w.stop();
@@ -107,7 +111,7 @@ export async function benchReading(): Promise<void> {
         `  ${paths.length} real documents (${mb(bytes)}: PDFs, XML, text)  ${pages} pages in ${(ms / 1000).toFixed(1)} s = ${(pages / (ms / 1000)).toFixed(0)} pages/s; ` +
           `${failed.length} failed${failed.length ? ` (${failed.map((f) => `${f.doc.fileName}: ${f.doc.error}`).join('; ')})` : ''}; ${noticed.length} with reading notes`,
       );
-      console.log(`  memory   RSS before ${mb(before)}, peak ${mb(peakRss)}, after ${mb(process.memoryUsage().rss)}; longest main-thread stall ${maxStallMs.toFixed(0)} ms`);
+      console.log(`  memory   RSS before ${mb(before)}, peak ${mb(peakRss)}, after ${afterRss()}; longest main-thread stall ${maxStallMs.toFixed(0)} ms`);
       const pdfs = results.filter((r) => r.path.endsWith('.pdf'));
       let hit = 0;
       let total = 0;
@@ -134,12 +138,12 @@ export async function benchReading(): Promise<void> {
       ['1,000,000 form feeds in a .txt', odd.formFeedBomb],
       ['300,000 nested <div>s', odd.deepHtml],
     ] as const) {
-      const before = process.memoryUsage().rss;
+      const before = appRss();
       const w = watch();
       const [r] = await readAll(enclave, [path]);
       const { peakRss, maxStallMs } = w.stop();
       console.log(
-        `  ${label.padEnd(34)} ${r.doc.status}, ${r.doc.pageCount} pages in ${(r.ms / 1000).toFixed(1)} s; RSS ${mb(before)} → peak ${mb(peakRss)} → ${mb(process.memoryUsage().rss)}; longest stall ${maxStallMs.toFixed(0)} ms`,
+        `  ${label.padEnd(34)} ${r.doc.status}, ${r.doc.pageCount} pages in ${(r.ms / 1000).toFixed(1)} s; RSS ${mb(before)} → peak ${mb(peakRss)} → ${afterRss()}; longest stall ${maxStallMs.toFixed(0)} ms`,
       );
       await enclave.documents.delete(r.doc.id);
     }

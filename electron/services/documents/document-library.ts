@@ -1,5 +1,5 @@
-// The document library: checks a file, stores it once (by content hash), reads it in a worker
-// thread page by page with progress, and can cancel, delete, unlock and resume. No transport.
+// The document library: checks a file, stores it once (by content hash), reads it in a reader
+// process page by page with progress, and can cancel, delete, unlock and resume. No transport.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import type { DocumentStore, StoredDocument } from '../store/document-store.ts';
 import { safeFileName } from '../files/file-names.ts';
 import { detectKind } from './detect.ts';
 import { ParseQueue } from './parse-queue.ts';
+import type { SpawnReader } from './reader-process.ts';
 import type { ParsedPage, WorkerMessage } from './worker-protocol.ts';
 
 /** The largest document Enclave reads. A 1,000-page text PDF is typically 5–50 MB. */
@@ -71,9 +72,10 @@ export class DocumentLibrary {
   /** Files under this folder were copied in by Enclave (browser-mode uploads): ours to delete. */
   readonly #ownedDir: string | null;
   readonly #jobs = new Map<string, Job>();
-  readonly #queue = new ParseQueue(WORKER_FILE);
+  readonly #queue: ParseQueue;
 
-  constructor(deps: { store: DocumentStore; events: DocumentEvents; ownedDir?: string }) {
+  constructor(deps: { store: DocumentStore; events: DocumentEvents; ownedDir?: string; spawnReader?: SpawnReader }) {
+    this.#queue = new ParseQueue(WORKER_FILE, deps.spawnReader);
     this.#store = deps.store;
     this.#events = deps.events;
     this.#ownedDir = deps.ownedDir ? resolve(deps.ownedDir) : null;

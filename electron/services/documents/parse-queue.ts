@@ -1,7 +1,8 @@
-// One warm worker thread reads documents one after another. Starting a worker (and loading pdf.js
-// into it) costs ~0.3 s, so it is kept for the next document and let go after a minute idle.
+// One warm reader process reads documents one after another. Starting one (and loading pdf.js
+// into it) costs ~0.3 s, so it is kept for the next document and let go after a minute idle, or
+// at once after a large document, so that its memory goes back to the system.
 // Several files dropped at once queue here instead of competing for the cores.
-import { Worker } from 'node:worker_threads';
+import { forkReader, type ReaderProcess, type SpawnReader } from './reader-process.ts';
 import type { ParseJob, WorkerMessage } from './worker-protocol.ts';
 
 export interface QueuedParse {
@@ -18,24 +19,37 @@ interface Entry {
   cancelled: boolean;
 }
 
-const IDLE_MS = 60_000;
-/** The reading thread's heap: a file built to exhaust memory stops that thread, not the app. */
+const IDLE_MS = 15_000;
+/** The reader's heap: a file built to exhaust memory stops the reader, not the app. */
 export const WORKER_HEAP_MB = 2048;
-/** After this many pages read by one thread, it is let go at once so its memory returns. */
+/** After this many pages read by one process, it is let go at once so its memory returns. */
 const RECYCLE_AFTER_PAGES = 500;
+/** A reader that a document has left larger than this is let go at once (a fresh one is ~150 MB). */
+export const RECYCLE_ABOVE_BYTES = 400 * 1024 * 1024;
+const gigabytes = (mb: number) => Number((mb / 1024).toFixed(2)).toString();
 const isTerminal = (m: WorkerMessage) => m.type === 'done' || m.type === 'error' || m.type === 'password';
 
 export class ParseQueue {
   readonly #workerFile: string;
+  readonly #spawnReader: SpawnReader;
   readonly #queue: Entry[] = [];
-  #worker: Worker | null = null;
-  /** Pages the current thread has read since it started. */
+  #worker: ReaderProcess | null = null;
+  /** Pages the current process has read since it started. */
   #workerPages = 0;
   #current: Entry | null = null;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(workerFile: string) {
+  readonly #heapMb: number;
+
+  constructor(workerFile: string, spawnReader: SpawnReader = forkReader, heapMb = WORKER_HEAP_MB) {
     this.#workerFile = workerFile;
+    this.#spawnReader = spawnReader;
+    this.#heapMb = heapMb;
+  }
+
+  /** The running reader's process id (none while idle): for measuring the app's whole memory. */
+  get readerPid(): number | undefined {
+    return this.#worker?.pid;
   }
 
   run(job: ParseJob, onMessage: (m: WorkerMessage) => void, onFailure: (message: string) => void): QueuedParse {
@@ -54,7 +68,7 @@ export class ParseQueue {
           this.#queue.splice(queued, 1);
           entry.resolve();
         } else if (this.#current === entry) {
-          // Stopping mid-document means stopping the thread; the next job gets a fresh one.
+          // Stopping mid-document means stopping the process; the next job gets a fresh one.
           await this.#discardWorker();
         }
         await finished;
@@ -62,39 +76,36 @@ export class ParseQueue {
     };
   }
 
-  #spawn(): Worker {
-    const worker = new Worker(this.#workerFile, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
-    worker.on('message', (m: WorkerMessage) => {
+  #spawn(): ReaderProcess {
+    const worker = this.#spawnReader(this.#workerFile, { heapMb: this.#heapMb });
+    worker.onMessage((m) => {
       const entry = this.#current;
       if (!entry || worker !== this.#worker) return;
       if (m.type === 'pages') this.#workerPages += m.pages.length;
       if (!entry.cancelled) entry.onMessage(m);
       if (isTerminal(m)) {
-        // A large document leaves pdf.js caches and a grown heap behind: a fresh thread starts small.
-        if (this.#workerPages > RECYCLE_AFTER_PAGES) void this.#discardWorker();
+        // A large document leaves pdf.js caches and a grown heap behind: a fresh process starts small.
+        const grown = m.type === 'done' && (m.readerRss ?? 0) > RECYCLE_ABOVE_BYTES;
+        if (this.#workerPages > RECYCLE_AFTER_PAGES || grown) void this.#discardWorker();
         else this.#complete(entry);
       }
     });
-    const failed = (message: string) => {
+    worker.onExit(({ outOfMemory, how }) => {
       if (worker !== this.#worker) return;
       this.#worker = null;
       const entry = this.#current;
-      if (entry) {
-        if (!entry.cancelled) entry.onFailure(message);
-        this.#complete(entry);
+      if (!entry) return;
+      const name = entry.job.fileName;
+      if (!outOfMemory) console.error(`[enclave] the document reader stopped (${how}) while reading ${name}`);
+      if (!entry.cancelled) {
+        entry.onFailure(
+          outOfMemory
+            ? `“${name}” needs more memory to read than Enclave gives one document (${gigabytes(this.#heapMb)} GB). It may be damaged or built to exhaust memory; if it opens elsewhere, split it or export it to PDF.`
+            : `Reading “${name}” stopped: the reader failed on this file. It may be damaged; if it opens elsewhere, export it to PDF and add it again.`,
+        );
       }
-    };
-    worker.on('error', (e) => {
-      const outOfMemory = (e as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY';
-      if (!outOfMemory) console.error('[enclave] the document reader failed:', e);
-      const name = this.#current?.job.fileName ?? 'The document';
-      failed(
-        outOfMemory
-          ? `“${name}” needs more memory to read than Enclave gives one document (${WORKER_HEAP_MB / 1024} GB). It may be damaged or built to exhaust memory; if it opens elsewhere, split it or export it to PDF.`
-          : `Reading “${name}” stopped: the reader failed on this file. It may be damaged; if it opens elsewhere, export it to PDF and add it again.`,
-      );
+      this.#complete(entry);
     });
-    worker.on('exit', () => failed(`Reading “${this.#current?.job.fileName ?? 'the document'}” stopped unexpectedly. Add it again; if it stops again, the file may be damaged.`));
     return worker;
   }
 
@@ -120,7 +131,7 @@ export class ParseQueue {
       this.#worker = this.#spawn();
       this.#workerPages = 0;
     }
-    this.#worker.postMessage(entry.job);
+    this.#worker.send(entry.job);
   }
 
   async #discardWorker(): Promise<void> {
@@ -129,7 +140,7 @@ export class ParseQueue {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     const entry = this.#current;
-    if (worker) await worker.terminate();
+    if (worker) await worker.kill();
     if (entry) this.#complete(entry);
   }
 

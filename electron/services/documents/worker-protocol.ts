@@ -21,6 +21,6 @@ export type WorkerMessage =
   /** Pages in order, sent in batches (one message per page cost main a task per page). */
   | { type: 'pages'; pages: ParsedPage[] }
   /** The end of a document; `notices` name what could not be read, and where. */
-  | { type: 'done'; notices: string[]; attachments: { fileName: string; data: Uint8Array }[] }
+  | { type: 'done'; notices: string[]; attachments: { fileName: string; data: Uint8Array }[]; readerRss?: number }
   | { type: 'password'; wrong: boolean }
   | { type: 'error'; code: ErrorCode; message: string };
