@@ -63,6 +63,16 @@ describe('evaluating models in the browser', () => {
     await page.getByLabel('Import CSV…').setInputFiles(bad);
     await page.getByText(/The file has no “question” column/).waitFor();
     expect(await page.getByRole('heading', { name: 'Questions (3)' }).isVisible()).toBe(true);
+
+    // The file corrected and imported: the message about the bad one goes (it is no longer true).
+    const fixed = join(dir, 'fixed.csv');
+    writeFileSync(fixed, 'question,expected\nWho signed for the landlord?,Ada\n');
+    await page.getByLabel('Import CSV…').setInputFiles(fixed);
+    await page.getByRole('heading', { name: 'Questions (4)' }).waitFor();
+    await page.getByText('1 question added.').waitFor();
+    expect(await page.getByText(/The file has no “question” column/).count()).toBe(0);
+    await page.getByRole('button', { name: 'Delete question 4' }).click();
+    await page.getByRole('heading', { name: 'Questions (3)' }).waitFor();
   });
 
   it('compares two models: progress, the scoreboard, its cells opening the answers side by side, and the report', async () => {

@@ -7,10 +7,28 @@ import type { EnclaveBridge } from './bridge.ts';
 
 export class ClientError extends Error implements AppError {
   readonly code: AppError['code'];
+  /** What the failed call was about (see topicOf): a later success of the same clears its message. */
+  topic: string | null = null;
   constructor(error: AppError) {
     super(error.message);
     this.code = error.code;
   }
+}
+
+/**
+ * What a call is about: its method and the ids and file handle it names ("settings.update",
+ * "conversations.rename conversationId=c1"). A success of the same topic makes an earlier failure's
+ * message out of date; a call about something else (another document, another file) does not.
+ */
+export function topicOf(method: string, input: unknown): string {
+  const ids =
+    input && typeof input === 'object'
+      ? Object.entries(input as Record<string, unknown>)
+          .filter(([key, value]) => (/Id$/.test(key) || key === 'file') && (typeof value === 'string' || typeof value === 'number'))
+          .map(([key, value]) => `${key}=${String(value)}`)
+          .sort()
+      : [];
+  return [method, ...ids].join(' ');
 }
 
 /** expired: Enclave answers, but was restarted, so this tab's link (its token) no longer works. */
@@ -24,6 +42,32 @@ export interface Client {
   onConnection(listener: (state: ConnectionState) => void): () => void;
   /** Makes a user-chosen file available to main and returns main's one-time handle for it (never a path). */
   importFile(file: File, purpose: 'model' | 'document', onProgress?: (fraction: number) => void): Promise<string>;
+  /** Called with a call's topic each time one succeeds. */
+  onSucceeded(listener: (topic: string) => void): () => void;
+}
+
+/** Tags each failed call's error with its topic and tells listeners of each success. */
+function withOutcomes(client: Omit<Client, 'onSucceeded'>): Client {
+  const succeeded = new Set<(topic: string) => void>();
+  return {
+    ...client,
+    mode: client.mode,
+    async call(method, input) {
+      const topic = topicOf(method, input);
+      try {
+        const value = await client.call(method, input);
+        for (const l of succeeded) l(topic);
+        return value;
+      } catch (e) {
+        if (e instanceof ClientError) e.topic = topic;
+        throw e;
+      }
+    },
+    onSucceeded(listener) {
+      succeeded.add(listener);
+      return () => succeeded.delete(listener);
+    },
+  };
 }
 
 function unwrap<T>(result: Result<unknown>): T {
@@ -44,7 +88,7 @@ class Listeners {
   };
 }
 
-function electronClient(bridge: EnclaveBridge): Client {
+function electronClient(bridge: EnclaveBridge): Omit<Client, 'onSucceeded'> {
   const listeners = new Listeners();
   bridge.onEvent(listeners.dispatch);
   return {
@@ -79,7 +123,7 @@ function takeToken(): string {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
 }
 
-function webSocketClient(): Client {
+function webSocketClient(): Omit<Client, 'onSucceeded'> {
   const token = takeToken();
   const listeners = new Listeners();
   const connectionListeners = new Set<(s: ConnectionState) => void>();
@@ -184,5 +228,5 @@ function webSocketClient(): Client {
 
 export function createClient(): Client {
   const bridge = (globalThis as { enclave?: EnclaveBridge }).enclave;
-  return bridge ? electronClient(bridge) : webSocketClient();
+  return withOutcomes(bridge ? electronClient(bridge) : webSocketClient());
 }

@@ -12,6 +12,7 @@ import { SettingsManager } from './settings.svelte.ts';
 import { SummariesManager } from './summaries.svelte.ts';
 import { TasksManager } from './tasks.svelte.ts';
 import { EvalsManager } from './evals.svelte.ts';
+import { toasts } from './toasts.svelte.ts';
 
 export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate';
 
@@ -33,6 +34,8 @@ export class AppState {
 
   constructor(client: Client = createClient()) {
     this.client = client;
+    // An error about something that has since succeeded is out of date: it leaves the screen.
+    client.onSucceeded((topic) => toasts.settled(topic));
     this.engine = new EngineManager(client);
     this.models = new ModelsManager(client);
     this.conversations = new ConversationsManager(client);

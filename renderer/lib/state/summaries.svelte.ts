@@ -37,7 +37,10 @@ export class SummariesManager {
       this.#finished.add(s.id);
       if (this.running?.id === s.id) this.running = null;
       if (s.documentId === this.documentId) void this.load(s.documentId);
-      if (s.status === 'failed') toasts.show(s.error ?? 'The summary failed.', 'error');
+      // A summary that later succeeds for the same document makes the earlier failure out of date.
+      const topic = `summary documentId=${s.documentId}`;
+      if (s.status === 'failed') toasts.show(s.error ?? 'The summary failed.', 'error', 10000, topic);
+      else if (s.status === 'complete') toasts.settled(topic);
     });
   }
 
