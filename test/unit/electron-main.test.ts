@@ -23,11 +23,31 @@ const recorded = vi.hoisted(() => {
     permissionCheck: null as null | Handler,
     sandboxEnabled: false,
     ready: null as null | Promise<void>,
+    utilityForks: [] as { modulePath: string; options: { execArgv?: string[]; serviceName?: string } }[],
   };
   return state;
 });
 
-vi.mock('electron', () => {
+vi.mock('electron', async () => {
+  const { fork } = await import('node:child_process');
+  const { EventEmitter } = await import('node:events');
+  const shim = (await import('node:url')).fileURLToPath(new URL('../support/utility-shim.ts', import.meta.url));
+  // A utility process stands in as a Node child given the `process.parentPort` a utility process has.
+  const utilityProcess = {
+    fork(modulePath: string, args: string[], options: { execArgv?: string[]; serviceName?: string }) {
+      recorded.utilityForks.push({ modulePath, options });
+      const child = fork(modulePath, args, { execArgv: ['--import', shim, ...(options.execArgv ?? [])], serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+      const utility = new EventEmitter();
+      child.on('message', (m) => utility.emit('message', m));
+      child.on('exit', (code) => utility.emit('exit', code ?? 1));
+      return Object.assign(utility, {
+        pid: child.pid,
+        stderr: child.stderr,
+        postMessage: (m: unknown) => child.send(m as never),
+        kill: () => child.kill(),
+      });
+    },
+  };
   let resolveReady: () => void = () => {};
   recorded.ready = new Promise<void>((r) => (resolveReady = r));
   class BrowserWindow {
@@ -68,6 +88,7 @@ vi.mock('electron', () => {
   return {
     app,
     BrowserWindow,
+    utilityProcess,
     ipcMain: {
       handle: (channel: string, handler: Handler) => recorded.ipcHandlers.set(channel, handler),
       removeHandler: (channel: string) => recorded.ipcHandlers.delete(channel),
@@ -200,7 +221,16 @@ describe('Electron main process', () => {
     await expect(grantFile({ sender: win.webContents, senderFrame: { url: 'https://evil.example/' } }, file)).rejects.toThrow(/own window/);
     // The handle works once through the contract; a path never does.
     expect(await call(trusted, 'documents.import', { path: file })).toMatchObject({ ok: false, error: { code: 'ipc/invalid-input' } });
-    expect(await call(trusted, 'documents.import', { file: handle })).toMatchObject({ ok: true });
+    const imported = (await call(trusted, 'documents.import', { file: handle })) as { ok: true; value: { document: { id: string } } };
+    expect(imported).toMatchObject({ ok: true });
     expect(await call(trusted, 'documents.import', { file: handle })).toMatchObject({ ok: false, error: { code: 'file/not-granted' } });
+    // It is read in a utility process (not a Node-mode Electron child), under the reader's heap limit.
+    const documentId = imported.value.document.id;
+    await expect.poll(async () => ((await call(trusted, 'documents.get', { documentId })) as { value: { status: string } }).value.status).toBe('ready');
+    expect(recorded.utilityForks).toHaveLength(1);
+    expect(recorded.utilityForks[0].modulePath).toMatch(/workers[/\\]parse-document\.ts$/);
+    expect(recorded.utilityForks[0].options.execArgv).toEqual(['--max-old-space-size=2048']);
+    const page = (await call(trusted, 'documents.page', { documentId, pageNumber: 1 })) as { value: { text: string } };
+    expect(page.value.text).toContain('The Electron binary cannot be installed here');
   });
 });
