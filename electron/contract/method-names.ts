@@ -86,6 +86,10 @@ export const METHOD_NAMES = [
   'chat.regenerate',
   'chat.continue',
   'chat.stop',
+  'audit.list',
+  'audit.verify',
+  'audit.export',
+  'audit.noteExport',
 ] as const;
 
 export type MethodNameFromList = (typeof METHOD_NAMES)[number];

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
+  AuditCheck,
+  AuditPage,
   AdapterInfo,
   ModelFit,
   ModelMeasure,
@@ -243,6 +245,29 @@ export const methods = {
   /** Goes on with the last reply where it stopped at the length limit. */
   'chat.continue': method<Message>()(conversationRef),
   'chat.stop': method<{ stopped: boolean }>()(conversationRef),
+
+  /** The audit trail, newest first; `action` is an action or a group ("document"). */
+  'audit.list': method<AuditPage>()(
+    z
+      .object({
+        action: z.string().regex(/^[a-z]+(\.[a-z]+)?$/).max(40).optional(),
+        text: z.string().max(200).optional(),
+        beforeSeq: z.number().int().positive().optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+      })
+      .strict(),
+  ),
+  /** Checks every entry's seal, in order, and the last against the seal kept beside the database. */
+  'audit.verify': method<AuditCheck>()(empty),
+  /** The whole trail as JSON Lines (base64), with each entry's seal. */
+  'audit.export': method<{ fileName: string; mimeType: string; base64: string }>()(empty),
+  /** A file the window made itself (a conversation or a summary as Markdown) was saved: recorded. */
+  'audit.noteExport': method<{ recorded: true }>()(
+    z.discriminatedUnion('what', [
+      z.object({ what: z.literal('conversation'), conversationId: id }).strict(),
+      z.object({ what: z.literal('summary'), summaryId: id }).strict(),
+    ]),
+  ),
 } as const;
 
 export type Methods = typeof methods;

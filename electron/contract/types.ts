@@ -649,3 +649,52 @@ export interface EventMap {
 }
 
 export type EventName = keyof EventMap;
+
+/** What an audit entry records (the first word is its group: model, document, question…). */
+export type AuditAction =
+  | 'model.added'
+  | 'model.removed'
+  | 'model.loaded'
+  | 'document.added'
+  | 'document.deleted'
+  | 'document.unlocked'
+  | 'question.asked'
+  | 'passages.retrieved'
+  | 'answer.produced'
+  | 'export'
+  | 'settings.changed';
+
+export interface AuditEntry {
+  seq: number;
+  /** Milliseconds since the epoch. */
+  at: number;
+  /** Who: the computer's user account, and how Enclave was used (desktop or browser). */
+  actor: string;
+  action: AuditAction;
+  /** One line for people ("Asked: What is the notice period?"). */
+  summary: string;
+  details: Record<string, unknown>;
+  /** SHA-256 over this entry and the previous entry's hash. */
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Entries that match the filter, in all. */
+  total: number;
+  /** Pass as `beforeSeq` for the next (older) page; null at the first entry. */
+  nextBeforeSeq: number | null;
+}
+
+export interface AuditCheck {
+  intact: boolean;
+  /** Entries whose seal was checked. */
+  checked: number;
+  /** What is wrong, said for people; null when intact. */
+  problem: string | null;
+  /** The entry where the chain breaks. */
+  badSeq: number | null;
+  /** The last entry's number and hash: written down elsewhere, they prove later that nothing was rewritten. */
+  headSeq: number;
+  headHash: string | null;
+}

@@ -1,6 +1,8 @@
 // The composition root: builds every service once, wires them to the event bus, and exposes the
 // router that both transports serve.
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { UserFacingError } from '../contract/errors.ts';
 import type { AppInfo, EventMap, Settings } from '../contract/types.ts';
 import { AssistantService } from '../services/assistants/assistant-service.ts';
 import { builtinPacksDir, loadPacks } from '../services/assistants/packs.ts';
@@ -19,6 +21,9 @@ import { createGrounder } from '../services/retrieval/grounder.ts';
 import { Indexer } from '../services/retrieval/indexer.ts';
 import { Retriever } from '../services/retrieval/retriever.ts';
 import type { SpawnReader } from '../services/documents/reader-process.ts';
+import { AuditLog } from '../services/audit/audit-log.ts';
+import { auditedCalls } from '../services/audit/audited-calls.ts';
+import { chatAudit } from '../services/audit/chat-audit.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
@@ -90,6 +95,17 @@ export function documentsDir(dataDir: string): string {
   return join(dataDir, 'documents');
 }
 
+/** Who the audit trail says acted: the computer's account running Enclave, and how it was used. */
+function actorName(mode: AppInfo['mode']): string {
+  let account = 'unknown account';
+  try {
+    account = userInfo().username;
+  } catch {
+    // No account name on this system (some containers): said as such.
+  }
+  return `${account} (${mode === 'electron' ? 'desktop app' : 'browser'})`;
+}
+
 export function createEnclave(options: EnclaveOptions): Enclave {
   const db = openDatabase(join(options.dataDir, 'enclave.db'));
   const files = new FileGrants();
@@ -100,6 +116,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const conversations = new ConversationStore(db);
   const settings = new SettingsStore(db);
   const modelStore = new ModelStore(db);
+  const audit = new AuditLog(db, { sealFile: join(options.dataDir, 'audit-seal.json'), actor: actorName(options.mode) });
+  /** The model whose loading was last recorded (a model becomes ready again after every reply). */
+  let auditedLoad: string | null = null;
   if (options.settingsOverride && Object.keys(options.settingsOverride).length > 0) settings.update(options.settingsOverride);
 
   // An evaluation's question asked when Enclave last stopped left its hidden conversation behind.
@@ -110,6 +129,21 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const engine = new Engine({
     onStatus: (s) => {
       events.emit('engine.status', s);
+      if (s.state !== 'ready' && s.state !== 'generating') auditedLoad = null;
+      if (s.state === 'ready' && s.modelId && s.modelId !== auditedLoad) {
+        auditedLoad = s.modelId;
+        const m = modelStore.get(s.modelId);
+        if (m) {
+          audit.record('model.loaded', `Loaded the model ${m.name}`, {
+            modelId: m.id,
+            name: m.name,
+            fileName: m.fileName,
+            sha256: m.sha256,
+            contextSize: s.contextSize,
+            threads: s.threads,
+          });
+        }
+      }
       // A task run cut off by a crash goes on once a model is ready.
       tasks?.engineChanged(s.state);
     },
@@ -176,6 +210,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     settings: () => settings.get(),
     profile: replyProfiles({ assistants, models, modelStore, adapters, engine, settings }),
     hold: () => evals?.holdsModel ?? null,
+    audit: chatAudit(audit),
     checkpointIntervalMs: options.checkpointIntervalMs,
     events: {
       delta: (e) => events.emit('chat.delta', e),
@@ -372,7 +407,38 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
     'chat.continue': ({ conversationId }) => chat.continue(conversationId),
     'chat.stop': ({ conversationId }) => chat.stop(conversationId),
-  });
+    'audit.list': (filter) => audit.list(filter),
+    'audit.verify': () => audit.verify(),
+    'audit.export': () => ({
+      fileName: `enclave-audit-trail-${new Date().toISOString().slice(0, 10)}.jsonl`,
+      mimeType: 'application/x-ndjson',
+      base64: Buffer.from(audit.exportJsonl(), 'utf8').toString('base64'),
+    }),
+    'audit.noteExport': (input) => {
+      // Only what exists is recorded as exported.
+      if (input.what === 'conversation') conversationService.get(input.conversationId);
+      else if (!summaryStore.get(input.summaryId)) throw new UserFacingError('summary/not-found', 'That summary no longer exists.');
+      return { recorded: true as const };
+    },
+  }, console.error, auditedCalls(audit, {
+    model: (id) => modelStore.get(id),
+    document: (id) => documentStore.get(id),
+    settings: () => settings.get(),
+    conversationTitle: (id) => conversations.getConversation(id)?.title ?? null,
+    summary: (id) => {
+      const s = summaryStore.get(id);
+      return s ? { documentTitle: documentStore.get(s.documentId)?.title ?? s.documentId, kind: s.kind } : null;
+    },
+    taskRun: (id) => {
+      const run = tasks!.run(id);
+      return `${run.taskName} · ${run.scopeLabel}`;
+    },
+    evalRun: (id) => {
+      const { run } = evals!.get(id);
+      return `${run.taskName ?? 'Questions'} · ${run.assistantName}`;
+    },
+    assistantName: (id) => assistants.list().find((a) => a.id === id)?.name ?? null,
+  }));
 
   return {
     router,

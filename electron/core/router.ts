@@ -19,7 +19,13 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-export function createRouter(handlers: Handlers, log: (message: string, error: unknown) => void = console.error): Router {
+/**
+ * Sees each valid call before it runs (to note what it is about) and may return what to do once it
+ * has succeeded (the audit trail records what was done, never what was only tried).
+ */
+export type CallObserver = (method: MethodName, input: unknown) => ((output: unknown) => void) | null;
+
+export function createRouter(handlers: Handlers, log: (message: string, error: unknown) => void = console.error, observe?: CallObserver): Router {
   return {
     async call(method, payload) {
       if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
@@ -32,7 +38,14 @@ export function createRouter(handlers: Handlers, log: (message: string, error: u
       }
       try {
         const handler = handlers[name] as (input: unknown) => unknown;
-        return { ok: true, value: await handler(parsed.data) };
+        const succeeded = observe?.(name, parsed.data) ?? null;
+        const value = await handler(parsed.data);
+        try {
+          succeeded?.(value);
+        } catch (e) {
+          log(`[router] recording ${name} failed`, e);
+        }
+        return { ok: true, value };
       } catch (e) {
         if (e instanceof UserFacingError) return { ok: false, error: e.toValue() };
         log(`[router] ${name} failed`, e);

@@ -196,6 +196,39 @@ describe('grounded answers', () => {
     expect(detail.messages[1].grounding).toEqual(reply.grounding);
   });
 
+  it('the audit trail records who asked what, the passages the model was given (document, page), and the answer with its checked sources', async () => {
+    const [answer, passages, asked] = (await call('audit.list', { limit: 3 })).entries;
+    expect(asked).toMatchObject({
+      action: 'question.asked',
+      summary: 'Asked: What is the notice period for terminating the lease?',
+      details: { conversationId, question: 'What is the notice period for terminating the lease?', evaluation: false },
+    });
+    expect(asked.actor).toMatch(/ \(browser\)$/);
+    expect(passages.action).toBe('passages.retrieved');
+    const given = passages.details.passages as { documentId: string; document: string; page: number }[];
+    expect(given.length).toBeGreaterThan(0);
+    expect(given).toContainEqual({ documentId: docIds.lease, document: 'Lease agreement', page: 3 });
+    expect(passages.summary).toMatch(/^Retrieved \d+ passages?: Lease agreement p\. \d/);
+    const reply = (await call('conversations.get', { conversationId })).messages[1];
+    expect(answer).toMatchObject({
+      action: 'answer.produced',
+      summary: 'Grounded Test Model answered (complete): 2 checked sources, 2 sentences without support',
+      details: {
+        messageId: reply.id,
+        model: 'Grounded Test Model',
+        fromDocuments: true,
+        answer: reply.content,
+        unsupportedSentences: 2,
+        failedCitations: 2,
+        verifiedCitations: [
+          { documentId: docIds.lease, document: 'Lease agreement', page: 3, quote: 'notice of thirty days' },
+          { documentId: docIds.lease, document: 'Lease agreement', page: 1, quote: 'lease is made between Harbor Properties, the landlord, and Maria Lopez' },
+        ],
+      },
+    });
+    expect(await call('audit.verify', {})).toMatchObject({ intact: true, headSeq: answer.seq, headHash: answer.hash });
+  });
+
   it('the sources go in the question turn: the system prompt and earlier turns stay the same, so each turn reads a constant amount, not the whole history', async () => {
     const reads: number[] = [];
     const reused: number[] = [];
@@ -228,6 +261,33 @@ describe('grounded answers', () => {
     expect(reply.tokenCount).toBeGreaterThan(0);
     expect(reply.sources).toEqual([]);
     await call('settings.update', { allowGeneralAnswers: false });
+  });
+
+  it('the audit trail also holds the documents and models added, the model loaded, settings changed and files exported', async () => {
+    const all = (await call('audit.list', { limit: 500 })).entries;
+    const added = all.filter((e) => e.action === 'document.added');
+    expect(added.map((e) => e.details.documentId).sort()).toEqual(Object.values(docIds).sort());
+    const lease = added.find((e) => e.details.documentId === docIds.lease)!;
+    expect(lease.details.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(all.find((e) => e.action === 'model.added' && e.details.modelId === groundedModelId)?.summary).toBe('Added the model Grounded Test Model (grounded-answer.gguf)');
+    expect(all.find((e) => e.action === 'model.loaded' && e.details.modelId === groundedModelId)?.summary).toBe('Loaded the model Grounded Test Model');
+    const changed = all.filter((e) => e.action === 'settings.changed').map((e) => e.details.changes);
+    expect(changed.slice(0, 2)).toEqual([{ allowGeneralAnswers: { from: true, to: false } }, { allowGeneralAnswers: { from: false, to: true } }]);
+    // A refusal made without the model is recorded as such.
+    const refused = all.find((e) => e.action === 'answer.produced' && e.details.refusedWithoutModel === true);
+    expect(refused?.summary).toMatch(/^Answered without the model: I could not find anything about this in “Lease agreement”/);
+    // Exports: of the trail itself, and of a conversation the window saved (only one that exists).
+    const file = await call('audit.export', {});
+    expect(file.fileName).toMatch(/^enclave-audit-trail-\d{4}-\d{2}-\d{2}\.jsonl$/);
+    const lines = Buffer.from(file.base64, 'base64').toString('utf8').trim().split('\n');
+    expect(lines).toHaveLength(all.length);
+    expect((await call('audit.list', { action: 'export' })).entries[0].summary).toBe(`Exported the audit trail as ${file.fileName}`);
+    await call('audit.noteExport', { what: 'conversation', conversationId });
+    expect((await call('audit.list', { action: 'export', limit: 1 })).entries[0].details).toMatchObject({ what: 'the conversation', id: conversationId, format: 'markdown' });
+    const missing = await enclave.router.call('audit.noteExport', { what: 'conversation', conversationId: 'no-such-conversation' });
+    expect(missing).toMatchObject({ ok: false, error: { code: 'conversation/not-found' } });
+    expect((await call('audit.list', { action: 'export' })).total).toBe(2);
+    expect((await call('audit.verify', {})).intact).toBe(true);
   });
 
   it('a collection with no readable documents gets a clear answer; a conversation with no collection is plain chat', async () => {

@@ -5,7 +5,8 @@ import type { Message, SentTurn, Settings } from '../../contract/types.ts';
 import type { AdapterUse, ChatTurn, Engine } from '../engine/engine.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
-import { GROUNDING_INSTRUCTIONS } from '../retrieval/grounding.ts';
+import { GROUNDING_INSTRUCTIONS, type GroundedAnswer } from '../retrieval/grounding.ts';
+import type { ChatAudit } from '../audit/chat-audit.ts';
 
 /** What an evaluation asks of a reply instead of the assistant's choice: this model, with or without its adapters. */
 export interface ReplyOverride {
@@ -56,6 +57,7 @@ export class ChatService {
   readonly #grounder: Grounder | null;
   readonly #profile: (conversationId: string, override?: ReplyOverride) => Promise<ReplyProfile>;
   readonly #hold: () => string | null;
+  readonly #audit: ChatAudit | null;
   #active: ActiveReply | null = null;
 
   constructor(deps: {
@@ -70,8 +72,11 @@ export class ChatService {
     profile?: (conversationId: string, override?: ReplyOverride) => Promise<ReplyProfile>;
     /** Why replies must wait (an evaluation holds the model), or null. Its own replies pass. */
     hold?: () => string | null;
+    /** Records each question, the passages given to the model, and the answer. */
+    audit?: ChatAudit;
   }) {
     this.#hold = deps.hold ?? (() => null);
+    this.#audit = deps.audit ?? null;
     this.#store = deps.store;
     this.#engine = deps.engine;
     this.#settings = deps.settings;
@@ -238,9 +243,21 @@ export class ChatService {
     };
     let lastCheckpoint = performance.now();
     let final: Message;
+    let grounded: GroundedAnswer | null = null;
+    let fromDocuments = false;
+    let refused = false;
     try {
       const turns = this.#turnsBefore(conversationId, assistant.id);
       const question = turns.at(-1)?.role === 'user' ? turns.at(-1)!.text : '';
+      this.#audit?.asked({
+        conversationId,
+        conversationTitle: conversation.title,
+        assistantId: conversation.assistantId,
+        messageId: assistant.id,
+        question,
+        evaluation: override !== undefined,
+        continued: continuing !== undefined,
+      });
       const profile = await this.#profile(conversationId, override);
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
@@ -251,9 +268,15 @@ export class ChatService {
  (!grounding && !continuing && profile.onlyFromDocuments
           ? `“${profile.onlyFromDocuments}” answers only from documents, and this conversation has none. Choose a collection under “Answer from”, or share a document with this conversation.`
           : null);
+      if (grounding) {
+        fromDocuments = true;
+        this.#audit?.retrieved({ conversationId, messageId: assistant.id, passages: grounding.passages });
+      }
       if (refusal) {
         // Nothing to answer from: said plainly, without asking the model to improvise.
+        refused = true;
         final = this.#store.finishMessage(assistant.id, refusal, 'complete', null);
+        this.#audit?.answered({ conversationId, message: final, grounded: null, fromDocuments, refused });
         this.#events.delta({ conversationId, messageId: assistant.id, text: refusal });
         settle();
         this.#events.done({ conversationId, message: final });
@@ -288,7 +311,8 @@ export class ChatService {
           }
         },
       });
-      const shown = grounding?.finish(assistant.id, result.text)?.content ?? before + result.text;
+      grounded = grounding?.finish(assistant.id, result.text) ?? null;
+      const shown = grounded?.content ?? before + result.text;
       final = this.#store.finishMessage(assistant.id, shown, result.stopReason === 'aborted' ? 'stopped' : 'complete', {
         tokenCount: result.tokenCount + (continuing?.tokenCount ?? 0),
         tokensPerSecond: result.tokensPerSecond,
@@ -303,6 +327,7 @@ export class ChatService {
       if (!(e instanceof UserFacingError)) console.error('[chat] generation failed', e);
       final = this.#store.finishMessage(assistant.id, text, 'error', null, message);
     }
+    this.#audit?.answered({ conversationId, message: final, grounded, fromDocuments, refused });
     flushDelta();
     settle();
     this.#events.done({ conversationId, message: final });

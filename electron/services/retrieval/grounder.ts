@@ -15,6 +15,8 @@ export interface GroundingPlan {
   instructions: string;
   /** Given to the model in place of the question (sources, then the question). */
   userTurn: string;
+  /** The passages given to the model (for the audit trail): document and page of each. */
+  passages: { documentId: string; documentTitle: string; pageNumber: number }[];
   /** Attributes the finished answer, records its sources, and returns what to show. */
   finish(messageId: string, answer: string): GroundedAnswer | null;
 }
@@ -98,7 +100,7 @@ export function createGrounder(deps: {
       ].join(', ');
       const sharedReady = shared.filter((d) => d.status === 'ready').map((d) => d.id);
       const documentIds = [...new Set([...deps.store.documentsIn(collectionIds), ...sharedReady])];
-      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, finish: () => null });
+      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, passages: [], finish: () => null });
       if (documentIds.length === 0) {
         return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents, or wait until they have been read.`);
       }
@@ -117,6 +119,7 @@ export function createGrounder(deps: {
         return {
           refusal: null,
           instructions: GROUNDING_INSTRUCTIONS,
+          passages: [],
           userTurn: `Nothing in my documents (${names}) matched this question. Say so in your first sentence, then answer from general knowledge, and make clear that it does not come from the documents.\n\nQuestion: ${question}`,
           finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question)),
         };
@@ -131,6 +134,7 @@ export function createGrounder(deps: {
         refusal: null,
         instructions: GROUNDING_INSTRUCTIONS,
         userTurn: groundedUserTurn(question, passages),
+        passages: passages.map((p) => ({ documentId: p.documentId, documentTitle: p.documentTitle, pageNumber: p.pageNumber })),
         finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question)),
       };
     },
