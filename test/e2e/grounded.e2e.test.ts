@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCorpus } from '../fixtures/documents.ts';
@@ -166,5 +167,51 @@ describe('grounded answers in the browser', () => {
     // The collection it was in counts one document fewer, without a reload.
     await page.getByText('Answer from:').click();
     await expect.poll(() => page.getByRole('group', { name: 'Where answers come from' }).locator('label', { hasText: 'Lease matter' }).textContent()).toContain('(1)');
+  });
+
+  it('the audit trail shows who asked what, the passages given, the answers and their checked sources, the export and the deletion; a change made to the file afterwards is found at its entry', async () => {
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: 'Audit trail' }).click();
+    const entries = page.getByRole('table', { name: 'Audit entries' });
+    await entries.waitFor();
+    expect(await entries.getByText('Deleted the document “lease.pdf”').isVisible()).toBe(true);
+    expect(await entries.getByText(/^Exported the conversation “What is the notice period/).isVisible()).toBe(true);
+
+    await page.getByLabel('Show').selectOption({ label: 'Questions asked' });
+    await expect.poll(() => entries.getByRole('row').count()).toBeGreaterThan(1);
+    const questions = await entries.locator('tbody tr td.audit-summary span').allTextContents();
+    expect(questions).toContain('Asked: What is the notice period for terminating the lease?');
+    expect(questions.every((q) => /^Asked: /.test(q))).toBe(true);
+
+    await page.getByLabel('Show').selectOption({ label: 'Answers' });
+    await expect.poll(() => entries.locator('tbody tr td.audit-summary span').first().textContent()).toMatch(/^Grounded Test Model answered|^Answered without the model/);
+    const answers = await entries.locator('tbody tr td.audit-summary span').allTextContents();
+    expect(answers.some((a) => /^Grounded Test Model answered \(complete\): [1-9]\d* checked sources?/.test(a))).toBe(true);
+
+    await page.getByLabel('Show').selectOption({ label: 'Passages retrieved' });
+    await expect.poll(() => entries.locator('tbody tr td.audit-summary span').last().textContent()).toMatch(/^Retrieved \d+ passages?: Lease agreement p\. \d/);
+    // Details are shown as text: the question's own words, never markup.
+    await entries.getByRole('button', { name: /^Details of entry/ }).last().click();
+    expect(await entries.locator('pre.audit-details').textContent()).toContain('"document": "Lease agreement"');
+
+    await page.getByLabel('Show').selectOption({ label: 'Everything' });
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /^Intact: all \d+ entries are as they were written/ }).isVisible()).toBe(true);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export (JSONL)' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^enclave-audit-trail-\d{4}-\d{2}-\d{2}\.jsonl$/);
+    const lines = readFileSync((await download.path())!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; action: string; summary: string });
+    expect(lines.some((l) => l.summary === 'Asked: What is the notice period for terminating the lease?')).toBe(true);
+    await expect.poll(() => entries.locator('tbody tr td.audit-summary span').first().textContent()).toMatch(/^Exported the audit trail as enclave-audit-trail-/);
+
+    // Someone with the database file and a SQLite tool changes what was asked.
+    const asked = lines.find((l) => l.summary === 'Asked: What is the notice period for terminating the lease?')!;
+    const raw = new Sqlite(join(dir, 'data', 'enclave.db'));
+    raw.exec('DROP TRIGGER audit_log_no_update');
+    raw.prepare("UPDATE audit_log SET summary = 'Asked: What is the rent?' WHERE seq = ?").run(asked.seq);
+    raw.close();
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Not intact' }).textContent()).toBe(
+      `Not intact: Entry ${asked.seq} was changed after it was written: its contents no longer match its seal.`,
+    );
   });
 });

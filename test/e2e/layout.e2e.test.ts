@@ -107,6 +107,16 @@ const VIEWS: { name: string; open: (p: Page) => Promise<void> }[] = [
   { name: 'tasks', open: (p) => fromSidebar(p, 'Tasks') },
   { name: 'evaluate', open: (p) => fromSidebar(p, 'Evaluate') },
   { name: 'models', open: (p) => fromSidebar(p, 'Models') },
+  {
+    name: 'audit',
+    open: async (p) => {
+      await fromSidebar(p, 'Audit trail');
+      await p.getByRole('table', { name: 'Audit entries' }).waitFor();
+      await p.getByRole('button', { name: 'Verify the chain' }).click();
+      await p.getByText(/^Intact: all/).waitFor();
+      await p.getByRole('button', { name: /^Details of entry/ }).first().click();
+    },
+  },
   { name: 'settings', open: (p) => fromSidebar(p, 'Settings') },
   { name: 'assistants', open: (p) => fromSidebar(p, 'Manage') },
   {

@@ -12,9 +12,10 @@ import { SettingsManager } from './settings.svelte.ts';
 import { SummariesManager } from './summaries.svelte.ts';
 import { TasksManager } from './tasks.svelte.ts';
 import { EvalsManager } from './evals.svelte.ts';
+import { AuditManager } from './audit.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
-export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate';
+export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate' | 'audit';
 
 export class AppState {
   readonly client: Client;
@@ -30,6 +31,7 @@ export class AppState {
   readonly adapters: AdaptersManager;
   readonly tasks: TasksManager;
   readonly evals: EvalsManager;
+  readonly audit: AuditManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -48,6 +50,7 @@ export class AppState {
     this.adapters = new AdaptersManager(client);
     this.tasks = new TasksManager(client);
     this.evals = new EvalsManager(client);
+    this.audit = new AuditManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {
