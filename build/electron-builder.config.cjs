@@ -10,7 +10,7 @@ module.exports = {
   asar: true,
   // Native addons and llama.cpp's binaries must be real files on disk.
   asarUnpack: [
-    'node_modules/better-sqlite3/**',
+    'node_modules/better-sqlite3-multiple-ciphers/**',
     'node_modules/node-llama-cpp/**',
     'node_modules/@node-llama-cpp/**',
     // OCR: the canvas addon, tesseract's wasm core and its English data, read from disk.

@@ -1,11 +1,14 @@
 // The Electron entry: one instance, one hardened window, the services behind the IPC transport.
 // Enclave makes no outbound connection: every request that is not the app's own content is blocked.
-import { app, BrowserWindow, protocol, session, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, protocol, safeStorage, session, type IpcMainInvokeEvent } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEnclave, type Enclave } from './core/app.ts';
 import { utilityReader } from './transport/utility-reader.ts';
+import { UserFacingError } from './contract/errors.ts';
+import { encryptDatabaseWithProgress, needsEncryption } from './services/store/encrypt-store.ts';
+import { keychainWrapper, keyFileWrapper, loadStoreKey } from './services/store/store-key.ts';
 import { contentSecurityPolicy } from './core/security.ts';
 import { mimeTypeOf, resolveInside } from './core/static-files.ts';
 import { attachElectronTransport } from './transport/electron.ts';
@@ -96,7 +99,23 @@ if (!app.requestSingleInstanceLock()) {
       });
     });
 
-    enclave = createEnclave({ dataDir: app.getPath('userData'), mode: 'electron', version: app.getVersion(), spawnReader: utilityReader });
+    // The library is encrypted at rest; its key is kept by the system keychain where there is one.
+    const dataDir = app.getPath('userData');
+    let key: Buffer;
+    try {
+      const keychain = safeStorage.isEncryptionAvailable() && (process.platform !== 'linux' || safeStorage.getSelectedStorageBackend() !== 'basic_text');
+      key = loadStoreKey(dataDir, keychain ? [keychainWrapper(safeStorage), keyFileWrapper()] : [keyFileWrapper()]).key;
+      const databaseFile = join(dataDir, 'enclave.db');
+      if (needsEncryption(databaseFile)) {
+        console.log('[main] encrypting the library…');
+        await encryptDatabaseWithProgress(databaseFile, key, (fraction) => console.log(`[main] encrypting the library: ${Math.round(fraction * 100)}%`));
+      }
+    } catch (e) {
+      dialog.showErrorBox('Enclave cannot open its library', e instanceof UserFacingError ? e.message : String(e));
+      app.quit();
+      return;
+    }
+    enclave = createEnclave({ dataDir, mode: 'electron', version: app.getVersion(), spawnReader: utilityReader, key });
     attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender, files: enclave.files });
     await createWindow();
     void enclave.restoreActiveModel();

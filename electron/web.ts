@@ -1,5 +1,9 @@
 // Browser mode: the same services and renderer, served to a browser on 127.0.0.1.
 //   node dist/electron/web.js [--port N] [--data-dir DIR] [--model FILE.gguf] [--threads N] [--context-size N]
+//                             [--passphrase-file FILE]
+// The library is encrypted at rest. Its key is kept in a key file outside the data folder
+// (ENCLAVE_KEY_DIR, by default ~/.local/state/enclave-keys), or wrapped by a passphrase given in
+// a file (--passphrase-file) or in ENCLAVE_PASSPHRASE.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -15,6 +19,11 @@ import { attachWebSocketTransport, tokenMatches } from './transport/websocket.ts
 import type { Settings } from './contract/types.ts';
 import { MAX_DOCUMENT_BYTES } from './services/documents/document-library.ts';
 import { safeFileName } from './services/files/file-names.ts';
+import { encryptingStream, VAULT_SUFFIX } from './services/files/vault.ts';
+import { encryptDatabaseWithProgress, needsEncryption } from './services/store/encrypt-store.ts';
+import { keyFileWrapper, loadStoreKey, passphraseWrapper, type KeyWrapper } from './services/store/store-key.ts';
+import { UserFacingError } from './contract/errors.ts';
+import type { Writable } from 'node:stream';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
@@ -27,6 +36,7 @@ const { values: args } = parseArgs({
     model: { type: 'string' },
     threads: { type: 'string' },
     'context-size': { type: 'string' },
+    'passphrase-file': { type: 'string' },
   },
 });
 
@@ -55,8 +65,38 @@ if (threads !== undefined) override.threads = threads;
 if (contextSize !== undefined) override.contextSize = contextSize;
 const port = positiveInt('port', args.port) ?? 5757;
 
+/** The library's key: a wrong passphrase stops here, before anything is read or written. */
+function storeKey(): Buffer {
+  let wrapper: KeyWrapper;
+  try {
+    const fromFile = args['passphrase-file'] ? readFileSync(args['passphrase-file'], 'utf8').replace(/\r?\n$/, '') : undefined;
+    const passphrase = fromFile ?? process.env.ENCLAVE_PASSPHRASE;
+    wrapper = passphrase !== undefined ? passphraseWrapper(passphrase) : keyFileWrapper();
+    return loadStoreKey(dataDir, wrapper).key;
+  } catch (e) {
+    console.error(e instanceof UserFacingError ? e.message : `The library's key could not be read: ${(e as Error).message}`);
+    process.exit(3);
+  }
+}
+
+const key = storeKey();
+const databaseFile = join(dataDir, 'enclave.db');
+if (needsEncryption(databaseFile)) {
+  // A library from before encryption: encrypted in place, checked, then the plain file removed.
+  console.log('Encrypting your library (the plain copy is removed once the encrypted one is checked)…');
+  let shown = -1;
+  await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
+    const percent = Math.floor(fraction * 100);
+    if (percent >= shown + 10 || percent === 100) {
+      shown = percent;
+      console.log(`  ${percent}%`);
+    }
+  });
+  console.log('Your library is encrypted.');
+}
+
 const token = randomBytes(24).toString('base64url');
-const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override });
+const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override, key });
 let origin = '';
 
 function securityHeaders(res: ServerResponse): void {
@@ -99,8 +139,11 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
   const base = purpose === 'model' ? modelsDir(dataDir) : documentsDir(dataDir);
   const dir = join(base, `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
   await mkdir(dir, { recursive: true });
-  const target = join(dir, name);
+  // A document is written encrypted as it arrives: its text never reaches the disk in the clear.
+  const target = join(dir, purpose === 'document' ? name + VAULT_SUFFIX : name);
   const out = createWriteStream(target, { flags: 'wx' });
+  const sink: Writable = purpose === 'document' ? encryptingStream(key) : out;
+  if (sink !== out) sink.pipe(out);
   // Models must be GGUF; documents are checked by the document library once they are in.
   let checked = purpose === 'document';
   let head = Buffer.alloc(0);
@@ -109,7 +152,8 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
   const fail = async (status: number, code: string, message: string) => {
     if (failed) return;
     failed = true;
-    req.unpipe(out);
+    req.unpipe(sink);
+    sink.destroy();
     out.destroy();
     await rm(dir, { recursive: true, force: true });
     sendJson(res, status, { error: { code, message } });
@@ -132,7 +176,7 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
       }
     }
   });
-  req.pipe(out);
+  req.pipe(sink);
   out.on('error', (e) => void fail(500, 'model/unreadable', `The model could not be saved: ${e.message}`));
   out.on('finish', () => {
     if (failed) return;

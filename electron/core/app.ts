@@ -31,6 +31,7 @@ import { Engine } from '../services/engine/engine.ts';
 import { ModelLibrary } from '../services/engine/model-library.ts';
 import { ConversationStore } from '../services/store/conversation-store.ts';
 import { openDatabase, type Database } from '../services/store/db.ts';
+import { encryptDatabase, needsEncryption } from '../services/store/encrypt-store.ts';
 import { DocumentStore } from '../services/store/document-store.ts';
 import { ModelStore } from '../services/store/model-store.ts';
 import { SettingsStore } from '../services/store/settings-store.ts';
@@ -56,6 +57,11 @@ export interface EnclaveOptions {
   packsDir?: string;
   /** How a document reader process is started (a forked Node process by default). */
   spawnReader?: SpawnReader;
+  /**
+   * The library's encryption key (store-key.ts): the database and the documents copied into the
+   * data folder are encrypted with it. Without one (tests) they are plain files.
+   */
+  key?: Buffer | null;
 }
 
 export interface Enclave {
@@ -107,7 +113,11 @@ function actorName(mode: AppInfo['mode']): string {
 }
 
 export function createEnclave(options: EnclaveOptions): Enclave {
-  const db = openDatabase(join(options.dataDir, 'enclave.db'));
+  const databaseFile = join(options.dataDir, 'enclave.db');
+  const key = options.key ?? null;
+  // A plain library from before encryption (its caller may already have done this with progress).
+  if (key && needsEncryption(databaseFile)) encryptDatabase(databaseFile, key);
+  const db = openDatabase(databaseFile, { key });
   const files = new FileGrants();
   const events = new EventBus();
   // Made further down; the engine tells it of its state.
@@ -167,7 +177,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     space: { get: () => settings.embeddingSpace(), set: (space) => settings.setEmbeddingSpace(space) },
   });
   // Searches run on a thread of their own with a read connection to the same file.
-  const searchReader = new RetrievalReader(join(options.dataDir, 'enclave.db'), mainThreadReader(retrievalStore));
+  const searchReader = new RetrievalReader(databaseFile, mainThreadReader(retrievalStore), key);
   const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady(), reader: searchReader });
   const adapters = new AdapterLibrary({
     store: new AdapterStore(db),
@@ -222,6 +232,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const documents = new DocumentLibrary({
     store: documentStore,
     spawnReader: options.spawnReader,
+    key,
     ownedDir: documentsDir(options.dataDir),
     events: {
       progress: (p) => events.emit('documents.progress', p),

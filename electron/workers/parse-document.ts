@@ -4,7 +4,7 @@
 // bounded: at most MAX_PAGES pages and MAX_TEXT_CHARS characters are read, and what is left out is
 // said in a notice. It runs as an Electron utility process (process.parentPort) in the desktop
 // app, or as a forked Node process (process.send) in browser mode and tests.
-import { readFile } from 'node:fs/promises';
+import { readDocumentBytes } from '../services/files/vault.ts';
 import { UserFacingError } from '../contract/errors.ts';
 import type { ParsedPage, ParseJob, WorkerMessage } from '../services/documents/worker-protocol.ts';
 import { detectKind } from '../services/documents/detect.ts';
@@ -129,7 +129,7 @@ function readable(fileName: string, head: Uint8Array): boolean {
 }
 
 async function run(job: ParseJob, sink: BoundedSink): Promise<EmailAttachment[]> {
-  const data = await readFile(job.path);
+  const data = await readDocumentBytes(job.path, job.keyHex ? Buffer.from(job.keyHex, 'hex') : null);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   switch (job.kind) {
     case 'image': {

@@ -1,13 +1,15 @@
 // Worker thread: keyword and vector searches on its own read-only connection to the store, so a
 // slow query (a large library, a common word) never holds up main: streaming replies, IPC and
 // progress go on meanwhile. SQLite's WAL lets this reader see every committed write of main.
-import BetterSqlite3 from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { parentPort, workerData } from 'node:worker_threads';
+import { applyKey, Sqlite } from '../services/store/db.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import type { ReaderRequest, ReaderResponse } from '../services/retrieval/reader-protocol.ts';
 
-const db = new BetterSqlite3((workerData as { file: string }).file, { readonly: true, fileMustExist: true });
+const { file, keyHex } = workerData as { file: string; keyHex: string | null };
+const db = new Sqlite(file, { readonly: true, fileMustExist: true });
+applyKey(db, keyHex ? Buffer.from(keyHex, 'hex') : null);
 sqliteVec.load(db);
 db.pragma('busy_timeout = 5000');
 const store = new RetrievalStore(db);

@@ -142,10 +142,10 @@ describe('documents in the browser', () => {
     expect(await letter.textContent()).toContain('RTF');
     const notes = letter.getByRole('group').filter({ hasText: 'Reading notes (1)' });
     expect(await notes.textContent()).toContain('A picture was not read: text inside pictures is not recognised in RTF files.');
-    // The uploaded copy is kept under its own name in the data folder.
+    // The uploaded copy is kept under its own name in the data folder, encrypted.
     const { readdirSync } = await import('node:fs');
     const uploads = join(dir, 'data', 'documents');
-    expect(readdirSync(uploads).some((d) => readdirSync(join(uploads, d)).includes('résumé 日本語.txt'))).toBe(true);
+    expect(readdirSync(uploads).some((d) => readdirSync(join(uploads, d)).includes('résumé 日本語.txt.enclave-enc'))).toBe(true);
   });
 
   it('a photo of a faded page is read by OCR, and the reader flags the page OCR was unsure of', async () => {

@@ -1,16 +1,16 @@
 // Grounded answers end to end in Chromium: a collection, documents dropped into it, a question,
 // an answer whose every sentence is linked to its words or marked as not supported, a click that
 // lands on the page with those words highlighted, and a small context that still answers.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Sqlite from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORPUS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { GROUNDED_MODEL } from '../fixtures/paths.ts';
 import { dropFiles, launchChromium } from '../support/browser.ts';
-import { startWebServer, type RunningServer } from '../support/web-server.ts';
+import { openServerDatabase, startWebServer, type RunningServer } from '../support/web-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-rag-'));
 let browser: Browser;
@@ -173,8 +173,8 @@ describe('grounded answers in the browser', () => {
     await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: 'Audit trail' }).click();
     const entries = page.getByRole('table', { name: 'Audit entries' });
     await entries.waitFor();
-    expect(await entries.getByText('Deleted the document “lease.pdf”').isVisible()).toBe(true);
-    expect(await entries.getByText(/^Exported the conversation “What is the notice period/).isVisible()).toBe(true);
+    await entries.getByText('Deleted the document “lease.pdf”').waitFor();
+    await entries.getByText(/^Exported the conversation “What is the notice period/).waitFor();
 
     await page.getByLabel('Show').selectOption({ label: 'Questions asked' });
     await expect.poll(() => entries.getByRole('row').count()).toBeGreaterThan(1);
@@ -203,9 +203,9 @@ describe('grounded answers in the browser', () => {
     expect(lines.some((l) => l.summary === 'Asked: What is the notice period for terminating the lease?')).toBe(true);
     await expect.poll(() => entries.locator('tbody tr td.audit-summary span').first().textContent()).toMatch(/^Exported the audit trail as enclave-audit-trail-/);
 
-    // Someone with the database file and a SQLite tool changes what was asked.
+    // Someone with the database file, its key and a SQLite tool changes what was asked.
     const asked = lines.find((l) => l.summary === 'Asked: What is the notice period for terminating the lease?')!;
-    const raw = new Sqlite(join(dir, 'data', 'enclave.db'));
+    const raw = openServerDatabase(join(dir, 'data'));
     raw.exec('DROP TRIGGER audit_log_no_update');
     raw.prepare("UPDATE audit_log SET summary = 'Asked: What is the rent?' WHERE seq = ?").run(asked.seq);
     raw.close();
@@ -213,5 +213,32 @@ describe('grounded answers in the browser', () => {
     await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Not intact' }).textContent()).toBe(
       `Not intact: Entry ${asked.seq} was changed after it was written: its contents no longer match its seal.`,
     );
+  });
+
+  it('at rest, nothing under the data folder holds the documents’ words, the questions or the answers in the clear', async () => {
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const entry of readdirSync(d, { withFileTypes: true })) {
+        const path = join(d, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.isFile()) files.push(path);
+      }
+    };
+    walk(join(dir, 'data'));
+    // The database and its write-ahead log (live, the server still running), and the copies of
+    // the documents dropped on the window.
+    expect(files.some((f) => f.endsWith('enclave.db'))).toBe(true);
+    expect(files.filter((f) => f.endsWith('.enclave-enc')).length).toBeGreaterThanOrEqual(2);
+    // A sentence of every page of the documents still in the library, the question, the answer's model.
+    const phrases = [
+      ...CORPUS.filter((d) => d.key === 'employment' || d.key === 'insurance').flatMap((d) => d.pages.map((p) => p.split('. ')[0])),
+      'What is the notice period for terminating the lease',
+      'Grounded Test Model answered',
+    ];
+    expect(phrases.length).toBeGreaterThan(6);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      for (const phrase of phrases) expect(bytes.includes(Buffer.from(phrase, 'utf8')), `“${phrase}” in ${file}`).toBe(false);
+    }
   });
 });

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { Sqlite as BetterSqlite3 } from '../../electron/services/store/db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalRun } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { getLlama } from 'node-llama-cpp';
@@ -22,7 +21,7 @@ import { valueInQuote } from '../../electron/services/tasks/verify-field.ts';
 import { CONTRACTS, generateDocumentFixtures, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
 import { ask, granter, routerCaller, taskFinished } from '../support/router-call.ts';
-import { startWebServer, until } from '../support/web-server.ts';
+import { openServerDatabase, startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 
 let dir: string;
@@ -372,7 +371,7 @@ describe('a batch killed mid-run', () => {
     await server.kill();
 
     const doneBefore = (() => {
-      const db = new Database(join(dataDir, 'enclave.db'), { readonly: true });
+      const db = openServerDatabase(dataDir, { readonly: true });
       const ids = db.prepare("SELECT id FROM task_rows WHERE run_id = ? AND status = 'done'").pluck().all(run.id) as string[];
       db.close();
       return ids;
@@ -391,7 +390,7 @@ describe('a batch killed mid-run', () => {
       expect(after.rows.every((r) => r.status === 'done' && r.cells.length === 10)).toBe(true);
       client.close();
       await server.stop();
-      const db = new Database(join(dataDir, 'enclave.db'), { readonly: true });
+      const db = openServerDatabase(dataDir, { readonly: true });
       const attempts = db.prepare('SELECT id, attempts FROM task_rows WHERE run_id = ?').all(run.id) as { id: string; attempts: number }[];
       db.close();
       for (const row of attempts) {

@@ -1,6 +1,13 @@
 // Starts the real browser-mode server (dist/electron/web.js) as a child process, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyKey, Sqlite, type Database } from '../../electron/services/store/db.ts';
+import { keyFileWrapper, loadStoreKey } from '../../electron/services/store/store-key.ts';
 import { WEB_ENTRY } from '../fixtures/paths.ts';
+
+/** Where test servers keep their libraries' key files (never the tester's own key folder). */
+export const TEST_KEY_DIR = process.env.ENCLAVE_KEY_DIR ?? join(tmpdir(), 'enclave-test-keys');
 
 export interface RunningServer {
   url: string;
@@ -14,8 +21,11 @@ export interface RunningServer {
   kill(): Promise<void>;
 }
 
-export async function startWebServer(args: string[]): Promise<RunningServer> {
-  const child = spawn(process.execPath, [WEB_ENTRY, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startWebServer(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [WEB_ENTRY, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ENCLAVE_KEY_DIR: TEST_KEY_DIR, ...env },
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -55,4 +65,11 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A test server's library opened directly (with its key), as someone holding both would. */
+export function openServerDatabase(dataDir: string, options: { readonly?: boolean } = {}): Database {
+  const db = new Sqlite(join(dataDir, 'enclave.db'), { readonly: options.readonly ?? false, fileMustExist: true });
+  applyKey(db, loadStoreKey(dataDir, keyFileWrapper(TEST_KEY_DIR)).key);
+  return db;
 }

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Sqlite from 'better-sqlite3';
+import { Sqlite } from '../../electron/services/store/db.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, GENESIS_HASH, sealOf } from '../../electron/services/audit/audit-log.ts';
 import { openDatabase, type Database } from '../../electron/services/store/db.ts';

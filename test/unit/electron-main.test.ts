@@ -2,7 +2,8 @@
 // recording stand-in for the 'electron' module: the one edge that cannot exist on this machine.
 // It checks what main.ts asks Electron to do: the window's hardening, blocked requests, denied
 // permissions and navigation, the app:// protocol's CSP, and IPC from untrusted senders.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isPlainDatabase } from '../../electron/services/store/db.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,8 @@ const recorded = vi.hoisted(() => {
     sandboxEnabled: false,
     ready: null as null | Promise<void>,
     utilityForks: [] as { modulePath: string; options: { execArgv?: string[]; serviceName?: string } }[],
+    keychainWraps: 0,
+    errorBoxes: [] as string[],
   };
   return state;
 });
@@ -85,10 +88,22 @@ vi.mock('electron', async () => {
       return p;
     },
   };
+  // The system keychain: what it wraps only it can unwrap (here: a reversible stand-in, recorded).
+  const safeStorage = {
+    isEncryptionAvailable: () => true,
+    getSelectedStorageBackend: () => 'gnome_libsecret',
+    encryptString: (text: string) => {
+      recorded.keychainWraps++;
+      return Buffer.from(`keychain:${Buffer.from(text).toString('base64')}`);
+    },
+    decryptString: (data: Buffer) => Buffer.from(data.toString().replace(/^keychain:/, ''), 'base64').toString(),
+  };
   return {
     app,
     BrowserWindow,
     utilityProcess,
+    safeStorage,
+    dialog: { showErrorBox: (title: string, message: string) => recorded.errorBoxes.push(`${title}: ${message}`) },
     ipcMain: {
       handle: (channel: string, handler: Handler) => recorded.ipcHandlers.set(channel, handler),
       removeHandler: (channel: string) => recorded.ipcHandlers.delete(channel),
@@ -232,5 +247,12 @@ describe('Electron main process', () => {
     expect(recorded.utilityForks[0].options.execArgv).toEqual(['--max-old-space-size=2048']);
     const page = (await call(trusted, 'documents.page', { documentId, pageNumber: 1 })) as { value: { text: string } };
     expect(page.value.text).toContain('The Electron binary cannot be installed here');
+  });
+
+  it('encrypts the library with a key kept by the system keychain', () => {
+    expect(recorded.errorBoxes).toEqual([]);
+    expect(recorded.keychainWraps).toBe(1);
+    expect(JSON.parse(readFileSync(join(recorded.userData, 'enclave-key.json'), 'utf8'))).toMatchObject({ kind: 'keychain', cipher: 'sqlcipher' });
+    expect(isPlainDatabase(join(recorded.userData, 'enclave.db'))).toBe(false);
   });
 });

@@ -1,7 +1,6 @@
 // The document library: checks a file, stores it once (by content hash), reads it in a reader
 // process page by page with progress, and can cancel, delete, unlock and resume. No transport.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +8,7 @@ import { UserFacingError } from '../../contract/errors.ts';
 import type { DocumentImport, DocumentInfo, DocumentPage, DocumentProgress } from '../../contract/types.ts';
 import type { DocumentStore, StoredDocument } from '../store/document-store.ts';
 import { safeFileName } from '../files/file-names.ts';
+import { encryptBytes, inspectDocument, plainName, VAULT_SUFFIX } from '../files/vault.ts';
 import { detectKind } from './detect.ts';
 import { ParseQueue } from './parse-queue.ts';
 import type { SpawnReader } from './reader-process.ts';
@@ -56,11 +56,6 @@ function publicInfo(d: StoredDocument): DocumentInfo {
   return info;
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 function megabytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
@@ -74,8 +69,12 @@ export class DocumentLibrary {
   readonly #jobs = new Map<string, Job>();
   readonly #queue: ParseQueue;
 
-  constructor(deps: { store: DocumentStore; events: DocumentEvents; ownedDir?: string; spawnReader?: SpawnReader }) {
+  /** The library's key: stored copies of documents are encrypted with it. */
+  readonly #key: Buffer | null;
+
+  constructor(deps: { store: DocumentStore; events: DocumentEvents; ownedDir?: string; spawnReader?: SpawnReader; key?: Buffer | null }) {
     this.#queue = new ParseQueue(WORKER_FILE, deps.spawnReader);
+    this.#key = deps.key ?? null;
     this.#store = deps.store;
     this.#events = deps.events;
     this.#ownedDir = deps.ownedDir ? resolve(deps.ownedDir) : null;
@@ -125,7 +124,7 @@ export class DocumentLibrary {
   }
 
   async #import(absolute: string): Promise<DocumentImport> {
-    const fileName = basename(absolute);
+    const fileName = plainName(basename(absolute));
     let size: number;
     try {
       const s = await stat(absolute);
@@ -144,19 +143,21 @@ export class DocumentLibrary {
       );
     }
     if (size === 0) throw new UserFacingError('document/empty', `“${fileName}” is empty.`);
-    if (size > MAX_DOCUMENT_BYTES) {
+    if (size > MAX_DOCUMENT_BYTES + 64) {
       throw new UserFacingError('document/too-large', `“${fileName}” is ${megabytes(size)}. Enclave reads documents up to ${megabytes(MAX_DOCUMENT_BYTES)}; split it into smaller files.`);
     }
-    const head = Buffer.alloc(HEAD_BYTES);
-    const handle = await open(absolute, 'r');
+    // Its plain content (a stored copy is decrypted as it is read): kind, fingerprint.
+    let inspected: { head: Buffer; sha256: string; size: number };
     try {
-      await handle.read(head, 0, head.length, 0);
-    } finally {
-      await handle.close();
+      inspected = await inspectDocument(absolute, this.#key, HEAD_BYTES);
+    } catch (e) {
+      console.error(`[documents] ${fileName} could not be read:`, e);
+      throw new UserFacingError('document/unreadable', `“${fileName}” could not be read from the data folder: its stored copy is damaged. Add the document again.`);
     }
-    const { kind, notice } = detectKind(head.subarray(0, Math.min(size, head.length)), fileName);
+    const { head, sha256 } = inspected;
+    size = inspected.size;
+    const { kind, notice } = detectKind(head, fileName);
 
-    const sha256 = await sha256Of(absolute);
     const existing = this.#store.findBySha256(sha256);
     if (existing && existing.status !== 'failed') {
       await this.#discardIfOwned(absolute, existing.sourcePath);
@@ -281,7 +282,7 @@ export class DocumentLibrary {
       }
     };
     const parse = this.#queue.run(
-      { path: doc.sourcePath, fileName: doc.fileName, kind: doc.kind, password },
+      { path: doc.sourcePath, fileName: doc.fileName, kind: doc.kind, password, keyHex: this.#key?.toString('hex') },
       onMessage,
       (message) => finish('failed', message),
     );
@@ -312,8 +313,9 @@ export class DocumentLibrary {
       const dir = join(this.#ownedDir, `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
       try {
         await mkdir(dir, { recursive: true });
-        const path = join(dir, safeFileName(a.fileName));
-        await writeFile(path, a.data);
+        // Kept encrypted like every copy in the data folder.
+        const path = join(dir, safeFileName(a.fileName) + (this.#key ? VAULT_SUFFIX : ''));
+        await writeFile(path, this.#key ? encryptBytes(a.data, this.#key) : a.data);
         const added = await this.import(path);
         if (!added.duplicate) {
           this.#store.setParent(added.document.id, parent.id);

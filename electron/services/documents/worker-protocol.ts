@@ -6,6 +6,8 @@ export interface ParseJob {
   fileName: string;
   kind: DocumentKind;
   password?: string;
+  /** The library's key, for a copy stored encrypted in the data folder. */
+  keyHex?: string;
 }
 
 export interface ParsedPage {

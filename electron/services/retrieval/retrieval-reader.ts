@@ -40,10 +40,10 @@ class ReaderThread {
   #next = 1;
   readonly #pending = new Map<number, Pending>();
 
-  constructor(file: string, onLost: (why: string, pending: Pending[]) => void) {
+  constructor(file: string, keyHex: string | null, onLost: (why: string, pending: Pending[]) => void) {
     this.#file = file;
     this.#onLost = onLost;
-    const worker = new Worker(WORKER_FILE, { workerData: { file } });
+    const worker = new Worker(WORKER_FILE, { workerData: { file, keyHex } });
     worker.on('message', (r: ReaderResponse) => {
       const pending = this.#pending.get(r.id);
       if (!pending) return;
@@ -111,8 +111,12 @@ export class RetrievalReader implements SearchReader {
   #threads: ReaderThread[] | null = null;
   #broken = false;
 
-  constructor(databaseFile: string, fallback: SearchReader, threads = Math.min(2, availableParallelism())) {
+  readonly #keyHex: string | null;
+
+  /** `key`: the store's encryption key (the threads open the same encrypted file). */
+  constructor(databaseFile: string, fallback: SearchReader, key: Buffer | null = null, threads = Math.min(2, availableParallelism())) {
     this.#file = databaseFile;
+    this.#keyHex = key ? key.toString('hex') : null;
     this.#fallback = fallback;
     this.#size = Math.max(1, threads);
   }
@@ -160,7 +164,7 @@ export class RetrievalReader implements SearchReader {
         // Searches in flight are answered on main's connection rather than lost, each its own share.
         for (const p of pending) this.#onMain(p.request as Search).then(p.resolve, p.reject);
       };
-      for (let i = 0; i < this.#size; i++) threads.push(new ReaderThread(this.#file, lost));
+      for (let i = 0; i < this.#size; i++) threads.push(new ReaderThread(this.#file, this.#keyHex, lost));
       this.#threads = threads;
       return threads;
     } catch (e) {

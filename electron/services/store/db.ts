@@ -1,14 +1,54 @@
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+// SQLite with SQLite3 Multiple Ciphers: the same engine as better-sqlite3, able to encrypt the
+// whole file (pages, write-ahead log) with a 256-bit key (SQLCipher's scheme, AES-256 + HMAC).
+import BetterSqlite3MC from 'better-sqlite3-multiple-ciphers';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { UserFacingError } from '../../contract/errors.ts';
 import { migrations, type Migration } from './migrations/index.ts';
 
 export type { Database };
 
+/** The driver (its types are better-sqlite3's: the API is the same). */
+export const Sqlite = BetterSqlite3MC as unknown as typeof BetterSqlite3;
+
 export interface OpenOptions {
   /** Migrate only up to this schema version (tests of upgrades from earlier versions). */
   targetVersion?: number;
+  /** The 256-bit key the file is encrypted with (none: a plain file, as tests may use). */
+  key?: Buffer | null;
+}
+
+/** Whether a database file is plain SQLite (readable by anyone), from its first bytes. */
+export function isPlainDatabase(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(16);
+    const n = readSync(fd, head, 0, 16, 0);
+    return n === 16 && head.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Gives a connection its key; a wrong one is refused here, before anything is read or written. */
+export function applyKey(db: Database, key: Buffer | null | undefined): void {
+  if (!key) return;
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma(`key = "x'${key.toString('hex')}'"`);
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch {
+    db.close();
+    throw new UserFacingError('store/wrong-key', "This library's key does not open its database. Nothing was changed. If you restored the data folder from a backup, restore enclave-key.json (and its key file) from the same backup.");
+  }
 }
 
 export function schemaVersion(db: Database): number {
@@ -18,7 +58,8 @@ export function schemaVersion(db: Database): number {
 /** Opens (creating if needed) the store at `file`, sets pragmas and migrates it. */
 export function openDatabase(file: string, options: OpenOptions = {}): Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new BetterSqlite3(file);
+  const db = new Sqlite(file);
+  applyKey(db, options.key);
   // Vector search (vec_distance_cosine, vec0 tables) for retrieval.
   sqliteVec.load(db);
   db.pragma('journal_mode = WAL');
