@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
+  LockStatus,
   AuditCheck,
   AuditPage,
   AdapterInfo,
@@ -245,6 +246,15 @@ export const methods = {
   /** Goes on with the last reply where it stopped at the length limit. */
   'chat.continue': method<Message>()(conversationRef),
   'chat.stop': method<{ stopped: boolean }>()(conversationRef),
+
+  /** The app lock (lock passphrase, idle minutes). While locked, only these answer. */
+  'lock.status': method<LockStatus>()(empty),
+  'lock.configure': method<LockStatus>()(
+    z.object({ passphrase: z.string().min(1).max(1024), idleMinutes: z.number().int().min(0).max(1440), current: z.string().max(1024).optional() }).strict(),
+  ),
+  'lock.disable': method<LockStatus>()(z.object({ current: z.string().max(1024) }).strict()),
+  'lock.lock': method<LockStatus>()(z.object({ reason: z.enum(['idle', 'asked']) }).strict()),
+  'lock.unlock': method<LockStatus>()(z.object({ passphrase: z.string().max(1024) }).strict()),
 
   /** The audit trail, newest first; `action` is an action or a group ("document"). */
   'audit.list': method<AuditPage>()(

@@ -629,7 +629,18 @@ export interface EvalRunDetail {
   settings: { temperature: number | null; topP: number | null; maxTokens: number | null; contextSize: number | null };
 }
 
+export interface LockStatus {
+  /** A lock passphrase is set. */
+  enabled: boolean;
+  locked: boolean;
+  /** Minutes without use before the window locks (0: only when asked). */
+  idleMinutes: number;
+  /** While too many wrong passphrases wait out their pause: when the next try is accepted. */
+  retryAt: number | null;
+}
+
 export interface EventMap {
+  'lock.changed': LockStatus;
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
   'chat.done': { conversationId: string; message: Message };
@@ -662,7 +673,11 @@ export type AuditAction =
   | 'passages.retrieved'
   | 'answer.produced'
   | 'export'
-  | 'settings.changed';
+  | 'settings.changed'
+  | 'app.locked'
+  | 'app.unlocked'
+  | 'app.unlock-failed'
+  | 'app.lock-changed';
 
 export interface AuditEntry {
   seq: number;

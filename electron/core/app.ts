@@ -24,6 +24,7 @@ import type { SpawnReader } from '../services/documents/reader-process.ts';
 import { AuditLog } from '../services/audit/audit-log.ts';
 import { auditedCalls } from '../services/audit/audited-calls.ts';
 import { chatAudit } from '../services/audit/chat-audit.ts';
+import { AppLock } from '../services/lock/app-lock.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
@@ -101,6 +102,9 @@ export function documentsDir(dataDir: string): string {
   return join(dataDir, 'documents');
 }
 
+/** What the window may ask while the app is locked. */
+const WHILE_LOCKED = new Set<string>(['app.info', 'lock.status', 'lock.unlock', 'lock.lock']);
+
 /** Who the audit trail says acted: the computer's account running Enclave, and how it was used. */
 function actorName(mode: AppInfo['mode']): string {
   let account = 'unknown account';
@@ -127,6 +131,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const settings = new SettingsStore(db);
   const modelStore = new ModelStore(db);
   const audit = new AuditLog(db, { sealFile: join(options.dataDir, 'audit-seal.json'), actor: actorName(options.mode) });
+  const lock = new AppLock({ db, audit, onChange: (status) => events.emit('lock.changed', status) });
+  // While locked, the window hears only the lock's own event.
+  events.setWindowFilter((name) => !lock.locked || name === 'lock.changed');
   /** The model whose loading was last recorded (a model becomes ready again after every reply). */
   let auditedLoad: string | null = null;
   if (options.settingsOverride && Object.keys(options.settingsOverride).length > 0) settings.update(options.settingsOverride);
@@ -418,6 +425,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
     'chat.continue': ({ conversationId }) => chat.continue(conversationId),
     'chat.stop': ({ conversationId }) => chat.stop(conversationId),
+    'lock.status': () => lock.status(),
+    'lock.configure': (input) => lock.configure(input),
+    'lock.disable': ({ current }) => lock.disable(current),
+    'lock.lock': ({ reason }) => lock.lock(reason),
+    'lock.unlock': ({ passphrase }) => lock.unlock(passphrase),
     'audit.list': (filter) => audit.list(filter),
     'audit.verify': () => audit.verify(),
     'audit.export': () => ({
@@ -449,7 +461,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       return `${run.taskName ?? 'Questions'} · ${run.assistantName}`;
     },
     assistantName: (id) => assistants.list().find((a) => a.id === id)?.name ?? null,
-  }));
+  }), (method) =>
+    lock.locked && !WHILE_LOCKED.has(method) ? { code: 'app/locked', message: 'Enclave is locked. Enter the lock passphrase to go on.' } : null,
+  );
 
   return {
     router,

@@ -5,9 +5,13 @@ export type EventListener = <E extends EventName>(name: E, payload: EventMap[E])
 
 export class EventBus {
   readonly #listeners = new Set<EventListener>();
+  readonly #windows = new Set<EventListener>();
+  /** Which events may reach the window now (while the app is locked, only the lock's own). */
+  #forWindow: (name: EventName) => boolean = () => true;
 
   emit<E extends EventName>(name: E, payload: EventMap[E]): void {
-    for (const listener of this.#listeners) {
+    const listeners = this.#forWindow(name) ? [...this.#listeners, ...this.#windows] : [...this.#listeners];
+    for (const listener of listeners) {
       try {
         listener(name, payload);
       } catch (e) {
@@ -16,8 +20,19 @@ export class EventBus {
     }
   }
 
+  /** Main's own listeners: they hear every event. */
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** A transport to a window: it hears what the window may see now. */
+  subscribeWindow(listener: EventListener): () => void {
+    this.#windows.add(listener);
+    return () => this.#windows.delete(listener);
+  }
+
+  setWindowFilter(filter: (name: EventName) => boolean): void {
+    this.#forWindow = filter;
   }
 }

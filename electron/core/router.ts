@@ -25,13 +25,18 @@ function describeIssues(error: z.ZodError): string {
  */
 export type CallObserver = (method: MethodName, input: unknown) => ((output: unknown) => void) | null;
 
-export function createRouter(handlers: Handlers, log: (message: string, error: unknown) => void = console.error, observe?: CallObserver): Router {
+/** Refuses a call before it runs (the app is locked), with the error to answer. */
+export type CallGate = (method: MethodName) => AppError | null;
+
+export function createRouter(handlers: Handlers, log: (message: string, error: unknown) => void = console.error, observe?: CallObserver, gate?: CallGate): Router {
   return {
     async call(method, payload) {
       if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
         return { ok: false, error: { code: 'ipc/unknown-method', message: `Unknown method: ${String(method).slice(0, 80)}` } };
       }
       const name = method as MethodName;
+      const refused = gate?.(name);
+      if (refused) return { ok: false, error: refused };
       const parsed = methods[name].input.safeParse(payload ?? {});
       if (!parsed.success) {
         return { ok: false, error: { code: 'ipc/invalid-input', message: `Invalid input for ${name}: ${describeIssues(parsed.error)}` } };

@@ -29,7 +29,7 @@ export function attachElectronTransport(deps: {
     }
     return deps.router.call(method, payload);
   });
-  const unsubscribe = deps.events.subscribe((name, payload) => {
+  const unsubscribe = deps.events.subscribeWindow((name, payload) => {
     const win = deps.window();
     if (win && !win.isDestroyed()) win.webContents.send(IPC_EVENT, name, payload);
   });

@@ -37,7 +37,7 @@ export function attachWebSocketTransport(
   });
 
   wss.on('connection', (socket: WebSocket) => {
-    const unsubscribe = deps.events.subscribe((event, payload) => {
+    const unsubscribe = deps.events.subscribeWindow((event, payload) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event, payload }));
     });
     socket.on('close', unsubscribe);

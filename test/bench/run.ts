@@ -16,6 +16,7 @@ import { startWebServer, until } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
 import { benchDocuments } from './documents.ts';
 import { benchReading } from './reading.ts';
+import { benchEncryption } from './encryption.ts';
 import { benchRetrieval } from './retrieval.ts';
 import { benchRetrievalQuality } from './retrieval-quality.ts';
 import { benchTasks } from './tasks.ts';
@@ -206,6 +207,7 @@ if (storiesModelPresent()) await benchModel('stories260K.gguf (../shared/models)
 else console.log('\n(stories260K.gguf not found beside the repo: only the fixture model was measured)');
 await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);
 await benchReading();
+await benchEncryption();
 // Real embedding model on real contract text when ../shared has them.
 const realShared = existsSync(MINILM_MODEL) && existsSync(SMOLLM_MODEL) && existsSync(REAL_CORPUS);
 const contractTexts = realShared

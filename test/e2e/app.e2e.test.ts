@@ -323,4 +323,40 @@ describe('Enclave in the browser', () => {
     expect(await embedding.getByRole('button', { name: 'Use this model' }).count()).toBe(0);
     expect(await embedding.getByRole('button', { name: 'Use for search' }).count()).toBe(1);
   });
+
+  it('app lock: set in Settings; locked, only the lock screen shows; a wrong passphrase says so; the right one brings everything back; it locks by itself after the chosen minutes', async () => {
+    await page.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Lock passphrase', { exact: true }).fill('silver harbour 7');
+    await page.getByLabel('Repeat it').fill('silver harbour 8');
+    await page.getByRole('button', { name: 'Turn on the lock' }).click();
+    await page.getByText('The two passphrases differ.').waitFor();
+    await page.getByLabel('Repeat it').fill('silver harbour 7');
+    await page.getByLabel('Lock after this many minutes without use (0: only when asked)').fill('1');
+    await page.getByRole('button', { name: 'Turn on the lock' }).click();
+    await page.getByText('On: Enclave locks after 1 min without use; the lock passphrase opens it again.').waitFor();
+
+    const listed = page.getByRole('navigation', { name: 'Conversations' }).locator('li .title').first();
+    const title = (await listed.textContent())!.trim();
+    expect(title.length).toBeGreaterThan(3);
+    await page.getByRole('button', { name: 'Lock now' }).click();
+    await page.getByRole('heading', { name: 'Enclave is locked' }).waitFor();
+    // Nothing of the library is on the page while locked.
+    expect(await page.getByRole('navigation', { name: 'Conversations' }).count()).toBe(0);
+    expect(await page.locator('body').textContent()).not.toContain(title);
+    await expect.poll(() => page.getByLabel('Lock passphrase').evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.getByLabel('Lock passphrase').fill('silver harbour 9');
+    await page.getByLabel('Lock passphrase').press('Enter');
+    await expect.poll(() => page.getByRole('alert').filter({ hasText: 'That passphrase is not right.' }).isVisible()).toBe(true);
+    await page.getByLabel('Lock passphrase').fill('silver harbour 7');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('navigation', { name: 'Conversations' }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.getByRole('navigation', { name: 'Conversations' }).textContent()).toContain(title);
+
+    // A minute without use (the page's clock is run forward): it locks by itself.
+    await page.clock.install();
+    await page.mouse.move(200, 300);
+    await page.mouse.move(240, 320);
+    await page.clock.fastForward('01:05');
+    await page.getByRole('heading', { name: 'Enclave is locked' }).waitFor({ timeout: 20_000 });
+  });
 });

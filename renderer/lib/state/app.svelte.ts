@@ -13,6 +13,7 @@ import { SummariesManager } from './summaries.svelte.ts';
 import { TasksManager } from './tasks.svelte.ts';
 import { EvalsManager } from './evals.svelte.ts';
 import { AuditManager } from './audit.svelte.ts';
+import { LockManager } from './lock.svelte.ts';
 import { toasts } from './toasts.svelte.ts';
 
 export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate' | 'audit';
@@ -32,6 +33,7 @@ export class AppState {
   readonly tasks: TasksManager;
   readonly evals: EvalsManager;
   readonly audit: AuditManager;
+  readonly lock: LockManager;
   view = $state<View>('chat');
 
   constructor(client: Client = createClient()) {
@@ -51,6 +53,7 @@ export class AppState {
     this.tasks = new TasksManager(client);
     this.evals = new EvalsManager(client);
     this.audit = new AuditManager(client);
+    this.lock = new LockManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

@@ -14,6 +14,7 @@ export const AUDIT_GROUPS = [
   { value: 'model', label: 'Models' },
   { value: 'export', label: 'Exports' },
   { value: 'settings', label: 'Settings' },
+  { value: 'app', label: 'Lock and unlock' },
 ] as const;
 
 export class AuditManager {
