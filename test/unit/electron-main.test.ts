@@ -252,7 +252,7 @@ describe('Electron main process', () => {
   it('encrypts the library with a key kept by the system keychain', () => {
     expect(recorded.errorBoxes).toEqual([]);
     expect(recorded.keychainWraps).toBe(1);
-    expect(JSON.parse(readFileSync(join(recorded.userData, 'enclave-key.json'), 'utf8'))).toMatchObject({ kind: 'keychain', cipher: 'sqlcipher' });
+    expect(JSON.parse(readFileSync(join(recorded.userData, 'enclave-key.json'), 'utf8'))).toMatchObject({ kind: 'keychain', cipher: 'chacha20' });
     expect(isPlainDatabase(join(recorded.userData, 'enclave.db'))).toBe(false);
   });
 });

@@ -9,7 +9,7 @@
 // encrypted one (and removes what is left of the plain one).
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { applyKey, isPlainDatabase, Sqlite, type Database } from './db.ts';
+import { applyKey, CIPHER, isPlainDatabase, Sqlite, type Database } from './db.ts';
 
 const suffix = { copy: '.encrypting', aside: '.plain' } as const;
 
@@ -67,7 +67,7 @@ export function encryptDatabase(file: string, key: Buffer): void {
   }
   const encrypted = new Sqlite(copy);
   try {
-    encrypted.pragma("cipher = 'sqlcipher'");
+    encrypted.pragma(`cipher = '${CIPHER}'`);
     encrypted.pragma(`rekey = "x'${key.toString('hex')}'"`);
   } finally {
     encrypted.close();

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserFacingError } from '../../contract/errors.ts';
+import { CIPHER } from './db.ts';
 
 export const KEY_FILE = 'enclave-key.json';
 const KEY_BYTES = 32;
@@ -139,6 +140,9 @@ export function loadStoreKey(dataDir: string, wrappers: KeyWrapper | KeyWrapper[
     } catch {
       throw new UserFacingError('store/key-missing', `${file} is damaged: the library's key cannot be read. Restore it from your backup.`);
     }
+    if (record.cipher !== CIPHER) {
+      throw new UserFacingError('store/key-missing', `This library is encrypted with “${String(record.cipher)}”, which this version of Enclave does not open.`);
+    }
     const wrapper = available.find((w) => w.kind === record.kind);
     if (!wrapper) {
       const how = record.kind === 'passphrase' ? 'its passphrase (start Enclave with --passphrase-file)' : record.kind === 'keychain' ? 'the desktop app (its key is in the system keychain)' : 'its key file';
@@ -152,7 +156,7 @@ export function loadStoreKey(dataDir: string, wrappers: KeyWrapper | KeyWrapper[
   const key = randomBytes(KEY_BYTES);
   mkdirSync(dataDir, { recursive: true });
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, kind: wrapper.kind, cipher: 'sqlcipher', ...wrapper.wrap(key) }, null, 2), { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify({ version: 1, kind: wrapper.kind, cipher: CIPHER, ...wrapper.wrap(key) }, null, 2), { mode: 0o600 });
   renameSync(tmp, file);
   return { key, kind: wrapper.kind, created: true };
 }
