@@ -2,12 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { tracedExecutable } from './egress.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export function launchChromium(): Promise<Browser> {
+/** `traceConnects`: a log path; Chromium then runs under strace (see egress.ts). */
+export function launchChromium(options: { traceConnects?: string } = {}): Promise<Browser> {
+  const executablePath = options.traceConnects ? tracedExecutable(CHROMIUM, options.traceConnects, `${options.traceConnects}-chromium.sh`) : CHROMIUM;
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }

@@ -1,10 +1,21 @@
 // Starts the real browser-mode server (dist/electron/web.js) as a child process, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyKey, Sqlite, type Database } from '../../electron/services/store/db.ts';
 import { keyFileWrapper, loadStoreKey } from '../../electron/services/store/store-key.ts';
 import { WEB_ENTRY } from '../fixtures/paths.ts';
+import { traced } from './egress.ts';
+
+/** The processes `pid` started. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
 
 /** Where test servers keep their libraries' key files (never the tester's own key folder). */
 export const TEST_KEY_DIR = process.env.ENCLAVE_KEY_DIR ?? join(tmpdir(), 'enclave-test-keys');
@@ -21,8 +32,10 @@ export interface RunningServer {
   kill(): Promise<void>;
 }
 
-export async function startWebServer(args: string[], env: Record<string, string> = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, [WEB_ENTRY, '--port', '0', ...args], {
+export async function startWebServer(args: string[], env: Record<string, string> = {}, options: { traceConnects?: string } = {}): Promise<RunningServer> {
+  const command = [process.execPath, WEB_ENTRY, '--port', '0', ...args];
+  const [program, ...rest] = options.traceConnects ? traced(command, options.traceConnects) : command;
+  const child = spawn(program, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ENCLAVE_KEY_DIR: TEST_KEY_DIR, ...env },
   });
@@ -44,7 +57,12 @@ export async function startWebServer(args: string[], env: Record<string, string>
   });
   const parsed = new URL(url);
   const wait = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode === null && child.signalCode === null) {
+      // Under strace, the signal is for the traced server (strace ends when it does).
+      const targets = options.traceConnects ? childrenOf(child.pid!) : [];
+      if (targets.length === 0) child.kill(signal);
+      for (const pid of targets) process.kill(pid, signal);
+    }
     await exited;
   };
   return {
