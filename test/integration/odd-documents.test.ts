@@ -13,7 +13,7 @@ import { MAX_PAGES } from '../../electron/services/documents/parsers/types.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
 import { generateDocumentFixtures } from '../fixtures/documents.ts';
 import {
-  CJK_PDF_TEXT, DAMAGED_PDF_SENTENCE, EMAIL, ENCODED_TEXTS, generateOddFixtures, HANDMADE_DOCX, ODT_TEXT, PHOTO_LINES, RTF_TEXT, STAMPED_SCAN_LINES, TIFF_PAGES, TYPED_COVER, PASTED_SCAN_LINES, XFA_PLACEHOLDER, XFA_TEXT,
+  CJK_PDF_TEXT, DAMAGED_PDF_SENTENCE, EMAIL, ENCODED_TEXTS, generateOddFixtures, HANDMADE_DOCX, ODT_TEXT, PHOTO_LINES, RTF_TEXT, STAMPED_SCAN_LINES, TIFF_PAGES, FAX_PAGES, TYPED_COVER, PASTED_SCAN_LINES, XFA_PLACEHOLDER, XFA_TEXT,
   type OddFixtures,
 } from '../fixtures/odd-documents.ts';
 
@@ -192,6 +192,14 @@ describe('new formats', () => {
     expect(tiff).toMatchObject({ status: 'ready', kind: 'image', pageCount: 2, ocrPages: 2 });
     for (const [i, lines] of TIFF_PAGES.entries()) {
       const found = words(await pageText(tiff.id, i + 1));
+      for (const w of words(lines.join(' '))) expect(found).toContain(w);
+    }
+    // A fax: CCITT Group 4 frames, as fax software and most office scanners write them.
+    const fax = await read(fx.faxTiff);
+    expect(fax).toMatchObject({ status: 'ready', kind: 'image', pageCount: 2, ocrPages: 2 });
+    expect(fax.notices).toEqual([]);
+    for (const [i, lines] of FAX_PAGES.entries()) {
+      const found = words(await pageText(fax.id, i + 1));
       for (const w of words(lines.join(' '))) expect(found).toContain(w);
     }
   }, 120_000);

@@ -3,6 +3,7 @@
 // are: an image that would take gigabytes of memory is refused, not decoded.
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { decode as decodeTiff, pageCount as tiffPageCount } from 'tiff';
+import UTIF from 'utif2';
 import { UserFacingError } from '../../../contract/errors.ts';
 import type { PageOcr } from './ocr.ts';
 import { MAX_PAGES, pageList, tidyPageText, type PageSink } from './types.ts';
@@ -74,6 +75,29 @@ function tiffFrameToPng(frame: ReturnType<typeof decodeTiff>[number]): Buffer {
   return canvas.toBuffer('image/png');
 }
 
+/**
+ * A TIFF frame the `tiff` decoder cannot read, by UTIF (it decodes CCITT Group 3 and 4, the
+ * compression of faxes and of most office scanners, and old-style JPEG): RGBA made into a PNG.
+ */
+function tiffFrameByUtif(data: Uint8Array, index: number): Buffer | null {
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const ifds = UTIF.decode(buffer).filter((ifd) => ifd.t256 !== undefined);
+  const ifd = ifds[index];
+  if (!ifd) return null;
+  UTIF.decodeImage(buffer, ifd);
+  const width = ifd.width as number;
+  const height = ifd.height as number;
+  if (!width || !height || width * height > MAX_IMAGE_PIXELS) return null;
+  const rgba = UTIF.toRGBA8(ifd);
+  if (rgba.length !== width * height * 4) return null;
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(width, height);
+  image.data.set(rgba);
+  ctx.putImageData(image, 0, 0);
+  return canvas.toBuffer('image/png');
+}
+
 export async function readImage(data: Uint8Array, fileName: string, sink: PageSink, ocr: PageOcr): Promise<void> {
   const doubtful: number[] = [];
   const record = (n: number, text: string, confidence: number) => {
@@ -99,8 +123,14 @@ export async function readImage(data: Uint8Array, fileName: string, sink: PageSi
       try {
         png = tiffFrameToPng(decodeTiff(data, { pages: [n - 1] })[0]);
       } catch {
-        // A compression the decoder lacks (CCITT fax): Tesseract reads some of those itself.
-        if (frames === 1) png = Buffer.from(data);
+        // A compression that decoder lacks (CCITT fax, old JPEG): UTIF decodes those.
+        try {
+          png = tiffFrameByUtif(data, n - 1);
+        } catch {
+          png = null;
+        }
+        // Tesseract reads some others itself.
+        if (!png && frames === 1) png = Buffer.from(data);
       }
       if (!png) {
         unsupported.push(n);
