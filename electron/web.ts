@@ -132,6 +132,11 @@ async function receiveUpload(req: IncomingMessage, res: ServerResponse): Promise
     sendJson(res, 403, { error: { code: 'ipc/invalid-input', message: 'Not allowed.' } });
     return;
   }
+  if (enclave.locked()) {
+    sendJson(res, 423, { error: { code: 'app/locked', message: 'Enclave is locked. Enter the lock passphrase to go on.' } });
+    req.resume();
+    return;
+  }
   const url = new URL(req.url ?? '/', origin);
   const purpose = url.searchParams.get('purpose') === 'document' ? 'document' : 'model';
   const name = safeFileName(url.searchParams.get('name') ?? '');

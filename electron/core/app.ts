@@ -90,6 +90,8 @@ export interface Enclave {
   settings: SettingsStore;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
+  /** Whether the app lock is closed (the window may then do nothing but unlock). */
+  locked(): boolean;
   shutdown(): Promise<void>;
 }
 
@@ -486,6 +488,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     evals: evals!,
     settings,
     restoreActiveModel: () => modelUse.restore(),
+    locked: () => lock.locked,
     async shutdown() {
       await documents.shutdown();
       await summaries.shutdown();

@@ -343,6 +343,12 @@ describe('Enclave in the browser', () => {
     // Nothing of the library is on the page while locked.
     expect(await page.getByRole('navigation', { name: 'Conversations' }).count()).toBe(0);
     expect(await page.locator('body').textContent()).not.toContain(title);
+    // Nor can a file be sent in while it is locked.
+    const upload = await page.evaluate(async () => {
+      const res = await fetch('/api/upload?purpose=document&name=note.txt', { method: 'POST', body: 'a note', headers: { 'x-enclave-token': sessionStorage.getItem('enclave.token') ?? '' } });
+      return res.status;
+    });
+    expect(upload).toBe(423);
     await expect.poll(() => page.getByLabel('Lock passphrase').evaluate((el) => el === document.activeElement)).toBe(true);
     await page.getByLabel('Lock passphrase').fill('silver harbour 9');
     await page.getByLabel('Lock passphrase').press('Enter');

@@ -101,7 +101,8 @@ export class AuditLog {
     const params: unknown[] = [];
     if (filter.action) {
       clauses.push('(action = ? OR action LIKE ?)');
-      params.push(filter.action, `${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`);
+      // Actions are lower-case words and dots (the contract checks it): no LIKE wildcard inside.
+      params.push(filter.action, `${filter.action}.%`);
     }
     if (filter.text?.trim()) {
       clauses.push("(summary LIKE ? ESCAPE '\\' OR details LIKE ? ESCAPE '\\')");
