@@ -85,13 +85,19 @@ if (needsEncryption(databaseFile)) {
   // A library from before encryption: encrypted in place, checked, then the plain file removed.
   console.log('Encrypting your library (the plain copy is removed once the encrypted one is checked)…');
   let shown = -1;
-  await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
-    const percent = Math.floor(fraction * 100);
-    if (percent >= shown + 10 || percent === 100) {
-      shown = percent;
-      console.log(`  ${percent}%`);
-    }
-  });
+  try {
+    await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
+      const percent = Math.floor(fraction * 100);
+      if (percent >= shown + 10 || percent === 100) {
+        shown = percent;
+        console.log(`  ${percent}%`);
+      }
+    });
+  } catch (e) {
+    // The plain library is replaced only once its encrypted copy is checked: nothing was lost.
+    console.error(`Your library could not be encrypted (${(e as Error).message}). It is as it was; nothing was lost. Check that the disk has room for a second copy of ${databaseFile}, then start Enclave again.`);
+    process.exit(4);
+  }
   console.log('Your library is encrypted.');
 }
 

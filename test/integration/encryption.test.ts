@@ -185,6 +185,19 @@ describe('encryption at rest', () => {
     expect(outcomes.has('finished')).toBe(true);
   }, 120_000);
 
+  it('a damaged plain library that cannot be encrypted is left as it was, with a message that says so', async () => {
+    const dataDir = join(dir, 'damaged');
+    mkdirSync(dataDir, { recursive: true });
+    const file = join(dataDir, 'enclave.db');
+    writeFileSync(file, Buffer.concat([Buffer.from('SQLite format 3\0', 'latin1'), Buffer.alloc(4080, 0x5a)]));
+    const before = sha(file);
+    const refused = await refusedStart(['--data-dir', dataDir]);
+    expect(refused.code).toBe(4);
+    expect(refused.output).toMatch(/Your library could not be encrypted \(.+\)\. It is as it was; nothing was lost\./);
+    expect(sha(file)).toBe(before);
+    expect(readdirSync(dataDir).filter((f) => f.startsWith('enclave.db'))).toEqual(['enclave.db']);
+  });
+
   it('a key that does not match the database is refused before anything is read or written', () => {
     const dataDir = join(dir, 'upgrade');
     const file = join(dataDir, 'enclave.db');
