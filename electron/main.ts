@@ -111,7 +111,12 @@ if (!app.requestSingleInstanceLock()) {
         await encryptDatabaseWithProgress(databaseFile, key, (fraction) => console.log(`[main] encrypting the library: ${Math.round(fraction * 100)}%`));
       }
     } catch (e) {
-      dialog.showErrorBox('Enclave cannot open its library', e instanceof UserFacingError ? e.message : String(e));
+      dialog.showErrorBox(
+        'Enclave cannot open its library',
+        e instanceof UserFacingError
+          ? e.message
+          : `Your library could not be encrypted (${(e as Error).message}). It is as it was; nothing was lost. Check that the disk has room for a second copy of it, then start Enclave again.`,
+      );
       app.quit();
       return;
     }
