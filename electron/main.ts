@@ -67,6 +67,8 @@ if (!app.requestSingleInstanceLock()) {
         webviewTag: false,
         spellcheck: false,
         navigateOnDragDrop: false,
+        // No DevTools in the installed app: nothing can inspect or script the window from inside.
+        devTools: !app.isPackaged,
       },
     });
     win.once('ready-to-show', () => win?.show());

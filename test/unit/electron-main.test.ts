@@ -78,6 +78,8 @@ vi.mock('electron', async () => {
     setPath: (_: string, p: string) => (recorded.userData = p),
     getPath: () => recorded.userData,
     getVersion: () => '0.0.0-test',
+    // As installed: a release build.
+    isPackaged: true,
     quit: vi.fn(),
     on: (event: string, handler: Handler) => {
       recorded.appHandlers.set(event, [...(recorded.appHandlers.get(event) ?? []), handler]);
@@ -149,6 +151,7 @@ describe('Electron main process', () => {
       webSecurity: true,
       allowRunningInsecureContent: false,
       webviewTag: false,
+      devTools: false,
     });
     expect(String((win.options.webPreferences as { preload: string }).preload)).toMatch(/preload\.cjs$/);
     expect(win.loadedUrl).toBe('app://enclave/index.html');
@@ -254,5 +257,30 @@ describe('Electron main process', () => {
     expect(recorded.keychainWraps).toBe(1);
     expect(JSON.parse(readFileSync(join(recorded.userData, 'enclave-key.json'), 'utf8'))).toMatchObject({ kind: 'keychain', cipher: 'chacha20' });
     expect(isPlainDatabase(join(recorded.userData, 'enclave.db'))).toBe(false);
+  });
+});
+
+describe('the release build', () => {
+  it('flips Electron’s fuses: no running as Node, no NODE_OPTIONS or --inspect, the app only from its asar, checked', async () => {
+    const { createRequire } = await import('node:module');
+    const config = createRequire(import.meta.url)('../../build/electron-builder.config.cjs') as { electronFuses: Record<string, boolean>; asar: boolean; files: string[] };
+    expect(config.asar).toBe(true);
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    // Source maps stay out of the installed app.
+    expect(config.files).toContain('!dist/**/*.map');
+    // electron-builder's own schema accepts it (it refuses an unknown fuse).
+    const require = createRequire(import.meta.url);
+    const { validateConfiguration } = require('app-builder-lib/out/util/config/config.js') as { validateConfiguration: (c: unknown, log: unknown) => Promise<void> };
+    const { DebugLogger } = require('builder-util/out/DebugLogger.js') as { DebugLogger: new (enabled: boolean) => unknown };
+    await expect(validateConfiguration(config, new DebugLogger(false))).resolves.toBeUndefined();
+    await expect(validateConfiguration({ ...config, electronFuses: { ...config.electronFuses, notAFuse: true } }, new DebugLogger(false))).rejects.toThrow(/Invalid configuration/);
   });
 });
