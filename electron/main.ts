@@ -110,7 +110,13 @@ if (!app.requestSingleInstanceLock()) {
       const databaseFile = join(dataDir, 'enclave.db');
       if (needsEncryption(databaseFile)) {
         console.log('[main] encrypting the library…');
-        await encryptDatabaseWithProgress(databaseFile, key, (fraction) => console.log(`[main] encrypting the library: ${Math.round(fraction * 100)}%`));
+        let shown = -1;
+        await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
+          const percent = Math.floor(fraction * 100);
+          if (percent < shown + 10 && percent < 100) return;
+          shown = percent;
+          console.log(`[main] encrypting the library: ${percent}%`);
+        });
       }
     } catch (e) {
       dialog.showErrorBox(
