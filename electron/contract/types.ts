@@ -672,6 +672,8 @@ export type AuditAction =
   | 'question.asked'
   | 'passages.retrieved'
   | 'answer.produced'
+  | 'summary.produced'
+  | 'task.finished'
   | 'export'
   | 'settings.changed'
   | 'app.locked'

@@ -23,7 +23,7 @@ import { Retriever } from '../services/retrieval/retriever.ts';
 import type { SpawnReader } from '../services/documents/reader-process.ts';
 import { AuditLog } from '../services/audit/audit-log.ts';
 import { auditedCalls } from '../services/audit/audited-calls.ts';
-import { chatAudit } from '../services/audit/chat-audit.ts';
+import { chatAudit, citedPages } from '../services/audit/chat-audit.ts';
 import { AppLock } from '../services/lock/app-lock.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
@@ -269,6 +269,43 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       delta: (d) => events.emit('summaries.delta', d),
       done: (summary) => events.emit('summaries.done', summary),
     },
+  });
+
+  // Summaries and task runs are answers too: what was made from which document, by which model.
+  const auditedRuns = new Set<string>();
+  events.subscribe((name, payload) => {
+    if (name === 'summaries.done') {
+      const s = payload as EventMap['summaries.done'];
+      const doc = documentStore.get(s.documentId);
+      const pages = citedPages(s.content);
+      audit.record('summary.produced', `${s.modelName ?? 'The model'} summarized “${doc?.title ?? s.documentId}” (${s.kind}): ${s.status}`, {
+        summaryId: s.id,
+        documentId: s.documentId,
+        document: doc?.title ?? null,
+        sha256: doc?.sha256 ?? null,
+        kind: s.kind,
+        status: s.status,
+        model: s.modelName,
+        pagesCited: pages,
+        pointsWithoutSource: (s.content.match(/\[no source\]/g) ?? []).length,
+        error: s.error,
+      });
+    } else if (name === 'tasks.changed') {
+      const run = payload as EventMap['tasks.changed'];
+      const key = `${run.id} ${run.status}`;
+      if (run.status === 'running' || auditedRuns.has(key)) return;
+      auditedRuns.add(key);
+      audit.record('task.finished', `${run.taskName} on ${run.scopeLabel}: ${run.status} (${run.finished - run.failed} of ${run.total} documents read${run.failed ? `, ${run.failed} failed` : ''})`, {
+        runId: run.id,
+        task: run.taskName,
+        scope: run.scopeLabel,
+        status: run.status,
+        model: run.modelName,
+        documents: run.total,
+        read: run.finished - run.failed,
+        failed: run.failed,
+      });
+    }
   });
 
   const conversationService = new ConversationService({

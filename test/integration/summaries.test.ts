@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Summary, SummaryProgress } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
+import { citedPages } from '../../electron/services/audit/chat-audit.ts';
 import { NO_SOURCE, parseCitations } from '../../electron/services/documents/citations.ts';
 import { generateDocumentFixtures, makePdf, type DocumentFixtures } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL } from '../fixtures/paths.ts';
@@ -127,6 +128,15 @@ describe('summaries', () => {
     expect(summary.sections).toHaveLength(1);
     expect(summary.content).toContain('- The tenant shall give notice of 14 days before vacating the premises [p. 2]');
     expect(summary.content).toContain('- Rent doubles every month [no source]');
+    // The audit trail records it: which document (and its fingerprint), which model, what it cites.
+    const [entry] = (await call('audit.list', { action: 'summary', limit: 1 })).entries;
+    expect(entry).toMatchObject({
+      action: 'summary.produced',
+      summary: `${summary.modelName} summarized “${enclave.documents.get(document.id).title}” (legal): complete`,
+      details: { summaryId: summary.id, documentId: document.id, status: 'complete', model: summary.modelName, pagesCited: citedPages(summary.content), pointsWithoutSource: 1 },
+    });
+    expect(entry.details.pagesCited).toContain(2);
+    expect(entry.details.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('a model that loops is stopped, the repetition cut, and a summary with nothing verified is reported as failed', async () => {

@@ -126,6 +126,13 @@ describe('a clause table over contracts', () => {
     off();
     expect(end.status).toBe('complete');
     expect(end).toMatchObject({ total: 4, finished: 4, failed: 1, modelName: 'Task Test Model' });
+    // The audit trail records the run once, when it ends.
+    const runs = (await call('audit.list', { action: 'task' })).entries.filter((e) => e.details.runId === run.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      summary: `Clause table on ${end.scopeLabel}: complete (3 of 4 documents read, 1 failed)`,
+      details: { status: 'complete', model: 'Task Test Model', documents: 4, read: 3, failed: 1 },
+    });
     // Progress came as documents finished, with the time left once one had.
     expect(progress.some((p) => p.status === 'running' && p.etaMs !== null && p.finished > 0 && p.finished < 4)).toBe(true);
     expect(progress.some((p) => p.currentDocument?.startsWith(CONTRACTS[0].title))).toBe(true);

@@ -10,6 +10,8 @@ export const AUDIT_GROUPS = [
   { value: 'question', label: 'Questions asked' },
   { value: 'passages', label: 'Passages retrieved' },
   { value: 'answer', label: 'Answers' },
+  { value: 'summary', label: 'Summaries' },
+  { value: 'task', label: 'Task runs' },
   { value: 'document', label: 'Documents' },
   { value: 'model', label: 'Models' },
   { value: 'export', label: 'Exports' },
