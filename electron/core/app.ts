@@ -21,10 +21,12 @@ import { createGrounder } from '../services/retrieval/grounder.ts';
 import { Indexer } from '../services/retrieval/indexer.ts';
 import { Retriever } from '../services/retrieval/retriever.ts';
 import type { SpawnReader } from '../services/documents/reader-process.ts';
-import { AuditLog } from '../services/audit/audit-log.ts';
+import { AuditLog } from '../services/store/audit-log.ts';
 import { auditedCalls } from '../services/audit/audited-calls.ts';
-import { chatAudit, citedPages } from '../services/audit/chat-audit.ts';
+import { chatAudit } from '../services/audit/chat-audit.ts';
+import { workAudit } from '../services/audit/work-audit.ts';
 import { AppLock } from '../services/lock/app-lock.ts';
+import { LockStore } from '../services/store/lock-store.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
 import { RetrievalStore } from '../services/store/retrieval-store.ts';
 import { physicalCoreCount } from '../services/engine/cpu.ts';
@@ -133,11 +135,10 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const settings = new SettingsStore(db);
   const modelStore = new ModelStore(db);
   const audit = new AuditLog(db, { sealFile: join(options.dataDir, 'audit-seal.json'), actor: actorName(options.mode) });
-  const lock = new AppLock({ db, audit, onChange: (status) => events.emit('lock.changed', status) });
+  const lock = new AppLock({ store: new LockStore(db), audit, onChange: (status) => events.emit('lock.changed', status) });
   // While locked, the window hears only the lock's own event.
   events.setWindowFilter((name) => !lock.locked || name === 'lock.changed');
-  /** The model whose loading was last recorded (a model becomes ready again after every reply). */
-  let auditedLoad: string | null = null;
+  const work = workAudit(audit);
   if (options.settingsOverride && Object.keys(options.settingsOverride).length > 0) settings.update(options.settingsOverride);
 
   // An evaluation's question asked when Enclave last stopped left its hidden conversation behind.
@@ -148,21 +149,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const engine = new Engine({
     onStatus: (s) => {
       events.emit('engine.status', s);
-      if (s.state !== 'ready' && s.state !== 'generating') auditedLoad = null;
-      if (s.state === 'ready' && s.modelId && s.modelId !== auditedLoad) {
-        auditedLoad = s.modelId;
-        const m = modelStore.get(s.modelId);
-        if (m) {
-          audit.record('model.loaded', `Loaded the model ${m.name}`, {
-            modelId: m.id,
-            name: m.name,
-            fileName: m.fileName,
-            sha256: m.sha256,
-            contextSize: s.contextSize,
-            threads: s.threads,
-          });
-        }
-      }
+      work.engineStatus(s, (id) => modelStore.get(id));
       // A task run cut off by a crash goes on once a model is ready.
       tasks?.engineChanged(s.state);
     },
@@ -272,40 +259,11 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   });
 
   // Summaries and task runs are answers too: what was made from which document, by which model.
-  const auditedRuns = new Set<string>();
   events.subscribe((name, payload) => {
     if (name === 'summaries.done') {
-      const s = payload as EventMap['summaries.done'];
-      const doc = documentStore.get(s.documentId);
-      const pages = citedPages(s.content);
-      audit.record('summary.produced', `${s.modelName ?? 'The model'} summarized “${doc?.title ?? s.documentId}” (${s.kind}): ${s.status}`, {
-        summaryId: s.id,
-        documentId: s.documentId,
-        document: doc?.title ?? null,
-        sha256: doc?.sha256 ?? null,
-        kind: s.kind,
-        status: s.status,
-        model: s.modelName,
-        pagesCited: pages,
-        pointsWithoutSource: (s.content.match(/\[no source\]/g) ?? []).length,
-        error: s.error,
-      });
-    } else if (name === 'tasks.changed') {
-      const run = payload as EventMap['tasks.changed'];
-      const key = `${run.id} ${run.status}`;
-      if (run.status === 'running' || auditedRuns.has(key)) return;
-      auditedRuns.add(key);
-      audit.record('task.finished', `${run.taskName} on ${run.scopeLabel}: ${run.status} (${run.finished - run.failed} of ${run.total} documents read${run.failed ? `, ${run.failed} failed` : ''})`, {
-        runId: run.id,
-        task: run.taskName,
-        scope: run.scopeLabel,
-        status: run.status,
-        model: run.modelName,
-        documents: run.total,
-        read: run.finished - run.failed,
-        failed: run.failed,
-      });
-    }
+      const summary = payload as EventMap['summaries.done'];
+      work.summaryDone(summary, documentStore.get(summary.documentId));
+    } else if (name === 'tasks.changed') work.taskChanged(payload as EventMap['tasks.changed']);
   });
 
   const conversationService = new ConversationService({

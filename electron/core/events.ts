@@ -10,7 +10,11 @@ export class EventBus {
   #forWindow: (name: EventName) => boolean = () => true;
 
   emit<E extends EventName>(name: E, payload: EventMap[E]): void {
-    const listeners = this.#forWindow(name) ? [...this.#listeners, ...this.#windows] : [...this.#listeners];
+    this.#deliver(this.#listeners, name, payload);
+    if (this.#forWindow(name)) this.#deliver(this.#windows, name, payload);
+  }
+
+  #deliver<E extends EventName>(listeners: Set<EventListener>, name: E, payload: EventMap[E]): void {
     for (const listener of listeners) {
       try {
         listener(name, payload);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { AppLock } from '../../electron/services/lock/app-lock.ts';
-import { AuditLog } from '../../electron/services/audit/audit-log.ts';
+import { LockStore } from '../../electron/services/store/lock-store.ts';
+import { AuditLog } from '../../electron/services/store/audit-log.ts';
 import { openDatabase } from '../../electron/services/store/db.ts';
 import type { EventName, LockStatus } from '../../electron/contract/types.ts';
 import { routerCaller } from '../support/router-call.ts';
@@ -92,7 +93,7 @@ describe('the app lock', () => {
     let now = 1_000_000;
     const db = openDatabase(join(dir, 'pause.db'));
     const statuses: LockStatus[] = [];
-    const lock = new AppLock({ db, audit: new AuditLog(db, { sealFile: join(dir, 'pause-seal.json'), actor: 'test' }), onChange: (s) => statuses.push(s), now: () => now });
+    const lock = new AppLock({ store: new LockStore(db), audit: new AuditLog(db, { sealFile: join(dir, 'pause-seal.json'), actor: 'test' }), onChange: (s) => statuses.push(s), now: () => now });
     await lock.configure({ passphrase: PASS, idleMinutes: 0 });
     lock.lock('asked');
     for (let i = 0; i < 4; i++) await expect(lock.unlock('nope nope nope')).rejects.toThrow('That passphrase is not right.');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Summary, SummaryProgress } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
-import { citedPages } from '../../electron/services/audit/chat-audit.ts';
+import { citedPages } from '../../electron/services/audit/work-audit.ts';
 import { NO_SOURCE, parseCitations } from '../../electron/services/documents/citations.ts';
 import { generateDocumentFixtures, makePdf, type DocumentFixtures } from '../fixtures/documents.ts';
 import { ENDLESS_MODEL, SUMMARY_MODEL } from '../fixtures/paths.ts';

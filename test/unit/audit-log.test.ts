@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sqlite } from '../../electron/services/store/db.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, GENESIS_HASH, sealOf } from '../../electron/services/audit/audit-log.ts';
+import { AuditLog, GENESIS_HASH, sealOf } from '../../electron/services/store/audit-log.ts';
 import { openDatabase, type Database } from '../../electron/services/store/db.ts';
 
 let dir: string;

@@ -3,7 +3,7 @@
 // (questions, passages, answers) is recorded by the chat itself (chat-audit.ts).
 import type { CallObserver } from '../../core/router.ts';
 import type { DocumentImport, DocumentInfo, ModelInfo, Settings } from '../../contract/types.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditLog } from '../store/audit-log.ts';
 
 export interface AuditLookups {
   model(modelId: string): ModelInfo | null;

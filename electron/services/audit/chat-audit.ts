@@ -3,7 +3,7 @@
 // of its citations were checked against the page.
 import type { Message } from '../../contract/types.ts';
 import type { GroundedAnswer } from '../retrieval/grounding.ts';
-import type { AuditLog } from './audit-log.ts';
+import type { AuditLog } from '../store/audit-log.ts';
 
 export interface ChatAudit {
   asked(e: { conversationId: string; conversationTitle: string; assistantId: string; messageId: string; question: string; evaluation: boolean; continued: boolean }): void;
@@ -63,15 +63,4 @@ export function chatAudit(audit: AuditLog): ChatAudit {
       });
     },
   };
-}
-
-/** The pages a summary's points cite ("[p. 12]", "[p. 12–13]"), each once, in order. */
-export function citedPages(markdown: string): number[] {
-  const pages = new Set<number>();
-  for (const m of markdown.matchAll(/\[p\. (\d+)(?:[–-](\d+))?\]/g)) {
-    const first = Number(m[1]);
-    const last = m[2] ? Number(m[2]) : first;
-    for (let n = first; n <= Math.min(last, first + 500); n++) pages.add(n);
-  }
-  return [...pages].sort((a, b) => a - b);
 }

@@ -1,14 +1,14 @@
 // The document library: checks a file, stores it once (by content hash), reads it in a reader
 // process page by page with progress, and can cancel, delete, unlock and resume. No transport.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { DocumentImport, DocumentInfo, DocumentPage, DocumentProgress } from '../../contract/types.ts';
 import type { DocumentStore, StoredDocument } from '../store/document-store.ts';
 import { safeFileName } from '../files/file-names.ts';
-import { encryptBytes, inspectDocument, plainName, VAULT_SUFFIX } from '../files/vault.ts';
+import { encryptBytes, inspectDocument, isVaultPath, plainName, VAULT_OVERHEAD_BYTES, VAULT_SUFFIX } from '../files/vault.ts';
 import { detectKind } from './detect.ts';
 import { ParseQueue } from './parse-queue.ts';
 import type { SpawnReader } from './reader-process.ts';
@@ -55,7 +55,6 @@ function publicInfo(d: StoredDocument): DocumentInfo {
   const { sourcePath: _s, sha256: _h, ...info } = d;
   return info;
 }
-
 
 function megabytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
@@ -143,7 +142,8 @@ export class DocumentLibrary {
       );
     }
     if (size === 0) throw new UserFacingError('document/empty', `“${fileName}” is empty.`);
-    if (size > MAX_DOCUMENT_BYTES + 64) {
+    // A stored copy is its content plus the encryption's header and tag.
+    if (size > MAX_DOCUMENT_BYTES + (isVaultPath(absolute) ? VAULT_OVERHEAD_BYTES : 0)) {
       throw new UserFacingError('document/too-large', `“${fileName}” is ${megabytes(size)}. Enclave reads documents up to ${megabytes(MAX_DOCUMENT_BYTES)}; split it into smaller files.`);
     }
     // Its plain content (a stored copy is decrypted as it is read): kind, fingerprint.
@@ -152,7 +152,12 @@ export class DocumentLibrary {
       inspected = await inspectDocument(absolute, this.#key, HEAD_BYTES);
     } catch (e) {
       console.error(`[documents] ${fileName} could not be read:`, e);
-      throw new UserFacingError('document/unreadable', `“${fileName}” could not be read from the data folder: its stored copy is damaged. Add the document again.`);
+      throw new UserFacingError(
+        'document/unreadable',
+        isVaultPath(absolute)
+          ? `“${fileName}” could not be read from the data folder: its stored copy is damaged. Add the document again.`
+          : `“${fileName}” could not be read from the disk. If it is on a network drive or a USB stick, copy it to this computer and add the copy.`,
+      );
     }
     const { head, sha256 } = inspected;
     size = inspected.size;

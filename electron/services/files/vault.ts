@@ -13,6 +13,8 @@ const MAGIC = Buffer.from('ENCV1\0', 'latin1');
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = MAGIC.length + IV_BYTES;
+/** How much larger a stored copy is than its content. */
+export const VAULT_OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES;
 
 export const isVaultPath = (path: string) => path.endsWith(VAULT_SUFFIX);
 /** The person's own file name of a stored copy. */

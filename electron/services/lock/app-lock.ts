@@ -3,10 +3,10 @@
 // the lock passphrase is given. The passphrase is kept only as a scrypt verifier in the (encrypted)
 // database. Wrong tries are recorded in the audit trail; after five in a row each waits 30 s.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { Database } from 'better-sqlite3';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { LockStatus } from '../../contract/types.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
+import type { AuditLog } from '../store/audit-log.ts';
+import type { LockStore } from '../store/lock-store.ts';
 
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 128 * 1024 * 1024 };
 const FREE_TRIES = 5;
@@ -16,14 +16,8 @@ function derive(passphrase: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => scrypt(passphrase.normalize('NFC'), salt, 32, SCRYPT, (e, key) => (e ? reject(e) : resolve(key))));
 }
 
-interface Row {
-  salt: string;
-  verifier: string;
-  idle_minutes: number;
-}
-
 export class AppLock {
-  readonly #db: Database;
+  readonly #store: LockStore;
   readonly #audit: AuditLog;
   readonly #onChange: (status: LockStatus) => void;
   readonly #now: () => number;
@@ -31,17 +25,13 @@ export class AppLock {
   #failures = 0;
   #retryAt: number | null = null;
 
-  constructor(deps: { db: Database; audit: AuditLog; onChange: (status: LockStatus) => void; now?: () => number }) {
-    this.#db = deps.db;
+  constructor(deps: { store: LockStore; audit: AuditLog; onChange: (status: LockStatus) => void; now?: () => number }) {
+    this.#store = deps.store;
     this.#audit = deps.audit;
     this.#onChange = deps.onChange;
     this.#now = deps.now ?? Date.now;
     // A library with a lock starts locked.
-    this.#locked = this.#row() !== null;
-  }
-
-  #row(): Row | null {
-    return (this.#db.prepare('SELECT salt, verifier, idle_minutes FROM app_lock WHERE id = 1').get() as Row | undefined) ?? null;
+    this.#locked = this.#store.get() !== null;
   }
 
   get locked(): boolean {
@@ -49,8 +39,8 @@ export class AppLock {
   }
 
   status(): LockStatus {
-    const row = this.#row();
-    return { enabled: row !== null, locked: this.#locked, idleMinutes: row?.idle_minutes ?? 0, retryAt: this.#retryAt && this.#retryAt > this.#now() ? this.#retryAt : null };
+    const row = this.#store.get();
+    return { enabled: row !== null, locked: this.#locked, idleMinutes: row?.idleMinutes ?? 0, retryAt: this.#retryAt && this.#retryAt > this.#now() ? this.#retryAt : null };
   }
 
   #changed(): LockStatus {
@@ -60,7 +50,7 @@ export class AppLock {
   }
 
   async #matches(passphrase: string): Promise<boolean> {
-    const row = this.#row();
+    const row = this.#store.get();
     if (!row) return false;
     const got = await derive(passphrase, Buffer.from(row.salt, 'base64'));
     return timingSafeEqual(got, Buffer.from(row.verifier, 'base64'));
@@ -68,16 +58,14 @@ export class AppLock {
 
   /** Sets or changes the passphrase and the idle minutes; a lock already set needs its passphrase. */
   async configure(input: { passphrase: string; idleMinutes: number; current?: string }): Promise<LockStatus> {
-    const had = this.#row() !== null;
+    const had = this.#store.get() !== null;
     if (had && !(await this.#matches(input.current ?? ''))) {
       throw new UserFacingError('lock/wrong-passphrase', 'The current lock passphrase is not right. Nothing was changed.');
     }
     if (input.passphrase.length < 8) throw new UserFacingError('store/weak-passphrase', 'Choose a lock passphrase of at least 8 characters.');
     const salt = randomBytes(16);
     const verifier = await derive(input.passphrase, salt);
-    this.#db
-      .prepare('INSERT INTO app_lock (id, salt, verifier, idle_minutes) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET salt = excluded.salt, verifier = excluded.verifier, idle_minutes = excluded.idle_minutes')
-      .run(salt.toString('base64'), verifier.toString('base64'), input.idleMinutes);
+    this.#store.set({ salt: salt.toString('base64'), verifier: verifier.toString('base64'), idleMinutes: input.idleMinutes });
     this.#audit.record('app.lock-changed', had ? `Changed the app lock (locks after ${input.idleMinutes} min without use)` : `Turned on the app lock (locks after ${input.idleMinutes} min without use)`, {
       idleMinutes: input.idleMinutes,
     });
@@ -85,16 +73,16 @@ export class AppLock {
   }
 
   async disable(current: string): Promise<LockStatus> {
-    if (!this.#row()) return this.status();
+    if (!this.#store.get()) return this.status();
     if (!(await this.#matches(current))) throw new UserFacingError('lock/wrong-passphrase', 'The lock passphrase is not right. The lock stays on.');
-    this.#db.prepare('DELETE FROM app_lock').run();
+    this.#store.clear();
     this.#locked = false;
     this.#audit.record('app.lock-changed', 'Turned off the app lock', {});
     return this.#changed();
   }
 
   lock(reason: 'idle' | 'asked'): LockStatus {
-    if (!this.#row()) throw new UserFacingError('lock/not-enabled', 'Set a lock passphrase in Settings first.');
+    if (!this.#store.get()) throw new UserFacingError('lock/not-enabled', 'Set a lock passphrase in Settings first.');
     if (!this.#locked) {
       this.#locked = true;
       this.#audit.record('app.locked', reason === 'idle' ? 'Locked after a time without use' : 'Locked', { reason });

@@ -20,8 +20,6 @@ const SCRYPT = { N: 1 << 16, r: 8, p: 1, maxmem: 256 * 1024 * 1024 };
 /** How the library's key is kept; each can wrap a new key and unwrap a kept one. */
 export interface KeyWrapper {
   readonly kind: 'keychain' | 'passphrase' | 'keyfile';
-  /** In words, for Settings ("your system's keychain"). */
-  readonly description: string;
   wrap(key: Buffer): Record<string, unknown>;
   unwrap(record: Record<string, unknown>): Buffer;
 }
@@ -52,7 +50,6 @@ export function passphraseWrapper(passphrase: string): KeyWrapper {
   const derive = (salt: Buffer) => scryptSync(passphrase.normalize('NFC'), salt, KEY_BYTES, SCRYPT);
   return {
     kind: 'passphrase',
-    description: 'your passphrase',
     wrap(key) {
       const salt = randomBytes(16);
       return { kdf: 'scrypt', N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, salt: b64(salt), ...aesWrap(derive(salt), key) };
@@ -74,7 +71,6 @@ export function defaultKeyDir(): string {
 export function keyFileWrapper(keyDir = defaultKeyDir()): KeyWrapper {
   return {
     kind: 'keyfile',
-    description: `a key file in ${keyDir}, readable by this account only`,
     wrap(key) {
       const keyId = randomBytes(12).toString('hex');
       mkdirSync(keyDir, { recursive: true, mode: 0o700 });
@@ -84,8 +80,10 @@ export function keyFileWrapper(keyDir = defaultKeyDir()): KeyWrapper {
       return { keyId, keyDir };
     },
     unwrap(record) {
-      const dir = typeof record.keyDir === 'string' ? record.keyDir : keyDir;
-      const file = join(dir, `${String(record.keyId).replace(/[^0-9a-f]/g, '')}.key`);
+      // This machine's key folder first (a restored or moved library), then the one it was made in.
+      const name = `${String(record.keyId).replace(/[^0-9a-f]/g, '')}.key`;
+      const dirs = [keyDir, ...(typeof record.keyDir === 'string' && record.keyDir !== keyDir ? [record.keyDir] : [])];
+      const file = dirs.map((d) => join(d, name)).find((f) => existsSync(f)) ?? join(keyDir, name);
       let hex: string;
       try {
         hex = readFileSync(file, 'utf8').trim();
@@ -102,7 +100,6 @@ export function keyFileWrapper(keyDir = defaultKeyDir()): KeyWrapper {
 export function keychainWrapper(safe: { encryptString(text: string): Buffer; decryptString(data: Buffer): string }): KeyWrapper {
   return {
     kind: 'keychain',
-    description: "your system's keychain",
     wrap(key) {
       return { wrapped: b64(safe.encryptString(key.toString('hex'))) };
     },

@@ -51,7 +51,6 @@ function withOutcomes(client: Omit<Client, 'onSucceeded'>): Client {
   const succeeded = new Set<(topic: string) => void>();
   return {
     ...client,
-    mode: client.mode,
     async call(method, input) {
       const topic = topicOf(method, input);
       try {
