@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'store/weak-passphrase'
   | 'store/key-missing'
   | 'collection/not-found'
+  | 'retention/held'
   | 'assistant/not-found'
   | 'assistant/template-not-found'
   | 'assistant/general'

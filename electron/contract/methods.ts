@@ -18,6 +18,8 @@ import type {
   Assistant,
   AssistantTemplateInfo,
   Collection,
+  RetentionOutcome,
+  RetentionPlan,
   Conversation,
   ConversationDetail,
   ConversationSummary,
@@ -40,6 +42,9 @@ import type {
 } from './types.ts';
 
 const id = z.string().min(1).max(64);
+/** Days kept: at least one, at most 100 years; null keeps forever. */
+const retentionDays = z.number().int().min(1).max(36_500).nullable();
+const retentionRule = z.object({ documentDays: retentionDays, conversationDays: retentionDays }).strict();
 const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: id }).strict();
 const documentRef = z.object({ documentId: id }).strict();
@@ -161,6 +166,11 @@ export const methods = {
   'collections.rename': method<Collection>()(z.object({ collectionId: id, name: z.string().trim().min(1).max(120) }).strict()),
   'collections.delete': method<{ deleted: true }>()(z.object({ collectionId: id }).strict()),
   'collections.setMembership': method<Collection>()(z.object({ collectionId: id, documentId: id, member: z.boolean() }).strict()),
+  /** What saving this rule, or this hold, would delete now (nothing is changed). */
+  'collections.planRetention': method<RetentionPlan>()(z.object({ collectionId: id, retention: retentionRule.optional(), legalHold: z.boolean().optional() }).strict()),
+  'collections.setRetention': method<RetentionOutcome>()(z.object({ collectionId: id, retention: retentionRule }).strict()),
+  /** A reason places a hold (or changes its reason); null releases it. */
+  'collections.setLegalHold': method<RetentionOutcome>()(z.object({ collectionId: id, reason: z.string().trim().min(1).max(300).nullable() }).strict()),
   'conversations.setCollections': method<string[]>()(z.object({ conversationId: id, collectionIds: z.array(id).max(50) }).strict()),
   'retrieval.status': method<IndexStatus>()(empty),
   /** Pauses embedding passages (keyword search still covers them all); resume goes on where it stopped. */
@@ -260,7 +270,7 @@ export const methods = {
   'audit.list': method<AuditPage>()(
     z
       .object({
-        action: z.string().regex(/^[a-z]+(\.[a-z]+)?$/).max(40).optional(),
+        action: z.string().regex(/^[a-z]+(\.[a-z-]+)?$/).max(40).optional(),
         text: z.string().max(200).optional(),
         beforeSeq: z.number().int().positive().optional(),
         limit: z.number().int().min(1).max(500).optional(),

@@ -245,6 +245,50 @@ export interface Collection {
   name: string;
   createdAt: number;
   documentIds: string[];
+  retention: RetentionRule;
+  /** While set, nothing the collection holds is deleted, by the rule or by hand. */
+  legalHold: LegalHold | null;
+}
+
+/** How long a collection keeps what it holds; null: forever. */
+export interface RetentionRule {
+  /** Documents are deleted this many days after they were added. */
+  documentDays: number | null;
+  /** Conversations that answer from the collection are deleted this many days after their last message. */
+  conversationDays: number | null;
+}
+
+export interface LegalHold {
+  reason: string;
+  /** Milliseconds since the epoch. */
+  since: number;
+}
+
+/** A document or conversation a retention rule deletes (or would, but for a legal hold). */
+export interface RetentionItem {
+  kind: 'document' | 'conversation';
+  id: string;
+  title: string;
+  /** When the document was added, or the conversation last had a message. */
+  since: number;
+  /** The days it is kept: the longest rule among its collections. */
+  days: number;
+  /** The collections whose rules apply to it. */
+  collections: string[];
+  /** The collections whose legal hold keeps it (empty: it is deleted). */
+  heldBy: string[];
+}
+
+/** What a retention rule or hold change would do now: what is deleted, and what a hold keeps. */
+export interface RetentionPlan {
+  due: RetentionItem[];
+  held: RetentionItem[];
+}
+
+export interface RetentionOutcome {
+  collection: Collection;
+  /** What was deleted at once because of the change. */
+  deleted: RetentionItem[];
 }
 
 export interface IndexStatus {
@@ -679,7 +723,11 @@ export type AuditAction =
   | 'app.locked'
   | 'app.unlocked'
   | 'app.unlock-failed'
-  | 'app.lock-changed';
+  | 'app.lock-changed'
+  | 'retention.changed'
+  | 'retention.deleted'
+  | 'retention.hold-placed'
+  | 'retention.hold-released';
 
 export interface AuditEntry {
   seq: number;

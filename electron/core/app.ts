@@ -25,6 +25,8 @@ import { AuditLog } from '../services/store/audit-log.ts';
 import { auditedCalls } from '../services/audit/audited-calls.ts';
 import { chatAudit } from '../services/audit/chat-audit.ts';
 import { workAudit } from '../services/audit/work-audit.ts';
+import { RetentionService } from '../services/retention/retention-service.ts';
+import { RetentionStore } from '../services/store/retention-store.ts';
 import { AppLock } from '../services/lock/app-lock.ts';
 import { LockStore } from '../services/store/lock-store.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
@@ -90,6 +92,8 @@ export interface Enclave {
   tasks: TaskService;
   evals: EvalService;
   settings: SettingsStore;
+  /** Retention rules and legal holds; sweeps at start and every hour. */
+  retention: RetentionService;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
   /** Whether the app lock is closed (the window may then do nothing but unlock). */
@@ -277,6 +281,22 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
   });
   const collections = new CollectionService({ store: retrievalStore, documents, onChanged: (list) => events.emit('collections.changed', list) });
+  const retention = new RetentionService({
+    store: new RetentionStore(db),
+    collections: retrievalStore,
+    deleteDocument: (id) => documents.delete(id),
+    deleteConversation: (id) => conversationService.delete(id),
+    documentSha256: (id) => documentStore.get(id)?.sha256 ?? null,
+    audit,
+    announce: () => collections.announce(),
+  });
+  retention.start();
+  const documentTitle = (id: string) => documentStore.get(id)?.title ?? 'This document';
+  const conversationTitle = (id: string) => conversations.getConversation(id)?.title ?? 'this conversation';
+  /** A conversation under a legal hold keeps its messages: editing or regenerating would delete some. */
+  const keepsMessages = (conversationId: string | undefined) => {
+    if (conversationId) retention.assertConversationUnchanged(conversationId, conversationTitle(conversationId));
+  };
   tasks = new TaskService({
     store: new TaskStore(db),
     documents: documentStore,
@@ -361,16 +381,29 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'conversations.detachDocument': ({ conversationId, documentId }) => conversationService.detachDocument(conversationId, documentId),
     'conversations.rename': ({ conversationId, title }) => conversationService.rename(conversationId, title),
     'conversations.setSystemPrompt': ({ conversationId, systemPrompt }) => conversationService.setSystemPrompt(conversationId, systemPrompt),
-    'conversations.delete': ({ conversationId }) => conversationService.delete(conversationId),
-    'conversations.setCollections': ({ conversationId, collectionIds }) => conversationService.setCollections(conversationId, collectionIds),
+    'conversations.delete': ({ conversationId }) => {
+      retention.assertConversationDeletable(conversationId, conversationTitle(conversationId));
+      return conversationService.delete(conversationId);
+    },
+    'conversations.setCollections': ({ conversationId, collectionIds }) => {
+      const dropped = retrievalStore.conversationCollections(conversationId).filter((c) => !collectionIds.includes(c));
+      retention.assertStaysInHeld(dropped, `The conversation “${conversationTitle(conversationId)}”`);
+      return conversationService.setCollections(conversationId, collectionIds);
+    },
     'conversations.search': ({ query, limit }) => conversations.search(query, limit),
     'documents.list': () => documents.list(),
     'documents.import': ({ file }) => documents.import(files.take(file)),
     'documents.get': ({ documentId }) => documents.get(documentId),
     'documents.page': ({ documentId, pageNumber }) => documents.page(documentId, pageNumber),
     'documents.unlock': ({ documentId, password }) => documents.unlock(documentId, password),
-    'documents.cancel': ({ documentId }) => documents.cancel(documentId),
-    'documents.delete': ({ documentId }) => documents.delete(documentId),
+    'documents.cancel': ({ documentId }) => {
+      retention.assertDocumentDeletable(documentId, documentTitle(documentId));
+      return documents.cancel(documentId);
+    },
+    'documents.delete': ({ documentId }) => {
+      retention.assertDocumentDeletable(documentId, documentTitle(documentId));
+      return documents.delete(documentId);
+    },
     'summaries.start': ({ documentId, kind }) => summaries.start(documentId, kind),
     'summaries.list': ({ documentId }) => summaries.list(documentId),
     'summaries.cancel': ({ summaryId }) => summaries.cancel(summaryId),
@@ -378,8 +411,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'collections.list': () => collections.list(),
     'collections.create': ({ name }) => collections.create(name),
     'collections.rename': ({ collectionId, name }) => collections.rename(collectionId, name),
-    'collections.delete': ({ collectionId }) => collections.delete(collectionId),
-    'collections.setMembership': ({ collectionId, documentId, member }) => collections.setMembership(collectionId, documentId, member),
+    'collections.delete': ({ collectionId }) => {
+      retention.assertCollectionDeletable(collectionId);
+      return collections.delete(collectionId);
+    },
+    'collections.setMembership': ({ collectionId, documentId, member }) => {
+      if (!member) retention.assertStaysInHeld([collectionId], `“${documentTitle(documentId)}”`);
+      return collections.setMembership(collectionId, documentId, member);
+    },
+    'collections.planRetention': ({ collectionId, retention: rule, legalHold }) => retention.plan(collectionId, { retention: rule, legalHold }),
+    'collections.setRetention': ({ collectionId, retention: rule }) => retention.setRetention(collectionId, rule),
+    'collections.setLegalHold': ({ collectionId, reason }) => retention.setLegalHold(collectionId, reason),
     'retrieval.status': () => indexer.status(),
     'retrieval.pause': () => indexer.pause(),
     'retrieval.resume': () => indexer.resume(),
@@ -418,8 +460,14 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'evals.delete': ({ runId }) => evals!.delete(runId),
     'evals.export': ({ runId, format }) => (format === 'csv' ? evalCsv(evals!.get(runId), evals!.taskCells(runId)) : evalMarkdown(evals!.get(runId))),
     'chat.send': ({ conversationId, text }) => chat.send(conversationId, text),
-    'chat.edit': ({ messageId, text }) => chat.edit(messageId, text),
-    'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
+    'chat.edit': ({ messageId, text }) => {
+      keepsMessages(conversations.getMessage(messageId)?.conversationId);
+      return chat.edit(messageId, text);
+    },
+    'chat.regenerate': ({ conversationId }) => {
+      keepsMessages(conversationId);
+      return chat.regenerate(conversationId);
+    },
     'chat.continue': ({ conversationId }) => chat.continue(conversationId),
     'chat.stop': ({ conversationId }) => chat.stop(conversationId),
     'lock.status': () => lock.status(),
@@ -483,8 +531,10 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     evals: evals!,
     settings,
     restoreActiveModel: () => modelUse.restore(),
+    retention,
     locked: () => lock.locked,
     async shutdown() {
+      await retention.stop();
       await documents.shutdown();
       await summaries.shutdown();
       // An evaluation first: it stops its own task run as cancelled (resumable with the evaluation).

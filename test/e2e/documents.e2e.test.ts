@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDocumentFixtures, makePdf, pageSentence, type DocumentFixtures } from '../fixtures/documents.ts';
 import { dropFiles, launchChromium } from '../support/browser.ts';
-import { startWebServer, type RunningServer } from '../support/web-server.ts';
+import { openServerDatabase, startWebServer, type RunningServer } from '../support/web-server.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enclave-e2e-docs-'));
 let browser: Browser;
@@ -179,6 +179,65 @@ describe('documents in the browser', () => {
     // It can be shared again from the picker.
     expect(await page.getByLabel('Attach a document').textContent()).toContain('minutes');
     await page.getByRole('button', { name: 'Documents' }).click();
+  });
+
+  it('a collection’s retention rule deletes what is past its time after a review; a legal hold keeps what it covers', async () => {
+    const library = page.getByRole('table', { name: 'Document library' });
+    await page.getByLabel('New collection name').fill('Closed matter');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Retention' }).textContent()).toMatch(/Keeps documents forever, conversations forever\./);
+    const intake = join(dir, 'old-intake.txt');
+    writeFileSync(intake, 'Intake note from a matter closed long ago.\n');
+    await dropFiles(page, [intake]);
+    await expect.poll(() => library.getByRole('row', { name: 'old-intake' }).textContent()).toContain('Ready');
+    // Added 400 days ago, as far as the library knows.
+    const db = openServerDatabase(join(dir, 'data'));
+    db.prepare('UPDATE documents SET created_at = ? WHERE title = ?').run(Date.now() - 400 * 86_400_000, 'old-intake');
+    db.close();
+
+    await page.getByRole('button', { name: 'Retention of Closed matter' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Retention of “Closed matter”' });
+    await dialog.getByRole('group', { name: 'Documents' }).getByRole('radio').nth(1).check();
+    await dialog.getByLabel('Days documents are kept').fill('365');
+    await dialog.getByRole('button', { name: 'Review…' }).click();
+    const due = dialog.getByRole('list', { name: 'Deleted when saved' });
+    await expect.poll(() => due.textContent()).toMatch(/Document “old-intake”: added .* \(400 days ago\)/);
+    // Nothing is deleted before the user says so.
+    expect(await library.getByRole('row', { name: 'old-intake' }).count()).toBe(1);
+    await dialog.getByRole('button', { name: 'Delete 1 and save' }).click();
+    await expect.poll(() => page.getByText('Retention of “Closed matter” saved. Deleted 1 document.').isVisible()).toBe(true);
+    await expect.poll(() => library.getByRole('row', { name: 'old-intake' }).count()).toBe(0);
+    expect(await page.getByRole('status', { name: 'Retention' }).textContent()).toMatch(/Keeps documents 365 days after they were added/);
+
+    // A legal hold: a document it covers cannot be deleted by hand.
+    const memo = join(dir, 'held-memo.txt');
+    writeFileSync(memo, 'Memo about the dispute, to be preserved.\n');
+    await dropFiles(page, [memo]);
+    await expect.poll(() => library.getByRole('row', { name: 'held-memo' }).textContent()).toContain('Ready');
+    await page.getByRole('button', { name: 'Retention of Closed matter' }).click();
+    await dialog.getByRole('checkbox', { name: /Hold everything in this collection/ }).check();
+    // A hold needs its reason before it can be reviewed.
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('Say why the collection is held');
+    expect(await dialog.getByRole('button', { name: 'Review…' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Reason for the legal hold').fill('Supplier v. Clinic, 26-114');
+    await dialog.getByRole('button', { name: 'Review…' }).click();
+    await expect.poll(() => dialog.getByText('Saving deletes nothing now.').isVisible()).toBe(true);
+    await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Retention' }).textContent()).toMatch(/Legal hold since .*: Supplier v\. Clinic, 26-114\. Nothing in it is deleted\./);
+    expect(await library.getByRole('row', { name: 'held-memo' }).getByText('Legal hold').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Delete held-memo' }).click();
+    await page.getByRole('dialog', { name: 'Delete this document?' }).getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByText(/“held-memo” is under a legal hold: “Closed matter” \(Supplier v\. Clinic, 26-114\)/).isVisible()).toBe(true);
+    expect(await library.getByRole('row', { name: 'held-memo' }).count()).toBe(1);
+
+    // The audit trail says what retention deleted, and when the hold was placed.
+    await page.getByRole('button', { name: 'Audit trail' }).click();
+    await page.getByLabel('Show').selectOption('retention');
+    const entries = page.getByRole('table', { name: 'Audit entries' });
+    await expect.poll(() => entries.textContent()).toMatch(/Deleted by retention: the document “old-intake” \(added 400 days ago; kept 365 days by “Closed matter”\)/);
+    expect(await entries.textContent()).toContain('Legal hold on “Closed matter”: Supplier v. Clinic, 26-114');
+    await page.getByRole('button', { name: 'Documents' }).click();
+    await page.getByRole('button', { name: 'All documents' }).click();
   });
 
   it('deletes a document after confirmation', async () => {

@@ -80,6 +80,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // What is deleted is overwritten, not left in free pages of the file.
+  db.pragma('secure_delete = ON');
   migrate(db, migrations, options.targetVersion);
   return db;
 }

@@ -1,16 +1,11 @@
 // Collections, chunks, embeddings and cited sources. All retrieval SQL lives here.
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { AnswerGrounding, MessageSource } from '../../contract/types.ts';
+import type { AnswerGrounding, Collection, MessageSource, RetentionRule } from '../../contract/types.ts';
 import type { Chunk } from '../retrieval/chunker.ts';
 import { KeywordScorer } from './keyword-search.ts';
 
-export interface CollectionRow {
-  id: string;
-  name: string;
-  createdAt: number;
-  documentIds: string[];
-}
+export type CollectionRow = Collection;
 
 export interface ChunkHit {
   chunkId: number;
@@ -88,10 +83,29 @@ export class RetrievalStore {
   }
 
   getCollection(id: string): CollectionRow | null {
-    const row = this.#db.prepare('SELECT id, name, created_at FROM collections WHERE id = ?').get(id) as { id: string; name: string; created_at: number } | undefined;
+    const row = this.#db
+      .prepare('SELECT id, name, created_at, document_days, conversation_days, hold_reason, hold_since FROM collections WHERE id = ?')
+      .get(id) as { id: string; name: string; created_at: number; document_days: number | null; conversation_days: number | null; hold_reason: string | null; hold_since: number | null } | undefined;
     if (!row) return null;
     const documentIds = this.#db.prepare('SELECT document_id FROM collection_documents WHERE collection_id = ?').pluck().all(id) as string[];
-    return { id: row.id, name: row.name, createdAt: row.created_at, documentIds };
+    return {
+      id: row.id,
+      name: row.name,
+      createdAt: row.created_at,
+      documentIds,
+      retention: { documentDays: row.document_days, conversationDays: row.conversation_days },
+      legalHold: row.hold_reason !== null && row.hold_since !== null ? { reason: row.hold_reason, since: row.hold_since } : null,
+    };
+  }
+
+  setRetention(id: string, rule: RetentionRule): void {
+    this.#db.prepare('UPDATE collections SET document_days = ?, conversation_days = ? WHERE id = ?').run(rule.documentDays, rule.conversationDays, id);
+  }
+
+  /** A reason places (or re-words) a hold, keeping when it began; null releases it. */
+  setLegalHold(id: string, reason: string | null, now: number): void {
+    if (reason === null) this.#db.prepare('UPDATE collections SET hold_reason = NULL, hold_since = NULL WHERE id = ?').run(id);
+    else this.#db.prepare('UPDATE collections SET hold_reason = ?, hold_since = COALESCE(hold_since, ?) WHERE id = ?').run(reason, now, id);
   }
 
   listCollections(): CollectionRow[] {

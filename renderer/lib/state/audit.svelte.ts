@@ -16,6 +16,7 @@ export const AUDIT_GROUPS = [
   { value: 'model', label: 'Models' },
   { value: 'export', label: 'Exports' },
   { value: 'settings', label: 'Settings' },
+  { value: 'retention', label: 'Retention and legal holds' },
   { value: 'app', label: 'Lock and unlock' },
 ] as const;
 

@@ -1,4 +1,4 @@
-import type { Collection, IndexStatus } from '../../../electron/contract/types.ts';
+import type { Collection, IndexStatus, RetentionItem, RetentionPlan, RetentionRule } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -57,6 +57,34 @@ export class CollectionsManager {
 
   async setMembership(collectionId: string, documentId: string, member: boolean): Promise<void> {
     await this.#client.call('collections.setMembership', { collectionId, documentId, member }).catch((e) => toasts.error(e));
+  }
+
+  /** What saving this rule and hold would delete now; throws with the main process's message. */
+  planRetention(collectionId: string, retention: RetentionRule, legalHold: boolean): Promise<RetentionPlan> {
+    return this.#client.call('collections.planRetention', { collectionId, retention, legalHold });
+  }
+
+  /**
+   * Saves a rule and a hold (null: none). A new hold is placed before a stricter rule is saved, and
+   * a hold is released only after the rule: the rule never runs against what the user means to hold.
+   * Returns what was deleted, or null when it failed (said in a message).
+   */
+  async saveRetention(collection: Collection, retention: RetentionRule, holdReason: string | null): Promise<RetentionItem[] | null> {
+    const deleted: RetentionItem[] = [];
+    const id = collection.id;
+    try {
+      if (holdReason !== null && holdReason !== collection.legalHold?.reason) deleted.push(...(await this.#client.call('collections.setLegalHold', { collectionId: id, reason: holdReason })).deleted);
+      deleted.push(...(await this.#client.call('collections.setRetention', { collectionId: id, retention })).deleted);
+      if (holdReason === null && collection.legalHold) deleted.push(...(await this.#client.call('collections.setLegalHold', { collectionId: id, reason: null })).deleted);
+    } catch (e) {
+      toasts.error(e);
+      return null;
+    }
+    const docs = deleted.filter((i) => i.kind === 'document').length;
+    const convs = deleted.length - docs;
+    const parts = [docs ? `${docs} ${docs === 1 ? 'document' : 'documents'}` : '', convs ? `${convs} ${convs === 1 ? 'conversation' : 'conversations'}` : ''].filter(Boolean);
+    toasts.show(parts.length ? `Retention of “${collection.name}” saved. Deleted ${parts.join(' and ')}.` : `Retention of “${collection.name}” saved.`);
+    return deleted;
   }
 
   async useForSearch(modelId: string | null): Promise<void> {
