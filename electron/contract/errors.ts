@@ -40,6 +40,8 @@ export type ErrorCode =
   | 'store/key-missing'
   | 'collection/not-found'
   | 'retention/held'
+  | 'record/empty'
+  | 'record/pdf-characters'
   | 'assistant/not-found'
   | 'assistant/template-not-found'
   | 'assistant/general'

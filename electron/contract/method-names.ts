@@ -97,7 +97,8 @@ export const METHOD_NAMES = [
   'audit.list',
   'audit.verify',
   'audit.export',
-  'audit.noteExport',
+  'records.identifiers',
+  'records.export',
 ] as const;
 
 export type MethodNameFromList = (typeof METHOD_NAMES)[number];

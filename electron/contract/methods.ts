@@ -19,6 +19,8 @@ import type {
   AssistantTemplateInfo,
   Collection,
   RetentionOutcome,
+  ExportedRecord,
+  IdentifierCandidate,
   RetentionPlan,
   Conversation,
   ConversationDetail,
@@ -44,6 +46,11 @@ import type {
 const id = z.string().min(1).max(64);
 /** Days kept: at least one, at most 100 years; null keeps forever. */
 const retentionDays = z.number().int().min(1).max(36_500).nullable();
+const recordTarget = z.discriminatedUnion('what', [
+  z.object({ what: z.literal('conversation'), conversationId: id }).strict(),
+  z.object({ what: z.literal('summary'), summaryId: id }).strict(),
+  z.object({ what: z.literal('task'), runId: id }).strict(),
+]);
 const retentionRule = z.object({ documentDays: retentionDays, conversationDays: retentionDays }).strict();
 const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: id }).strict();
@@ -281,12 +288,11 @@ export const methods = {
   'audit.verify': method<AuditCheck>()(empty),
   /** The whole trail as JSON Lines (base64), with each entry's seal. */
   'audit.export': method<{ fileName: string; mimeType: string; base64: string }>()(empty),
-  /** A file the window made itself (a conversation or a summary as Markdown) was saved: recorded. */
-  'audit.noteExport': method<{ recorded: true }>()(
-    z.discriminatedUnion('what', [
-      z.object({ what: z.literal('conversation'), conversationId: id }).strict(),
-      z.object({ what: z.literal('summary'), summaryId: id }).strict(),
-    ]),
+  /** Personal identifiers found in a record by patterns, for review before a redacted export. */
+  'records.identifiers': method<IdentifierCandidate[]>()(z.object({ target: recordTarget }).strict()),
+  /** A conversation, summary or task table as a record (Markdown, Word or PDF), with the approved terms redacted. */
+  'records.export': method<ExportedRecord>()(
+    z.object({ target: recordTarget, format: z.enum(['markdown', 'docx', 'pdf']), redact: z.array(z.string().trim().min(2).max(200)).max(500) }).strict(),
   ),
 } as const;
 

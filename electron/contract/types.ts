@@ -391,6 +391,13 @@ export interface DocumentProgress {
 
 export const SUMMARY_KINDS = ['brief', 'detailed', 'key-points', 'clinical', 'legal'] as const;
 export type SummaryKind = (typeof SUMMARY_KINDS)[number];
+export const SUMMARY_KIND_LABELS: Record<SummaryKind, string> = {
+  brief: 'Brief',
+  detailed: 'Detailed',
+  'key-points': 'Key points',
+  clinical: 'Clinical: history, findings, medications, plan',
+  legal: 'Legal: parties, dates, obligations, risks',
+};
 export type SummaryStatus = 'running' | 'complete' | 'stopped' | 'failed' | 'interrupted';
 
 export interface SummarySection {
@@ -706,6 +713,31 @@ export interface EventMap {
 export type EventName = keyof EventMap;
 
 /** What an audit entry records (the first word is its group: model, document, question…). */
+/** What can be exported as a record. */
+export type RecordTarget = { what: 'conversation'; conversationId: string } | { what: 'summary'; summaryId: string } | { what: 'task'; runId: string };
+export type RecordFormat = 'markdown' | 'docx' | 'pdf';
+export type IdentifierKind = 'name' | 'date-of-birth' | 'id-number' | 'record-number' | 'phone' | 'email' | 'address';
+
+/** A personal identifier found in a record by its patterns, for a person to review before export. */
+export interface IdentifierCandidate {
+  text: string;
+  kind: IdentifierKind;
+  /** Occurrences in the record. */
+  count: number;
+  /** The words around where it was found. */
+  context: string;
+}
+
+export interface ExportedRecord {
+  fileName: string;
+  mimeType: string;
+  base64: string;
+  /** SHA-256 of the file (also in the audit trail, so the record can be checked later). */
+  sha256: string;
+  /** Occurrences replaced with [REDACTED]. */
+  redactions: number;
+}
+
 export type AuditAction =
   | 'model.added'
   | 'model.removed'

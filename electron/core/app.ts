@@ -27,6 +27,7 @@ import { chatAudit } from '../services/audit/chat-audit.ts';
 import { workAudit } from '../services/audit/work-audit.ts';
 import { RetentionService } from '../services/retention/retention-service.ts';
 import { RetentionStore } from '../services/store/retention-store.ts';
+import { RecordService } from '../services/records/record-service.ts';
 import { AppLock } from '../services/lock/app-lock.ts';
 import { LockStore } from '../services/store/lock-store.ts';
 import { mainThreadReader, RetrievalReader } from '../services/retrieval/retrieval-reader.ts';
@@ -291,6 +292,16 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     announce: () => collections.announce(),
   });
   retention.start();
+  const records = new RecordService({
+    conversation: (id) => conversationService.get(id),
+    assistantName: (id) => assistants.list().find((a) => a.id === id)?.name ?? null,
+    summary: (id) => summaryStore.get(id),
+    task: (id) => tasks!.get(id),
+    document: (id) => documentStore.get(id),
+    models: () => modelStore.list(),
+    actor: audit.actor,
+    version: options.version,
+  });
   const documentTitle = (id: string) => documentStore.get(id)?.title ?? 'This document';
   const conversationTitle = (id: string) => conversations.getConversation(id)?.title ?? 'this conversation';
   /** A conversation under a legal hold keeps its messages: editing or regenerating would delete some. */
@@ -482,12 +493,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       mimeType: 'application/x-ndjson',
       base64: Buffer.from(audit.exportJsonl(), 'utf8').toString('base64'),
     }),
-    'audit.noteExport': (input) => {
-      // Only what exists is recorded as exported.
-      if (input.what === 'conversation') conversationService.get(input.conversationId);
-      else if (!summaryStore.get(input.summaryId)) throw new UserFacingError('summary/not-found', 'That summary no longer exists.');
-      return { recorded: true as const };
-    },
+    'records.identifiers': ({ target }) => records.identifiers(target),
+    'records.export': ({ target, format, redact }) => records.export(target, format, redact),
   }, console.error, auditedCalls(audit, {
     model: (id) => modelStore.get(id),
     document: (id) => documentStore.get(id),

@@ -97,12 +97,14 @@ describe('documents in the browser', () => {
     await expect.poll(() => page.getByRole('article', { name: `Page ${cited}` }).textContent()).toContain(pageSentence(cited));
     expect(page.url()).toBe(url);
 
-    const download = page.waitForEvent('download');
-    await saved.getByRole('button', { name: 'Export as Markdown' }).click();
-    const file = await download;
+    await saved.getByRole('button', { name: 'Export…' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Export the legal summary/ });
+    await dialog.getByLabel('Markdown (.md)').check();
+    const [file] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export', exact: true }).click()]);
     expect(file.suggestedFilename()).toBe('Lease of 12 pages - legal summary.md');
     const text = readFileSync((await file.path())!, 'utf8');
     expect(text).toMatch(/^# Legal: parties, dates, obligations, risks summary of “Lease of 12 pages”/);
+    expect(text).toMatch(/\| Lease of 12 pages \| [^|]+\.pdf \| 12 pages \| [0-9a-f]{64} \|/);
     expect(text).toMatch(/\[p\. \d+(–\d+)?\]/);
 
     // Saved with the document: still there after reopening it.

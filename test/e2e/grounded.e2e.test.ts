@@ -10,6 +10,7 @@ import { CORPUS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { GROUNDED_MODEL } from '../fixtures/paths.ts';
 import { dropFiles, launchChromium } from '../support/browser.ts';
+import { pdfWords } from '../support/pdf-text.ts';
 import { CHROMIUM_OWN_HOSTS, connectsIn, dnsQuestionsIn, staysLocal, straceWorks } from '../support/egress.ts';
 import { openServerDatabase, startWebServer, type RunningServer } from '../support/web-server.ts';
 
@@ -100,20 +101,42 @@ describe('grounded answers in the browser', () => {
     expect(await reply.getByRole('group', { name: 'Sources' }).count()).toBe(0);
   });
 
-  it('exports the conversation as Markdown: each sentence with its checked source or marked, the sources quoted with their pages', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export', exact: true }).click()]);
+  it('exports the conversation as a record: Markdown with each sentence’s checked source or its mark; a redacted PDF with none of the redacted words', async () => {
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Export the conversation/ });
+    await dialog.getByLabel('Markdown (.md)').check();
+    const [download] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export', exact: true }).click()]);
     // Named by the conversation's title (proposed from the first question, cut to a few words).
     expect(download.suggestedFilename()).toBe('What is the notice period for terminating the_.md');
     const text = readFileSync((await download.path())!, 'utf8');
     expect(text).toMatch(/^# What is the notice period for terminating the…\n/);
+    expect(text).toMatch(/\*\*Model:\*\* Grounded Test Model · SHA-256 [0-9a-f]{64}/);
+    expect(text).toMatch(/\| Lease agreement \| lease\.pdf \| \d+ pages \| [0-9a-f]{64} \|/);
     expect(text).toContain('## You · ');
     expect(text).toContain('What is the notice period for terminating the lease?');
     expect(text).toContain('The notice period is thirty days. [1]');
-    expect(text).toContain('Rent doubles each year. *(not in your documents)*');
-    expect(text).toContain('> 2 of 4 sentences supported by the documents');
+    expect(text).toContain('Rent doubles each year. (not in your documents)');
+    expect(text).toContain('*2 of 4 sentences supported by the documents');
     expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');
-    expect(text).toContain('> 2 citations could not be checked against the documents and are not listed.');
+    expect(text).toContain('*2 citations could not be checked against the documents and are not listed.*');
     expect(text).toContain('I could not find anything about this in “Lease matter”');
+    await expect.poll(() => page.getByText(/^Saved What is the notice period for terminating the_\.md\. Its SHA-256, [0-9a-f]{12}…, is in the audit trail\.$/).isVisible()).toBe(true);
+
+    // Redacted, as PDF: the tenant's name is not found by pattern (no title or label), so it is added by hand.
+    await page.getByRole('button', { name: 'Export…' }).click();
+    await dialog.getByLabel('PDF').check();
+    await dialog.getByRole('checkbox', { name: /^Redact personal identifiers/ }).check();
+    await dialog.getByLabel('Another term to redact').fill('Maria Lopez');
+    await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => dialog.getByRole('list', { name: 'Your terms to redact' }).textContent()).toContain('Maria Lopez');
+    const terms = await dialog.getByRole('button', { name: /^Export with \d+ terms? redacted$/ }).textContent();
+    const [pdf] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: terms! }).click()]);
+    expect(pdf.suggestedFilename()).toBe('What is the notice period for terminating the_ (redacted).pdf');
+    const words = await pdfWords(readFileSync((await pdf.path())!));
+    expect(words).toContain('notice of thirty days');
+    expect(words).not.toContain('Maria Lopez');
+    expect(words).toContain('[REDACTED]');
+    expect(words).toMatch(/Redacted: \d+ occurrences? of \d+ personal identifiers? reviewed by/);
   });
 
   it('with the smallest context, long passages are fitted to it: the answer comes, marked, never an error about the question', async () => {
@@ -180,7 +203,9 @@ describe('grounded answers in the browser', () => {
     const entries = page.getByRole('table', { name: 'Audit entries' });
     await entries.waitFor();
     await entries.getByText('Deleted the document “lease.pdf”').waitFor();
-    await entries.getByText(/^Exported the conversation “What is the notice period/).waitFor();
+    // Both exports, each with its file.
+    await entries.getByText(/^Exported the conversation “What is the notice period.*” as What is the notice period for terminating the_ \(redacted\)\.pdf \(\d+ identifiers? redacted\)$/).waitFor();
+    await entries.getByText(/^Exported the conversation “What is the notice period.*” as What is the notice period for terminating the_\.md$/).waitFor();
 
     await page.getByLabel('Show').selectOption({ label: 'Questions asked' });
     await expect.poll(() => entries.getByRole('row').count()).toBeGreaterThan(1);

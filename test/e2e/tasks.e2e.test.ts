@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { strFromU8, unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACTS, governingLawSentence, writeContracts } from '../fixtures/documents.ts';
@@ -117,5 +118,18 @@ describe('tasks in the browser', () => {
     expect(byTitle(alder.title)[header.indexOf('Governing law — check')]).toBe('verified');
     expect(byTitle(alder.title)[header.indexOf('Parties — check')]).toBe('unverified: The value is not in the quoted words.');
     expect(byTitle(alder.title)[header.indexOf('Renewal term — check')]).toBe('not stated: No sentence of the document has the words that state it.');
+
+    // The same table as a record in Word: each value with its page and words, or why it has none.
+    await page.getByRole('button', { name: 'Export record…' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Export the task table/ });
+    expect(await dialog.getByLabel('Word (.docx)').isChecked()).toBe(true);
+    const [word] = await Promise.all([page.waitForEvent('download'), dialog.getByRole('button', { name: 'Export', exact: true }).click()]);
+    expect(word.suggestedFilename()).toMatch(/^Clause table .*\.docx$/);
+    const xml = strFromU8(unzipSync(readFileSync((await word.path())!))['word/document.xml']);
+    const texts = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]).join('|');
+    expect(texts).toContain(`page 2: “${governingLawSentence('Delaware')}”`);
+    expect(texts).toContain('not stated: No sentence of the document has the words that state it.');
+    expect(texts).toMatch(/edited by .+ on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(the model(?:'|&apos;)s value: not verified\)/);
+    expect(texts).toMatch(/SHA-256 [0-9a-f]{64}/);
   });
 });

@@ -1,6 +1,8 @@
 // Grounded answers from the user's documents: indexing, hybrid retrieval quality, collection
 // isolation, and the citation check, on real files, a real SQLite store and real GGUF models.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { strFromU8, unzipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,7 @@ import { ask as askAndWait, granter, routerCaller } from '../support/router-call
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { until } from '../support/web-server.ts';
+import { pdfWords } from '../support/pdf-text.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
@@ -282,12 +285,79 @@ describe('grounded answers', () => {
     const lines = Buffer.from(file.base64, 'base64').toString('utf8').trim().split('\n');
     expect(lines).toHaveLength(all.length);
     expect((await call('audit.list', { action: 'export' })).entries[0].summary).toBe(`Exported the audit trail as ${file.fileName}`);
-    await call('audit.noteExport', { what: 'conversation', conversationId });
-    expect((await call('audit.list', { action: 'export', limit: 1 })).entries[0].details).toMatchObject({ what: 'the conversation', id: conversationId, format: 'markdown' });
-    const missing = await enclave.router.call('audit.noteExport', { what: 'conversation', conversationId: 'no-such-conversation' });
-    expect(missing).toMatchObject({ ok: false, error: { code: 'conversation/not-found' } });
-    expect((await call('audit.list', { action: 'export' })).total).toBe(2);
+    expect((await call('audit.list', { action: 'export' })).total).toBe(1);
     expect((await call('audit.verify', {})).intact).toBe(true);
+  });
+
+  it('exports the conversation as a record in Markdown, Word and PDF: checked sources with page and words, the model and documents by SHA-256, the file’s own SHA-256 in the audit trail', async () => {
+    const target = { what: 'conversation' as const, conversationId };
+    const model = (await call('models.list', {})).models.find((m) => m.id === groundedModelId)!;
+    const leaseSha = enclave.db.prepare('SELECT sha256 FROM documents WHERE id = ?').pluck().get(docIds.lease) as string;
+    const md = await call('records.export', { target, format: 'markdown', redact: [] });
+    const text = Buffer.from(md.base64, 'base64').toString('utf8');
+    expect(md.fileName).toMatch(/\.md$/);
+    expect(text).toContain('The notice period is thirty days. [1]');
+    expect(text).toContain('(not in your documents)');
+    expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');
+    expect(text).toContain(`Grounded Test Model · SHA-256 ${model.sha256}`);
+    expect(text).toContain(`| Lease agreement | lease.pdf |`);
+    expect(text).toContain(leaseSha);
+    expect(text).toMatch(/\*\*Exported:\*\* \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC by .+ \(browser\), from Enclave test/);
+    expect(md.sha256).toBe(createHash('sha256').update(Buffer.from(md.base64, 'base64')).digest('hex'));
+
+    const docx = await call('records.export', { target, format: 'docx', redact: [] });
+    const xml = strFromU8(unzipSync(Buffer.from(docx.base64, 'base64'))['word/document.xml']);
+    expect(xml).toContain('notice of thirty days');
+    expect(xml).toContain(model.sha256);
+    expect(xml).toContain(leaseSha);
+
+    const pdf = await call('records.export', { target, format: 'pdf', redact: [] });
+    const pdfText = await pdfWords(Buffer.from(pdf.base64, 'base64'));
+    expect(pdfText).toContain('notice of thirty days');
+    expect(pdfText).toContain('Lease agreement, page 3');
+    expect(pdfText).toMatch(/page 1 of \d+/);
+
+    const exports = (await call('audit.list', { action: 'export', limit: 3 })).entries;
+    expect(exports.map((e) => [e.details.format, e.details.sha256])).toEqual([
+      ['pdf', pdf.sha256],
+      ['docx', docx.sha256],
+      ['markdown', md.sha256],
+    ]);
+    expect(exports[0].summary).toMatch(/^Exported the conversation “.+” as .+\.pdf$/);
+  });
+
+  it('a redacted record: identifiers found by pattern are offered, a term of the person’s own is added, and none is left in the file', async () => {
+    const c = await call('conversations.create', { title: 'Intake for Mr. John Carver' });
+    enclave.conversations.appendMessage({ conversationId: c.id, role: 'user', content: 'Patient: John Carver, DOB: 03/14/1962, MRN: 00482913. Call (555) 201-3344. Does the lease with Maria Lopez allow pets?', status: 'complete' });
+    const target = { what: 'conversation' as const, conversationId: c.id };
+    const found = await call('records.identifiers', { target });
+    expect(found.map((f) => [f.kind, f.text])).toEqual(expect.arrayContaining([
+      ['name', 'John Carver'],
+      ['date-of-birth', '03/14/1962'],
+      ['record-number', '00482913'],
+      ['phone', '(555) 201-3344'],
+    ]));
+    // A name with no title or label is not found by the patterns: the person adds it.
+    expect(found.some((f) => f.text.includes('Maria'))).toBe(false);
+    const terms = [...found.map((f) => f.text), 'Maria Lopez'];
+    for (const format of ['markdown', 'docx', 'pdf'] as const) {
+      const r = await call('records.export', { target, format, redact: terms });
+      const bytes = Buffer.from(r.base64, 'base64');
+      const words = format === 'markdown' ? bytes.toString('utf8') : format === 'docx' ? strFromU8(unzipSync(bytes)['word/document.xml']) : await pdfWords(bytes);
+      for (const t of terms) expect(words, `${format}: ${t}`).not.toContain(t);
+      expect(words).toContain('[REDACTED]');
+      expect(words).toMatch(/occurrences of 5 personal identifiers reviewed by .+ replaced with \[REDACTED\]/);
+      expect(r.fileName).toBe(`Intake for Mr_ _REDACTED_ (redacted).${format === 'markdown' ? 'md' : format}`);
+      expect(r.redactions).toBe(6);
+    }
+    expect((await call('audit.list', { action: 'export', limit: 1 })).entries[0].details).toMatchObject({ redactedTerms: 5, redactions: 6, format: 'pdf' });
+    // Characters the PDF font cannot show: refused with what to do; Markdown keeps them.
+    enclave.conversations.appendMessage({ conversationId: c.id, role: 'user', content: '合同的租期是多久？', status: 'complete' });
+    expect(await enclave.router.call('records.export', { target, format: 'pdf', redact: [] })).toMatchObject({ ok: false, error: { code: 'record/pdf-characters', message: expect.stringMatching(/^This record has characters the PDF's font cannot show \(合 同/) } });
+    expect(Buffer.from((await call('records.export', { target, format: 'markdown', redact: [] })).base64, 'base64').toString('utf8')).toContain('合同的租期是多久？');
+    // Only what exists.
+    expect(await enclave.router.call('records.export', { target: { what: 'conversation', conversationId: 'no-such-conversation' }, format: 'markdown', redact: [] })).toMatchObject({ ok: false, error: { code: 'conversation/not-found' } });
+    await call('conversations.delete', { conversationId: c.id });
   });
 
   it('a collection with no readable documents gets a clear answer; a conversation with no collection is plain chat', async () => {

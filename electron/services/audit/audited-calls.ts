@@ -2,7 +2,7 @@
 // documents added and removed, settings changed, and files exported. What happens inside a reply
 // (questions, passages, answers) is recorded by the chat itself (chat-audit.ts).
 import type { CallObserver } from '../../core/router.ts';
-import type { DocumentImport, DocumentInfo, ModelInfo, Settings } from '../../contract/types.ts';
+import type { DocumentImport, DocumentInfo, ExportedRecord, ModelInfo, RecordTarget, Settings } from '../../contract/types.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 
 export interface AuditLookups {
@@ -72,13 +72,27 @@ export function auditedCalls(audit: AuditLog, find: AuditLookups): CallObserver 
         return exported('the evaluation', find.evalRun(input.runId as string), input.runId as string);
       case 'audit.export':
         return exported('the audit trail', null, 'audit');
-      case 'audit.noteExport': {
-        if (input.what === 'conversation') {
-          const title = find.conversationTitle(input.conversationId as string);
-          return () => audit.record('export', `Exported the conversation “${title}” as Markdown`, { what: 'the conversation', id: input.conversationId, name: title, format: 'markdown' });
-        }
-        const s = find.summary(input.summaryId as string);
-        return () => audit.record('export', `Exported a summary of “${s?.documentTitle}” as Markdown`, { what: 'the summary', id: input.summaryId, name: s?.documentTitle ?? null, kind: s?.kind ?? null, format: 'markdown' });
+      case 'records.export': {
+        const target = input.target as RecordTarget;
+        const [what, id, name] =
+          target.what === 'conversation'
+            ? ['the conversation', target.conversationId, find.conversationTitle(target.conversationId)]
+            : target.what === 'summary'
+              ? ['a summary of', target.summaryId, find.summary(target.summaryId)?.documentTitle ?? null]
+              : ['the task table', target.runId, find.taskRun(target.runId)];
+        return (output) => {
+          const r = output as ExportedRecord;
+          audit.record('export', `Exported ${what}${name ? ` “${name}”` : ''} as ${r.fileName}${r.redactions ? ` (${r.redactions} identifiers redacted)` : ''}`, {
+            what,
+            id,
+            name,
+            fileName: r.fileName,
+            format: input.format,
+            sha256: r.sha256,
+            redactedTerms: (input.redact as string[]).length,
+            redactions: r.redactions,
+          });
+        };
       }
       default:
         return null;

@@ -55,6 +55,11 @@ export class AuditLog {
   readonly #actor: string;
   readonly #append;
 
+  /** Who this trail says acts (the computer's account, and how Enclave is used). */
+  get actor(): string {
+    return this.#actor;
+  }
+
   constructor(db: Database, options: { sealFile: string; actor: string; now?: () => number }) {
     this.#db = db;
     this.#sealFile = options.sealFile;

@@ -1,14 +1,8 @@
-import type { Summary, SummaryKind, SummaryProgress } from '../../../electron/contract/types.ts';
+import { SUMMARY_KINDS as KINDS, SUMMARY_KIND_LABELS, type Summary, type SummaryKind, type SummaryProgress } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
-export const SUMMARY_KINDS: { kind: SummaryKind; label: string }[] = [
-  { kind: 'brief', label: 'Brief' },
-  { kind: 'detailed', label: 'Detailed' },
-  { kind: 'key-points', label: 'Key points' },
-  { kind: 'clinical', label: 'Clinical: history, findings, medications, plan' },
-  { kind: 'legal', label: 'Legal: parties, dates, obligations, risks' },
-];
+export const SUMMARY_KINDS: { kind: SummaryKind; label: string }[] = KINDS.map((kind) => ({ kind, label: SUMMARY_KIND_LABELS[kind] }));
 
 /** Summaries of the document open in the reader, and the one being written. */
 export class SummariesManager {
