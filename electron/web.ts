@@ -1,6 +1,9 @@
 // Browser mode: the same services and renderer, served to a browser on 127.0.0.1.
 //   node dist/electron/web.js [--port N] [--data-dir DIR] [--model FILE.gguf] [--threads N] [--context-size N]
-//                             [--passphrase-file FILE]
+//                             [--passphrase-file FILE] [--bundle DIR]
+// --bundle (set by an air-gapped bundle's ./enclave launcher): at the first start the bundle's
+// files are checked against its SHA256SUMS; a damaged bundle does not start, a bundled model that
+// does not match is refused, and the models that match are added to the library.
 // The library is encrypted at rest. Its key is kept in a key file outside the data folder
 // (ENCLAVE_KEY_DIR, by default ~/.local/state/enclave-keys), or wrapped by a passphrase given in
 // a file (--passphrase-file) or in ENCLAVE_PASSPHRASE.
@@ -9,7 +12,7 @@ import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEnclave, documentsDir, modelsDir } from './core/app.ts';
@@ -23,6 +26,7 @@ import { encryptingStream, VAULT_SUFFIX } from './services/files/vault.ts';
 import { encryptDatabaseWithProgress, needsEncryption } from './services/store/encrypt-store.ts';
 import { keyFileWrapper, loadStoreKey, passphraseWrapper, type KeyWrapper } from './services/store/store-key.ts';
 import { UserFacingError } from './contract/errors.ts';
+import { checkBundle, checkedBefore, markChecked, MANIFEST, type BundleCheck } from './services/bundle/manifest.ts';
 import type { Writable } from 'node:stream';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +41,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     'context-size': { type: 'string' },
     'passphrase-file': { type: 'string' },
+    bundle: { type: 'string' },
   },
 });
 
@@ -79,6 +84,45 @@ function storeKey(): Buffer {
   }
 }
 
+/** The bundle's models that matched their checksums at its first start; notices for the window. */
+const bundledModels: string[] = [];
+const notices: string[] = [];
+if (args.bundle) {
+  const root = resolve(args.bundle);
+  const stamp = join(dataDir, 'bundle-check.json');
+  if (!checkedBefore(root, stamp)) {
+    console.log(`Checking this bundle's files against ${MANIFEST} (first start)…`);
+    let check: BundleCheck;
+    try {
+      let shown = 0;
+      check = await checkBundle(root, (done, total) => {
+        const percent = Math.floor((100 * done) / Math.max(1, total));
+        if (percent >= shown + 25 && percent < 100) console.log(`  ${(shown = percent - (percent % 25))}%`);
+      });
+    } catch (e) {
+      console.error(`This Enclave bundle cannot be checked: ${(e as Error).message} Copy the bundle again from its source.`);
+      process.exit(5);
+    }
+    const bad = [...check.damaged.map((p) => `${p} (changed)`), ...check.missing.map((p) => `${p} (missing)`)];
+    if (bad.length) {
+      console.error(
+        `This Enclave bundle is damaged, so it was not started: ${bad.length} ${bad.length === 1 ? 'file does' : 'files do'} not match ${MANIFEST}: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''}. ` +
+          `Copy the bundle again from its source, and check the copy with “sha256sum -c ${MANIFEST}” in its folder.`,
+      );
+      process.exit(5);
+    }
+    for (const r of check.refusedModels) {
+      const message = `The bundled model ${basename(r.file)} ${r.reason}. It was not added to your models; copy it again from the bundle's source.`;
+      console.error(message);
+      notices.push(message);
+    }
+    bundledModels.push(...check.models);
+    await mkdir(dataDir, { recursive: true });
+    markChecked(root, stamp);
+    console.log(`All files match ${MANIFEST}.`);
+  }
+}
+
 const key = storeKey();
 const databaseFile = join(dataDir, 'enclave.db');
 if (needsEncryption(databaseFile)) {
@@ -102,7 +146,7 @@ if (needsEncryption(databaseFile)) {
 }
 
 const token = randomBytes(24).toString('base64url');
-const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override, key });
+const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override, key, notices });
 let origin = '';
 
 function securityHeaders(res: ServerResponse): void {
@@ -230,7 +274,23 @@ server.listen(port, '127.0.0.1', async () => {
   origin = `http://127.0.0.1:${boundPort}`;
   console.log(`Enclave is running at ${origin}/?token=${token}`);
   console.log(`Data folder: ${dataDir}`);
-  if (args.model) {
+  for (const file of bundledModels) {
+    try {
+      const model = await enclave.models.add(file);
+      console.log(`Bundled model added: ${model.name}`);
+    } catch (e) {
+      console.error(`The bundled model ${basename(file)} could not be added: ${(e as Error).message}`);
+    }
+  }
+  if (bundledModels.length && !args.model) {
+    // The first bundled model is the one used, unless a model was already chosen before.
+    await enclave.models.settled;
+    const library = enclave.models.list();
+    if (!library.activeModelId) {
+      const first = library.models.find((m) => m.path === bundledModels[0]);
+      if (first) await enclave.models.activate(first.id).catch((e) => console.error(`The model ${first.name} could not be loaded: ${(e as Error).message}`));
+    } else void enclave.restoreActiveModel();
+  } else if (args.model) {
     try {
       const model = await enclave.models.add(args.model);
       await enclave.models.settled;

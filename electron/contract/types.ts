@@ -20,6 +20,8 @@ export interface AppInfo {
   mode: 'electron' | 'web';
   dataDir: string;
   physicalCores: number;
+  /** What the user must know from the start (a bundled model refused by its checksum). */
+  notices: string[];
 }
 
 export interface ModelInfo {

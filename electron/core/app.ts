@@ -68,6 +68,8 @@ export interface EnclaveOptions {
    * data folder are encrypted with it. Without one (tests) they are plain files.
    */
   key?: Buffer | null;
+  /** Said to the window when it connects (app.info): what happened at start that the user must know. */
+  notices?: string[];
 }
 
 export interface Enclave {
@@ -372,7 +374,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
 
   const router = createRouter({
-    'app.info': () => ({ version: options.version, mode: options.mode, dataDir: options.dataDir, physicalCores: physicalCoreCount() }),
+    'app.info': () => ({ version: options.version, mode: options.mode, dataDir: options.dataDir, physicalCores: physicalCoreCount(), notices: options.notices ?? [] }),
     'settings.get': () => settings.get(),
     'settings.update': (patch) => modelUse.updateSettings(patch),
     'models.list': () => models.list(),

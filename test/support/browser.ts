@@ -6,9 +6,12 @@ import { tracedExecutable } from './egress.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** `traceConnects`: a log path; Chromium then runs under strace (see egress.ts). */
-export function launchChromium(options: { traceConnects?: string } = {}): Promise<Browser> {
-  const executablePath = options.traceConnects ? tracedExecutable(CHROMIUM, options.traceConnects, `${options.traceConnects}-chromium.sh`) : CHROMIUM;
+/**
+ * `traceConnects`: a log path; Chromium then runs under strace (see egress.ts). `wrap`: makes the
+ * executable that runs Chromium some other way (inside a network namespace).
+ */
+export function launchChromium(options: { traceConnects?: string; wrap?: (chromium: string) => string } = {}): Promise<Browser> {
+  const executablePath = options.traceConnects ? tracedExecutable(CHROMIUM, options.traceConnects, `${options.traceConnects}-chromium.sh`) : options.wrap ? options.wrap(CHROMIUM) : CHROMIUM;
   return chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -32,8 +32,9 @@ export interface RunningServer {
   kill(): Promise<void>;
 }
 
-export async function startWebServer(args: string[], env: Record<string, string> = {}, options: { traceConnects?: string } = {}): Promise<RunningServer> {
-  const command = [process.execPath, WEB_ENTRY, '--port', '0', ...args];
+/** `command`: what starts the server instead of `node dist/electron/web.js` (a bundle's launcher, inside a namespace). */
+export async function startWebServer(args: string[], env: Record<string, string> = {}, options: { traceConnects?: string; command?: string[] } = {}): Promise<RunningServer> {
+  const command = [...(options.command ?? [process.execPath, WEB_ENTRY]), '--port', '0', ...args];
   const [program, ...rest] = options.traceConnects ? traced(command, options.traceConnects) : command;
   const child = spawn(program, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],

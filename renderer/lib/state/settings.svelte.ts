@@ -13,7 +13,14 @@ export class SettingsManager {
     client.onConnection((c) => {
       if (c !== 'open') return;
       client.call('settings.get', {}).then((s) => (this.settings = s)).catch((e) => toasts.error(e));
-      client.call('app.info', {}).then((i) => (this.info = i)).catch(() => {});
+      client
+        .call('app.info', {})
+        .then((i) => {
+          // Shown once per window, not again at each reconnection.
+          if (!this.info) for (const n of i.notices) toasts.show(n, 'error', 0);
+          this.info = i;
+        })
+        .catch(() => {});
     });
   }
 
