@@ -110,13 +110,32 @@ if (!app.requestSingleInstanceLock()) {
       const databaseFile = join(dataDir, 'enclave.db');
       if (needsEncryption(databaseFile)) {
         console.log('[main] encrypting the library…');
-        let shown = -1;
-        await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
-          const percent = Math.floor(fraction * 100);
-          if (percent < shown + 10 && percent < 100) return;
-          shown = percent;
-          console.log(`[main] encrypting the library: ${percent}%`);
+        // A small window says what is happening, with the progress in its title and taskbar button.
+        const progress = new BrowserWindow({
+          width: 520,
+          height: 240,
+          resizable: false,
+          minimizable: false,
+          title: 'Encrypting your library…',
+          webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, devTools: false },
         });
+        progress.webContents.on('will-navigate', (event) => event.preventDefault());
+        void progress.loadURL(`${APP_ORIGIN}/encrypting.html`);
+        let shown = -1;
+        try {
+          await encryptDatabaseWithProgress(databaseFile, key, (fraction) => {
+            const percent = Math.floor(fraction * 100);
+            if (!progress.isDestroyed()) {
+              progress.setProgressBar(fraction);
+              progress.setTitle(`Encrypting your library… ${percent}%`);
+            }
+            if (percent < shown + 10 && percent < 100) return;
+            shown = percent;
+            console.log(`[main] encrypting the library: ${percent}%`);
+          });
+        } finally {
+          if (!progress.isDestroyed()) progress.destroy();
+        }
       }
     } catch (e) {
       dialog.showErrorBox(
@@ -128,7 +147,13 @@ if (!app.requestSingleInstanceLock()) {
       app.quit();
       return;
     }
-    enclave = createEnclave({ dataDir, mode: 'electron', version: app.getVersion(), spawnReader: utilityReader, key });
+    try {
+      enclave = createEnclave({ dataDir, mode: 'electron', version: app.getVersion(), spawnReader: utilityReader, key });
+    } catch (e) {
+      dialog.showErrorBox('Enclave cannot open its library', e instanceof UserFacingError ? e.message : `Your library could not be opened: ${(e as Error).message}`);
+      app.quit();
+      return;
+    }
     attachElectronTransport({ router: enclave.router, events: enclave.events, window: () => win, isTrustedSender, files: enclave.files });
     await createWindow();
     void enclave.restoreActiveModel();

@@ -119,7 +119,7 @@ if (args.bundle) {
     bundledModels.push(...check.models);
     await mkdir(dataDir, { recursive: true });
     markChecked(root, stamp);
-    console.log(`All files match ${MANIFEST}.`);
+    console.log(`The app's files match ${MANIFEST}.`);
   }
 }
 
@@ -146,7 +146,17 @@ if (needsEncryption(databaseFile)) {
 }
 
 const token = randomBytes(24).toString('base64url');
-const enclave = createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override, key, notices });
+function openLibrary() {
+  try {
+    return createEnclave({ dataDir, mode: 'web', version: packageJson.version, settingsOverride: override, key, notices });
+  } catch (e) {
+    // A damaged database file, a key that does not open it: said plainly; nothing was changed.
+    if (!(e instanceof UserFacingError)) throw e;
+    console.error(e.message);
+    process.exit(3);
+  }
+}
+const enclave = openLibrary();
 let origin = '';
 
 function securityHeaders(res: ServerResponse): void {

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'document/not-ready'
   | 'summary/not-found'
   | 'store/wrong-key'
+  | 'store/damaged'
   | 'app/locked'
   | 'lock/wrong-passphrase'
   | 'lock/not-enabled'

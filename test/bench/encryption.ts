@@ -1,12 +1,14 @@
 // What encryption at rest costs (not a test): the same real documents read and searched with the
 // library encrypted (the product) and plain, in one run. Reports pages/s of reading and p50/p95
-// of keyword retrieval over the whole library, and their ratios (goal ≥ 0.95).
+// of keyword retrieval over the whole library, chat tokens/s with the real SmolLM2 (when
+// ../shared has it), and their ratios (goal ≥ 0.95).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { createEnclave } from '../../electron/core/app.ts';
-import { REAL_CORPUS } from '../fixtures/paths.ts';
+import { REAL_CORPUS, SMOLLM_MODEL } from '../fixtures/paths.ts';
+import { ask } from '../support/router-call.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -23,11 +25,15 @@ interface Figures {
   p50: number;
   p95: number;
   chunks: number;
+  /** Mean of the replies' tokens/s; null without the real chat model. */
+  tokensPerSecond: number | null;
 }
+
+const CHAT_QUESTIONS = ['What should a tenant do before ending a lease?', 'Explain what a warranty is in two sentences.', 'List three things a clinic must keep confidential.', 'What is an indemnity clause?'];
 
 async function measure(paths: string[], questions: string[] | null, key: Buffer | null): Promise<{ figures: Figures; questions: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'enclave-bench-encryption-'));
-  const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'bench', key });
+  const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'bench', key, settingsOverride: { threads: 1, maxTokens: 96 } });
   try {
     let pages = 0;
     const ids: string[] = [];
@@ -63,7 +69,20 @@ async function measure(paths: string[], questions: string[] | null, key: Buffer 
       await enclave.retriever.searchDocuments(q, ids, 6);
       times.push(performance.now() - t);
     }
-    return { figures: { pagesPerSecond: pages / seconds, p50: percentile(times, 0.5), p95: percentile(times, 0.95), chunks }, questions: asked };
+    // Chat: the same questions to the same model; every reply and its tokens are written to the library.
+    let tokensPerSecond: number | null = null;
+    if (existsSync(SMOLLM_MODEL)) {
+      const model = await enclave.models.add(SMOLLM_MODEL);
+      await enclave.models.activate(model.id);
+      const speeds: number[] = [];
+      const conversation = enclave.conversations.createConversation({ title: 'Bench' });
+      for (const q of CHAT_QUESTIONS) {
+        const reply = await ask(enclave, conversation.id, q);
+        if (reply.tokensPerSecond) speeds.push(reply.tokensPerSecond);
+      }
+      tokensPerSecond = speeds.reduce((a, b) => a + b, 0) / Math.max(1, speeds.length);
+    }
+    return { figures: { pagesPerSecond: pages / seconds, p50: percentile(times, 0.5), p95: percentile(times, 0.95), chunks, tokensPerSecond }, questions: asked };
   } finally {
     await enclave.shutdown();
     rmSync(dir, { recursive: true, force: true });
@@ -80,11 +99,16 @@ export async function benchEncryption(): Promise<void> {
   const plain = await measure(paths, null, null);
   const encrypted = await measure(paths, plain.questions, randomBytes(32));
   const row = (label: string, f: Figures) =>
-    console.log(`  ${label.padEnd(10)} reading ${f.pagesPerSecond.toFixed(0)} pages/s; keyword retrieval over ${f.chunks.toLocaleString('en-US')} chunks p50 ${f.p50.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms`);
+    console.log(
+      `  ${label.padEnd(10)} reading ${f.pagesPerSecond.toFixed(0)} pages/s; keyword retrieval over ${f.chunks.toLocaleString('en-US')} chunks p50 ${f.p50.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms` +
+        (f.tokensPerSecond === null ? '; chat: no real model in ../shared' : `; chat ${f.tokensPerSecond.toFixed(1)} tokens/s (SmolLM2-135M, 1 thread)`),
+    );
   row('plain', plain.figures);
   row('encrypted', encrypted.figures);
   console.log(
     `  encrypted ÷ plain: reading speed ${(encrypted.figures.pagesPerSecond / plain.figures.pagesPerSecond).toFixed(2)}, ` +
-      `retrieval speed at p50 ${(plain.figures.p50 / encrypted.figures.p50).toFixed(2)}, at p95 ${(plain.figures.p95 / encrypted.figures.p95).toFixed(2)} (goal ≥ 0.95)`,
+      `retrieval speed at p50 ${(plain.figures.p50 / encrypted.figures.p50).toFixed(2)}, at p95 ${(plain.figures.p95 / encrypted.figures.p95).toFixed(2)}` +
+      (plain.figures.tokensPerSecond && encrypted.figures.tokensPerSecond ? `, chat tokens/s ${(encrypted.figures.tokensPerSecond / plain.figures.tokensPerSecond).toFixed(2)}` : '') +
+      ' (goal ≥ 0.95)',
   );
 }

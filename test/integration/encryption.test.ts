@@ -16,6 +16,7 @@ import { keyFileWrapper, loadStoreKey, passphraseWrapper } from '../../electron/
 import { granter, routerCaller } from '../support/router-call.ts';
 import { startWebServer, TEST_KEY_DIR, type RunningServer } from '../support/web-server.ts';
 import { WireClient } from '../support/ws-client.ts';
+import { WEB_ENTRY } from '../fixtures/paths.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'enclave-encryption-'));
 const servers: RunningServer[] = [];
@@ -205,5 +206,29 @@ describe('encryption at rest', () => {
     expect(() => openDatabase(file, { key: Buffer.alloc(32, 7) })).toThrow(/key does not open its database\. Nothing was changed/);
     expect(sha(file)).toBe(before);
     expect(loadStoreKey(dataDir, keyFileWrapper(TEST_KEY_DIR)).created).toBe(false);
+  });
+
+  it('a cut-off copy of an encrypted library is called damaged (not a wrong key), and is left as it is', async () => {
+    const source = join(dir, 'upgrade');
+    const dataDir = join(dir, 'cut-off');
+    mkdirSync(dataDir);
+    for (const f of readdirSync(source).filter((f) => f === 'enclave.db' || f === 'enclave-key.json')) copyFileSync(join(source, f), join(dataDir, f));
+    const file = join(dataDir, 'enclave.db');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, Math.floor((bytes.length * 0.9) / 4096) * 4096));
+    const before = sha(file);
+    const key = loadStoreKey(dataDir, keyFileWrapper(TEST_KEY_DIR)).key;
+    expect(() => openDatabase(file, { key })).toThrow(/^This library's database file is damaged: it is shorter than it should be, or some of its bytes were changed \(.+\)\. Enclave did not change it\. Restore enclave\.db from a backup/);
+    expect(sha(file)).toBe(before);
+    // Browser mode says so and stops, instead of starting on a broken library.
+    const started = spawn(process.execPath, [WEB_ENTRY, '--port', '0', '--data-dir', dataDir], { env: { ...process.env, ENCLAVE_KEY_DIR: TEST_KEY_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    started.stdout.on('data', (d) => (output += d));
+    started.stderr.on('data', (d) => (output += d));
+    const code = await new Promise<number | null>((resolve) => started.once('exit', resolve));
+    expect(code).toBe(3);
+    expect(output).toMatch(/This library's database file is damaged/);
+    expect(output).not.toMatch(/at .+\.js:\d+/);
+    expect(sha(file)).toBe(before);
   });
 });

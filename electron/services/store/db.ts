@@ -56,9 +56,17 @@ export function applyKey(db: Database, key: Buffer | null | undefined): void {
     db.pragma(`cipher = '${CIPHER}'`);
     db.pragma(`key = "x'${key.toString('hex')}'"`);
     db.prepare('SELECT count(*) FROM sqlite_master').get();
-  } catch {
+  } catch (e) {
     db.close();
-    throw new UserFacingError('store/wrong-key', "This library's key does not open its database. Nothing was changed. If you restored the data folder from a backup, restore enclave-key.json (and its key file) from the same backup.");
+    // Every page is authenticated: the first one failing is the key (or not a library at all);
+    // a later one failing is damage (a cut-off copy, changed bytes).
+    if ((e as { code?: string }).code === 'SQLITE_NOTADB') {
+      throw new UserFacingError('store/wrong-key', "This library's key does not open its database. Nothing was changed. If you restored the data folder from a backup, restore enclave-key.json (and its key file) from the same backup.");
+    }
+    throw new UserFacingError(
+      'store/damaged',
+      `This library's database file is damaged: it is shorter than it should be, or some of its bytes were changed (${(e as Error).message}). Enclave did not change it. Restore enclave.db from a backup, and keep this copy until you have.`,
+    );
   }
   // Pages are decrypted as they enter SQLite's own cache: a larger cache keeps the index's hot
   // pages decrypted between searches (the default 2 MB re-decrypted them on nearly every search).
