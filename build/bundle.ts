@@ -56,7 +56,17 @@ function keepFile(packageName: string, relativePath: string): boolean {
   }
   return true;
 }
-const listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 }).trim().split('\n');
+function productionPackages(): string[] {
+  try {
+    return execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n');
+  } catch (e) {
+    // npm ls exits 1 over a peer-dependency complaint while still listing every package.
+    const listedAnyway = (e as { stdout?: string }).stdout?.trim();
+    if (!listedAnyway) fail(`npm ls could not list the production dependencies: ${(e as Error).message}`);
+    return listedAnyway.split('\n');
+  }
+}
+const listed = productionPackages();
 const packages = listed.filter((dir) => dir !== root && dir.startsWith(join(root, 'node_modules') + sep));
 let skipped = 0;
 for (const dir of packages) {

@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'store/key-missing'
   | 'collection/not-found'
   | 'retention/held'
+  | 'retention/would-delete'
   | 'record/empty'
   | 'record/pdf-characters'
   | 'assistant/not-found'

@@ -401,6 +401,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'conversations.setCollections': ({ conversationId, collectionIds }) => {
       const dropped = retrievalStore.conversationCollections(conversationId).filter((c) => !collectionIds.includes(c));
       retention.assertStaysInHeld(dropped, `The conversation “${conversationTitle(conversationId)}”`);
+      retention.assertNotDueOnJoin('conversation', conversationId, collectionIds);
       return conversationService.setCollections(conversationId, collectionIds);
     },
     'conversations.search': ({ query, limit }) => conversations.search(query, limit),
@@ -430,6 +431,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     'collections.setMembership': ({ collectionId, documentId, member }) => {
       if (!member) retention.assertStaysInHeld([collectionId], `“${documentTitle(documentId)}”`);
+      else retention.assertNotDueOnJoin('document', documentId, [...retention.collectionsOf('document', documentId), collectionId]);
       return collections.setMembership(collectionId, documentId, member);
     },
     'collections.planRetention': ({ collectionId, retention: rule, legalHold }) => retention.plan(collectionId, { retention: rule, legalHold }),

@@ -138,6 +138,24 @@ describe('retention', () => {
     expect((await call('audit.verify', {})).intact).toBe(true);
   });
 
+  it('putting an old document or conversation into a collection whose rule would delete it at once is refused, with the reason', async () => {
+    const late = await add('late-letter.txt', 'A letter found in a drawer.\n');
+    age('documents', late.id, 45);
+    expect(await refusal('collections.setMembership', { collectionId: matter.id, documentId: late.id, member: true })).toMatchObject({
+      code: 'retention/would-delete',
+      message: '“late-letter” was added 45 days ago, and “Matter A” keeps documents 30 days: it would be deleted at once. Change the collection\'s retention first (Documents → the collection → Retention), or keep it in another collection.',
+    });
+    expect((await call('collections.list', {})).find((c) => c.id === matter.id)!.documentIds).not.toContain(late.id);
+    // In a collection that keeps forever as well, it is kept: allowed.
+    await call('collections.setMembership', { collectionId: archive.id, documentId: late.id, member: true });
+    await call('collections.setMembership', { collectionId: matter.id, documentId: late.id, member: true });
+    await call('documents.delete', { documentId: late.id });
+    const old = await call('conversations.create', { title: 'Old question' });
+    age('conversations', old.id, 90);
+    expect(await refusal('conversations.setCollections', { conversationId: old.id, collectionIds: [matter.id] })).toMatchObject({ code: 'retention/would-delete' });
+    await call('conversations.delete', { conversationId: old.id });
+  });
+
   it('a legal hold refuses every way of deleting by hand, with a clear message', async () => {
     const held = /is under a legal hold: “Litigation” \(Supplier v\. Clinic, case 26-114\)/;
     expect(await refusal('documents.delete', { documentId: docs.held.id })).toMatchObject({ code: 'retention/held', message: expect.stringMatching(new RegExp(`^“held” ${held.source}`)) });

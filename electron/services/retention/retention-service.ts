@@ -144,6 +144,11 @@ export class RetentionService {
 
   // The hold's guard on deleting by hand ------------------------------------------------------
 
+  /** The collections a document (its own, not its attachments') or a conversation is in. */
+  collectionsOf(kind: 'document' | 'conversation', id: string): string[] {
+    return kind === 'document' ? this.#deps.store.collectionsOfDocument(id) : this.#deps.store.collectionsOfConversation(id);
+  }
+
   #heldBy(kind: 'document' | 'conversation', id: string): Collection[] {
     const ids = kind === 'document' ? this.#deps.store.collectionsOfDocumentTree(id) : this.#deps.store.collectionsOfConversation(id);
     return holdsAmong(ids, this.#deps.collections.listCollections()) as Collection[];
@@ -175,6 +180,25 @@ export class RetentionService {
   assertCollectionDeletable(collectionId: string): void {
     const c = this.#require(collectionId);
     if (c.legalHold) this.#refuse(`The collection “${c.name}”`, [c]);
+  }
+
+  /**
+   * Putting a document or conversation into collections whose rules would delete it at once (it is
+   * older than they keep) is refused with the reason, instead of it vanishing at the next sweep.
+   */
+  assertNotDueOnJoin(kind: 'document' | 'conversation', id: string, collectionIds: string[]): void {
+    const snapshot = this.#deps.store.snapshot();
+    const list = kind === 'document' ? snapshot.documents : snapshot.conversations;
+    const item = list.find((i) => i.id === id);
+    if (!item) return;
+    item.collectionIds = [...new Set(collectionIds)];
+    const due = planRetention(snapshot, this.#deps.collections.listCollections(), this.#now()).due.find((i) => i.id === id);
+    if (!due) return;
+    const age = Math.floor((this.#now() - due.since) / DAY_MS);
+    throw new UserFacingError(
+      'retention/would-delete',
+      `${kind === 'document' ? `“${due.title}” was added` : `The conversation “${due.title}” was last used`} ${age} days ago, and ${due.collections.map((n) => `“${n}”`).join(', ')} keep${due.collections.length === 1 ? 's' : ''} ${kind === 'document' ? 'documents' : 'conversations'} ${due.days} days: it would be deleted at once. Change the collection's retention first (Documents → the collection → Retention), or keep it in another collection.`,
+    );
   }
 
   /** Taking a document out of a held collection, or a conversation off one, would escape the hold. */

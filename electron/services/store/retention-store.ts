@@ -27,8 +27,8 @@ export class RetentionStore {
     const conversations = (
       this.#db
         .prepare(
-          `SELECT c.id, c.title, c.updated_at, json_group_array(cc.collection_id) AS collections
-           FROM conversations c JOIN conversation_collections cc ON cc.conversation_id = c.id
+          `SELECT c.id, c.title, c.updated_at, json_group_array(cc.collection_id) FILTER (WHERE cc.collection_id IS NOT NULL) AS collections
+           FROM conversations c LEFT JOIN conversation_collections cc ON cc.conversation_id = c.id
            WHERE c.hidden = 0 GROUP BY c.id`,
         )
         .all() as { id: string; title: string; updated_at: number; collections: string }[]
@@ -45,6 +45,10 @@ export class RetentionStore {
       )
       .pluck()
       .all(documentId) as string[];
+  }
+
+  collectionsOfDocument(documentId: string): string[] {
+    return this.#db.prepare('SELECT collection_id FROM collection_documents WHERE document_id = ?').pluck().all(documentId) as string[];
   }
 
   collectionsOfConversation(conversationId: string): string[] {
