@@ -73,7 +73,9 @@ async function measure(paths: string[], questions: string[] | null, key: Buffer 
     let tokensPerSecond: number | null = null;
     if (existsSync(SMOLLM_MODEL)) {
       const model = await enclave.models.add(SMOLLM_MODEL);
-      await enclave.models.activate(model.id);
+      // The first model added becomes active by itself.
+      await enclave.models.settled;
+      if (enclave.engine.loadedModelId !== model.id) await enclave.models.activate(model.id);
       const speeds: number[] = [];
       const conversation = enclave.conversations.createConversation({ title: 'Bench' });
       for (const q of CHAT_QUESTIONS) {

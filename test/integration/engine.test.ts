@@ -144,6 +144,26 @@ describe('Engine', () => {
     expect(engine.status.state).toBe('ready');
   });
 
+  it('a reply asked for while the model is being loaded again waits for it: never “ready” without a model', async () => {
+    const seen: string[] = [];
+    // New settings: the model is loaded again.
+    const reload = engine.load(endless, { ...settings, contextSize: 768 });
+    const result = await generate('c-reload', [{ role: 'user', text: 'Hello there' }], { maxTokens: 8, onText: (t) => seen.push(t) });
+    await reload;
+    expect(result.tokenCount).toBe(8);
+    expect(result.contextSize).toBe(768);
+    expect(seen.join('')).toBe(result.text);
+    expect(engine.status).toMatchObject({ state: 'ready', modelId: 'endless', contextSize: 768 });
+    await engine.load(endless, settings);
+  });
+
+  it('choosing the loaded model again with the same settings changes nothing (no reload)', async () => {
+    const before = statuses.length;
+    await engine.load(endless, settings);
+    expect(statuses.slice(before)).toEqual([]);
+    expect(engine.status).toMatchObject({ state: 'ready', modelId: 'endless', contextSize: 1024 });
+  });
+
   it('switches models cleanly: the old one is unloaded, the new one answers', async () => {
     await engine.load(hostile, settings);
     expect(engine.status).toMatchObject({ state: 'ready', modelId: 'hostile' });

@@ -107,6 +107,8 @@ export class Engine {
   #loaded: Loaded | null = null;
   #status: EngineStatus = { ...NO_MODEL_STATUS };
   #lock: Promise<unknown> = Promise.resolve();
+  /** Loads, unloads and context changes queued or running (a reply waits for them). */
+  #lifecycleQueued = 0;
   #generating = false;
   /** The generation in progress is background work. */
   #background = false;
@@ -136,7 +138,8 @@ export class Engine {
 
   /** Runs `fn` after every earlier lifecycle operation has finished. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#lock.then(fn, fn);
+    this.#lifecycleQueued++;
+    const run = this.#lock.then(fn, fn).finally(() => this.#lifecycleQueued--);
     this.#lock = run.catch(() => undefined);
     return run;
   }
@@ -166,9 +169,17 @@ export class Engine {
   load(info: ModelInfo, settings: Settings): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before switching models.');
-      await this.#release();
       const threads = settings.threads > 0 ? settings.threads : physicalCoreCount();
+      // The same model with the same settings is already loaded (chosen twice, or added and chosen
+      // at once): nothing to do, and its cached conversations are kept.
+      const current = this.#loaded;
+      if (current && current.info.id === info.id && current.info.path === info.path && current.threads === threads && this.#llamaGpu === settings.gpu && current.adapterKey === adapterKey([])) {
+        const trained = current.model.trainContextSize;
+        if (current.context.contextSize === Math.max(512, Math.min(settings.contextSize, trained > 0 ? trained : settings.contextSize))) return;
+      }
+      // Said before the old model goes: never "ready" while there is no model to answer.
       this.#setStatus({ state: 'loading', modelId: info.id, loadProgress: 0, error: null, contextSize: null, threads });
+      await this.#release();
       let model: LlamaModel | null = null;
       try {
         const llama = await this.#getLlama(settings.gpu);
@@ -309,6 +320,11 @@ export class Engine {
       if (this.#generating) throw busy();
     }
     if (req.background && this.#foregroundWaiting > 0) throw busy();
+    // A model being loaded (or reloaded with new settings) is waited for, not reported as missing.
+    if (this.#lifecycleQueued > 0) {
+      await this.#lock;
+      if (this.#generating) throw busy();
+    }
     const loaded = this.#loaded;
     if (!loaded || this.#status.state !== 'ready') {
       throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
