@@ -117,7 +117,18 @@ if (!app.requestSingleInstanceLock()) {
           resizable: false,
           minimizable: false,
           title: 'Encrypting your library…',
-          webPreferences: { contextIsolation: true, sandbox: true, nodeIntegration: false, devTools: false },
+          // No preload: the page only says what is happening. The rest as hardened as the main window.
+          webPreferences: {
+            contextIsolation: true,
+            sandbox: true,
+            nodeIntegration: false,
+            nodeIntegrationInWorker: false,
+            webSecurity: true,
+            allowRunningInsecureContent: false,
+            webviewTag: false,
+            navigateOnDragDrop: false,
+            devTools: false,
+          },
         });
         progress.webContents.on('will-navigate', (event) => event.preventDefault());
         void progress.loadURL(`${APP_ORIGIN}/encrypting.html`);

@@ -3,7 +3,7 @@
 // It checks what main.ts asks Electron to do: the window's hardening, blocked requests, denied
 // permissions and navigation, the app:// protocol's CSP, and IPC from untrusted senders.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { isPlainDatabase } from '../../electron/services/store/db.ts';
+import { isPlainDatabase, openDatabase } from '../../electron/services/store/db.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ const recorded = vi.hoisted(() => {
     utilityForks: [] as { modulePath: string; options: { execArgv?: string[]; serviceName?: string } }[],
     keychainWraps: 0,
     errorBoxes: [] as string[],
+    /** Windows closed for good (the encryption's progress window), with the titles and progress they showed. */
+    destroyed: [] as { options: Record<string, unknown>; loadedUrl: string; titles: string[]; progress: number[] }[],
   };
   return state;
 });
@@ -55,18 +57,32 @@ vi.mock('electron', async () => {
   recorded.ready = new Promise<void>((r) => (resolveReady = r));
   class BrowserWindow {
     static getAllWindows = () => recorded.windows;
-    webContents = { send: vi.fn(), id: 1 };
+    webContents = { send: vi.fn(), id: 1, on: () => {} };
     loadedUrl = '';
     options: Record<string, unknown>;
     constructor(options: Record<string, unknown>) {
       this.options = options;
       recorded.windows.push(this);
     }
+    titles: string[] = [];
+    progress: number[] = [];
+    #destroyed = false;
     once() {}
     on() {}
     show() {}
+    setTitle(title: string) {
+      this.titles.push(title);
+    }
+    setProgressBar(fraction: number) {
+      this.progress.push(fraction);
+    }
+    destroy() {
+      this.#destroyed = true;
+      recorded.windows = recorded.windows.filter((w) => w !== this);
+      recorded.destroyed.push({ options: this.options, loadedUrl: this.loadedUrl, titles: this.titles, progress: this.progress });
+    }
     isDestroyed() {
-      return false;
+      return this.#destroyed;
     }
     async loadURL(url: string) {
       this.loadedUrl = url;
@@ -127,10 +143,13 @@ vi.mock('electron', async () => {
 const dataDir = mkdtempSync(join(tmpdir(), 'enclave-electron-'));
 
 beforeAll(async () => {
+  // A plain library from before encryption: the desktop app encrypts it in place at start.
+  openDatabase(join(dataDir, 'enclave.db')).close();
   process.argv.push(`--data-dir=${dataDir}`);
   await import('../../electron/main.ts');
   await recorded.ready;
-  await vi.waitFor(() => expect(recorded.windows.length).toBe(1));
+  // The encryption's progress window comes and goes first; then the app's window.
+  await vi.waitFor(() => expect(recorded.windows.map((w) => w.loadedUrl)).toEqual(['app://enclave/index.html']), { timeout: 20_000 });
 });
 
 afterAll(async () => {
@@ -257,6 +276,19 @@ describe('Electron main process', () => {
     expect(recorded.keychainWraps).toBe(1);
     expect(JSON.parse(readFileSync(join(recorded.userData, 'enclave-key.json'), 'utf8'))).toMatchObject({ kind: 'keychain', cipher: 'chacha20' });
     expect(isPlainDatabase(join(recorded.userData, 'enclave.db'))).toBe(false);
+  });
+
+  it('says what it is doing while a plain library is encrypted: a window with the progress in its title and taskbar button, closed when done', () => {
+    expect(recorded.destroyed).toHaveLength(1);
+    const [progress] = recorded.destroyed;
+    expect(progress.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, devTools: false });
+    expect((progress.options.webPreferences as { preload?: string }).preload).toBeUndefined();
+    expect(progress.loadedUrl).toBe('app://enclave/encrypting.html');
+    expect(progress.titles.at(-1)).toBe('Encrypting your library… 100%');
+    expect(progress.progress.at(-1)).toBe(1);
+    expect(progress.progress).toEqual([...progress.progress].sort((a, b) => a - b));
+    // The page it shows is built with the renderer, and served from app:// like it.
+    expect(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer', 'encrypting.html'), 'utf8')).toContain('Encrypting your library');
   });
 });
 
