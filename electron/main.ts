@@ -16,6 +16,17 @@ import { attachElectronTransport } from './transport/electron.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const rendererDir = resolve(here, '..', 'renderer');
 const APP_ORIGIN = 'app://enclave';
+/** Every window of Enclave: isolated, sandboxed, no Node, no webviews, nothing insecure. */
+const HARDENED = {
+  contextIsolation: true,
+  sandbox: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  webviewTag: false,
+  navigateOnDragDrop: false,
+} as const;
 
 protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 app.enableSandbox();
@@ -57,16 +68,9 @@ if (!app.requestSingleInstanceLock()) {
       title: 'Enclave',
       show: false,
       webPreferences: {
+        ...HARDENED,
         preload: join(here, 'preload.cjs'),
-        contextIsolation: true,
-        sandbox: true,
-        nodeIntegration: false,
-        nodeIntegrationInWorker: false,
-        webSecurity: true,
-        allowRunningInsecureContent: false,
-        webviewTag: false,
         spellcheck: false,
-        navigateOnDragDrop: false,
         // No DevTools in the installed app: nothing can inspect or script the window from inside.
         devTools: !app.isPackaged,
       },
@@ -118,17 +122,7 @@ if (!app.requestSingleInstanceLock()) {
           minimizable: false,
           title: 'Encrypting your library…',
           // No preload: the page only says what is happening. The rest as hardened as the main window.
-          webPreferences: {
-            contextIsolation: true,
-            sandbox: true,
-            nodeIntegration: false,
-            nodeIntegrationInWorker: false,
-            webSecurity: true,
-            allowRunningInsecureContent: false,
-            webviewTag: false,
-            navigateOnDragDrop: false,
-            devTools: false,
-          },
+          webPreferences: { ...HARDENED, devTools: false },
         });
         progress.webContents.on('will-navigate', (event) => event.preventDefault());
         void progress.loadURL(`${APP_ORIGIN}/encrypting.html`);
