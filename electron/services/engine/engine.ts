@@ -173,7 +173,7 @@ export class Engine {
       // The same model with the same settings is already loaded (chosen twice, or added and chosen
       // at once): nothing to do, and its cached conversations are kept.
       const current = this.#loaded;
-      if (current && current.info.id === info.id && current.info.path === info.path && current.threads === threads && this.#llamaGpu === settings.gpu && current.adapterKey === adapterKey([])) {
+      if (current && current.info.id === info.id && current.info.path === info.path && current.info.sha256 === info.sha256 && current.threads === threads && this.#llamaGpu === settings.gpu && current.adapterKey === adapterKey([])) {
         const trained = current.model.trainContextSize;
         if (current.context.contextSize === Math.max(512, Math.min(settings.contextSize, trained > 0 ? trained : settings.contextSize))) return;
       }
