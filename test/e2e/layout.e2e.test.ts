@@ -78,7 +78,7 @@ async function fromSidebar(p: Page, name: string | RegExp, exact = true): Promis
   await p.getByRole('navigation', { name: 'Conversations' }).getByRole('button', { name, exact }).first().click();
 }
 
-const VIEWS: { name: string; open: (p: Page) => Promise<void> }[] = [
+const VIEWS: { name: string; open: (p: Page) => Promise<void>; close?: (p: Page) => Promise<void> }[] = [
   {
     name: 'chat',
     open: async (p) => {
@@ -115,6 +115,41 @@ const VIEWS: { name: string; open: (p: Page) => Promise<void> }[] = [
       await p.getByRole('button', { name: 'Verify the chain' }).click();
       await p.getByText(/^Intact: all/).waitFor();
       await p.getByRole('button', { name: /^Details of entry/ }).first().click();
+    },
+  },
+  {
+    name: 'export dialog',
+    open: async (p) => {
+      await fromSidebar(p, /^Lease question/, false);
+      await p.getByRole('button', { name: 'Export…' }).click();
+      await p.getByRole('checkbox', { name: /^Redact personal identifiers/ }).check();
+      await p.getByLabel('Another term to redact').waitFor();
+    },
+    close: async (p) => {
+      await p.keyboard.press('Escape');
+      await p.getByRole('dialog').waitFor({ state: 'detached' });
+    },
+  },
+  {
+    name: 'retention dialog',
+    open: async (p) => {
+      await fromSidebar(p, 'Documents');
+      const back = p.getByRole('button', { name: '← All documents' });
+      if (await back.isVisible()) await back.click();
+      const chip = p.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Layout matter/ });
+      if (await chip.count()) await chip.click();
+      else {
+        await p.getByLabel('New collection name').fill('Layout matter');
+        await p.getByRole('button', { name: 'Create', exact: true }).click();
+      }
+      await p.getByRole('button', { name: 'Retention of Layout matter' }).click();
+      await p.getByRole('checkbox', { name: /^Hold everything/ }).check();
+    },
+    close: async (p) => {
+      await p.keyboard.press('Escape');
+      await p.getByRole('dialog').waitFor({ state: 'detached' });
+      // The library shows all documents again for the views after this one.
+      await p.getByRole('button', { name: 'All documents' }).click();
     },
   },
   { name: 'settings', open: (p) => fromSidebar(p, 'Settings') },
@@ -167,6 +202,7 @@ describe('every view fits the window and passes axe', () => {
         await page.screenshot({ path: join(SHOTS, `${view.name}-${width}.png`) });
         for (const o of await overflowing(page)) problems.push(`${view.name}: ${o}`);
         for (const v of await axeViolations(page)) problems.push(`${view.name}: ${v}`);
+        await view.close?.(page);
       }
       // The drawer closes with Esc.
       if (await page.getByRole('button', { name: 'Menu' }).isVisible()) {
