@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'store/weak-passphrase'
   | 'store/key-missing'
   | 'collection/not-found'
+  | 'collection/name-taken'
   | 'retention/held'
   | 'retention/would-delete'
   | 'record/empty'

@@ -56,6 +56,12 @@ describe('application services', () => {
     const matter = collections.create('Lopez lease');
     expect(announced.collections.at(-1)!.map((c) => c.name)).toEqual(['Lopez lease']);
     expect(collections.rename(matter.id, 'Lopez v. Harbor').name).toBe('Lopez v. Harbor');
+    // A second collection of the same name (in any case) could not be told apart: refused.
+    expect(() => collections.create('lopez V. HARBOR')).toThrow('There is already a collection named “Lopez v. Harbor”. Choose another name.');
+    const other = collections.create('Lopez appeal');
+    expect(() => collections.rename(other.id, 'Lopez v. Harbor')).toThrow(/already a collection named/);
+    expect(collections.rename(matter.id, 'Lopez v. Harbor').name).toBe('Lopez v. Harbor');
+    collections.delete(other.id);
     expect(() => collections.rename('nope', 'x')).toThrow('That collection no longer exists.');
     expect(() => collections.setMembership(matter.id, 'no-document', true)).toThrow(/no longer in the library/);
     expect(collections.delete(matter.id)).toEqual({ deleted: true });

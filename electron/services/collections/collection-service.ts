@@ -30,7 +30,14 @@ export class CollectionService {
     return this.#store.listCollections();
   }
 
+  /** Two collections of one name could not be told apart (in the chat's "Answer from", in tasks). */
+  #assertNameFree(name: string, except: string | null = null): void {
+    const taken = this.#store.listCollections().find((c) => c.id !== except && c.name.localeCompare(name, undefined, { sensitivity: 'accent' }) === 0);
+    if (taken) throw new UserFacingError('collection/name-taken', `There is already a collection named “${taken.name}”. Choose another name.`);
+  }
+
   create(name: string): Collection {
+    this.#assertNameFree(name);
     const created = this.#store.createCollection(name);
     this.#changed();
     return created;
@@ -38,6 +45,7 @@ export class CollectionService {
 
   rename(collectionId: string, name: string): Collection {
     this.#require(collectionId);
+    this.#assertNameFree(name, collectionId);
     this.#store.renameCollection(collectionId, name);
     this.#changed();
     return this.#require(collectionId);
