@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { GROUNDED_MODEL, REPO_ROOT, SUMMARY_MODEL } from '../fixtures/paths.ts';
-import { dropFiles, launchChromium } from '../support/browser.ts';
+import { collectionWithDocuments, launchChromium } from '../support/browser.ts';
 import { createNetns, type Netns } from '../support/netns.ts';
 import { startWebServer, TEST_KEY_DIR, type RunningServer } from '../support/web-server.ts';
 
@@ -86,14 +86,7 @@ describe.skipIf(!ns)(`the air-gapped bundle${ns ? '' : ` (not run: ${made as str
   });
 
   it('a whole grounded workflow works offline: a collection, documents dropped in, a question answered with its checked source', async () => {
-    await page.getByRole('button', { name: 'Documents' }).click();
-    await page.getByLabel('New collection name').fill('Lease matter');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await expect.poll(() => page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Lease matter/ }).isVisible()).toBe(true);
-    await dropFiles(page, [corpus.lease, corpus.employment]);
-    const library = page.getByRole('table', { name: 'Document library' });
-    await expect.poll(() => library.getByRole('row', { name: 'Lease agreement' }).textContent(), { timeout: 30_000 }).toContain('Ready');
-    await expect.poll(() => library.getByRole('row', { name: 'Employment contract' }).textContent(), { timeout: 30_000 }).toContain('Ready');
+    await collectionWithDocuments(page, 'Lease matter', [corpus.lease, corpus.employment], ['Lease agreement', 'Employment contract']);
 
     await page.getByRole('button', { name: 'Back to chat' }).click();
     await page.getByRole('button', { name: 'New conversation' }).first().click();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 import { GROUNDED_MODEL } from '../fixtures/paths.ts';
-import { dropFiles, launchChromium } from '../support/browser.ts';
+import { collectionWithDocuments, dropFiles, launchChromium } from '../support/browser.ts';
 import { pdfWords } from '../support/pdf-text.ts';
 import { CHROMIUM_OWN_HOSTS, connectsIn, dnsQuestionsIn, staysLocal, straceWorks } from '../support/egress.ts';
 import { openServerDatabase, startWebServer, type RunningServer } from '../support/web-server.ts';
@@ -44,19 +44,11 @@ afterAll(async () => {
 
 describe('grounded answers in the browser', () => {
   it('creates a collection and drops documents into it', async () => {
-    await page.getByRole('button', { name: 'Documents' }).click();
-    await page.getByLabel('New collection name').fill('Lease matter');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await expect.poll(() => page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Lease matter/ }).isVisible()).toBe(true);
-    await dropFiles(page, [corpus.lease, corpus.employment]);
-    const library = page.getByRole('table', { name: 'Document library' });
-    await expect.poll(() => library.getByRole('row', { name: 'Lease agreement' }).textContent()).toContain('Ready');
-    await expect.poll(() => library.getByRole('row', { name: 'Employment contract' }).textContent()).toContain('Ready');
-    await expect.poll(() => page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: /^Lease matter/ }).textContent()).toContain('2');
+    await collectionWithDocuments(page, 'Lease matter', [corpus.lease, corpus.employment], ['Lease agreement', 'Employment contract']);
     // A document outside the collection: never used for its answers.
     await page.getByRole('button', { name: 'All documents' }).click();
     await dropFiles(page, [corpus.insurance]);
-    await expect.poll(() => library.getByRole('row', { name: 'Insurance policy' }).textContent()).toContain('Ready');
+    await expect.poll(() => page.getByRole('table', { name: 'Document library' }).getByRole('row', { name: 'Insurance policy' }).textContent()).toContain('Ready');
     await expect.poll(() => page.getByRole('status', { name: 'Search index' }).textContent()).toMatch(/keywords only \((\d+) passages\)/);
   });
 

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { tracedExecutable } from './egress.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -29,4 +30,17 @@ export async function dropFiles(page: Page, paths: string[]): Promise<void> {
   await page.dispatchEvent('body', 'dragenter', { dataTransfer });
   await page.dispatchEvent('body', 'dragover', { dataTransfer });
   await page.dispatchEvent('body', 'drop', { dataTransfer });
+}
+
+/** In Documents: a new collection, files dropped into it, and each read to Ready (by the titles given). */
+export async function collectionWithDocuments(page: Page, name: string, files: string[], titles: string[]): Promise<void> {
+  await page.getByRole('button', { name: 'Documents' }).click();
+  await page.getByLabel('New collection name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  const chip = page.getByRole('group', { name: 'Collections' }).getByRole('button', { name: new RegExp(`^${name}`) });
+  await expect.poll(() => chip.isVisible()).toBe(true);
+  await dropFiles(page, files);
+  const library = page.getByRole('table', { name: 'Document library' });
+  for (const title of titles) await expect.poll(() => library.getByRole('row', { name: title }).textContent(), { timeout: 30_000 }).toContain('Ready');
+  await expect.poll(() => chip.textContent()).toContain(String(files.length));
 }
