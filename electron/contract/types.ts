@@ -205,7 +205,12 @@ export interface Message {
  * verified: linked to a source whose words support it. unsupported: nothing in the documents
  * given to the model supports it (shown marked). refusal: says the documents do not answer.
  */
-export type SentenceSupport = 'verified' | 'unsupported' | 'refusal';
+/**
+ * verified: its words are in a passage that supports it; unsupported: not (marked); refusal: it
+ * says the documents do not answer; question: it asks something and asserts nothing, so it is
+ * neither checked nor marked.
+ */
+export type SentenceSupport = 'verified' | 'unsupported' | 'refusal' | 'question';
 
 export interface AnswerSentence {
   /** Characters of the message content. */

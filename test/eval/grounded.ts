@@ -122,6 +122,7 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
           sentences++;
           if (s.support === 'verified') verified++;
           else if (s.support === 'refusal') refusalSentences++;
+          else if (s.support === 'question') continue; // asks, claims nothing: neither checked nor marked
           else {
             unsupported++;
             // Marked: carries no source, so the UI shows it as not supported.

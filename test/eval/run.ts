@@ -94,7 +94,7 @@ async function main(): Promise<void> {
           if (verbose || results.length <= 4 || results.length % 10 === 0) {
             const g = message.grounding;
             const marks = g
-              ? g.sentences.map((s) => `    ${s.support === 'verified' ? `✓[${s.source}]` : s.support === 'refusal' ? '∅' : '✗'} ${message.content.slice(s.start, s.end).replace(/\s+/g, ' ').slice(0, 160)}`).join('\n')
+              ? g.sentences.map((s) => `    ${s.support === 'verified' ? `✓[${s.source}]` : s.support === 'refusal' ? '∅' : s.support === 'question' ? '?' : '✗'} ${message.content.slice(s.start, s.end).replace(/\s+/g, ' ').slice(0, 160)}`).join('\n')
               : `    (no grounding) ${message.content.slice(0, 200)}`;
             const sources = message.sources.map((s) => `    [${s.number}] p.${s.pageNumber}${g?.evidence.includes(s.number) ? ' (the documents say)' : ''}: “${(s.quote ?? '').replace(/\s+/g, ' ').slice(0, 140)}”`).join('\n');
             console.log(`\n[${mode}] ${q.category}: ${q.question}\n  label p.${q.pages.join(',') || '—'}: ${q.labels[0]?.replace(/\s+/g, ' ').slice(0, 120) ?? '(none)'}\n${marks}\n${sources}`);

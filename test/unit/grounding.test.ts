@@ -81,6 +81,16 @@ describe('attribution of answers', () => {
     expect(weak.grounding.evidenceCoverage).toBeLessThan(0.5);
   });
 
+  it('a question the model writes asserts nothing: neither verified (even when its words are in a passage) nor marked', () => {
+    const r = groundAnswer('Question: may either party terminate this lease? Either party may terminate this lease by giving notice of thirty days in writing. Is that all? [1]', sources, 'How can the lease end?');
+    expect(r.grounding.sentences.map((s) => s.support)).toEqual(['question', 'verified', 'question']);
+    expect(r.grounding.sentences[0].source).toBeNull();
+    // An answer of nothing but a question has no claim to support, and is offered what the documents say.
+    const only = groundAnswer('Can either party terminate this lease by giving notice of thirty days?', sources, 'How can the lease end?');
+    expect(only.grounding.sentences.map((s) => s.support)).toEqual(['question']);
+    expect(only.grounding.evidence.length).toBeGreaterThan(0);
+  });
+
   it('a sentence that says the documents do not answer is a refusal, not an unsupported claim', () => {
     const r = groundAnswer('The documents do not say whether pets are allowed.', sources, 'Are pets allowed?');
     expect(r.grounding.sentences.map((s) => s.support)).toEqual(['refusal']);

@@ -249,6 +249,14 @@ export function findSupport(sentence: string, passages: string[], options: Suppo
 const REFUSAL =
   /\b(?:(?:do|does|did)(?: not|n't) (?:say|state|mention|specify|contain|provide|include|address|answer|cover)|(?:is|are) not (?:stated|mentioned|specified|given|provided|included|addressed)|not (?:stated|mentioned|specified) in|no (?:information|mention|answer)|(?:can ?not|could not|couldn't|can't|unable to) (?:find|determine|answer|tell)|i (?:do not|don't) know)\b/i;
 
+/**
+ * A sentence that asks (it ends with a question mark, before any closing quote, bracket or
+ * citation): it claims nothing, so it is neither verified against the passages nor marked.
+ */
+export function isQuestion(sentence: string): boolean {
+  return /\?[\s"'”’»)\]]*(?:\[\d+(?:[^\]]*)\][\s.]*)*$/.test(sentence.trim());
+}
+
 /** A sentence that says the documents do not answer: a statement about the sources, not a claim from them. */
 export function isRefusal(sentence: string): boolean {
   return REFUSAL.test(sentence);

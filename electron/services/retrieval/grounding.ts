@@ -5,7 +5,7 @@
 // When no sentence holds, the best verified passages are offered as what the documents say.
 import type { AnswerGrounding, AnswerSentence } from '../../contract/types.ts';
 import type { SourceRecord, StoredChunk } from '../store/retrieval-store.ts';
-import { bestEvidence, findSupport, isRefusal, splitSentences, tokens, type Span } from './attribution.ts';
+import { bestEvidence, findSupport, isQuestion, isRefusal, splitSentences, tokens, type Span } from './attribution.ts';
 
 /** Stable across turns (it sits in the system prompt, so the conversation's KV cache is reused). */
 export const GROUNDING_INSTRUCTIONS =
@@ -108,6 +108,7 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
 
   const sentences: AnswerSentence[] = splitSentences(content).map((s) => {
     if (isRefusal(s.text)) return { start: s.start, end: s.end, support: 'refusal', source: null };
+    if (isQuestion(s.text)) return { start: s.start, end: s.end, support: 'question', source: null };
     // The model's own citations of this sentence first: its quoted words must be in its source,
     // and the sentence must agree with that source.
     const own = placed.filter((p) => p.at >= s.start && p.at <= s.end + 2).map((p) => p.citation);
