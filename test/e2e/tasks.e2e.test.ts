@@ -113,6 +113,7 @@ describe('tasks in the browser', () => {
     expect(records).toHaveLength(4);
     expect(byTitle(cedar.title)[header.indexOf('Governing law')]).toBe('New York');
     expect(byTitle(cedar.title)[header.indexOf('Governing law — check')]).toMatch(/^edited by /);
+    expect(byTitle(cedar.title)[header.indexOf('Governing law — source')]).toMatch(/^for the model's value “.+”, p\. 2: “/);
     expect(byTitle(alder.title)[header.indexOf('Governing law')]).toBe('the State of Delaware');
     expect(byTitle(alder.title)[header.indexOf('Governing law — source')]).toBe(`p. 2: “${governingLawSentence('Delaware')}”`);
     expect(byTitle(alder.title)[header.indexOf('Governing law — check')]).toBe('verified');
@@ -129,6 +130,8 @@ describe('tasks in the browser', () => {
     const texts = [...xml.matchAll(/<w:t(?: [^>]*)?>([^<]*)<\/w:t>/g)].map((m) => m[1]).join('|');
     expect(texts).toContain(`page 2: “${governingLawSentence('Delaware')}”`);
     expect(texts).toContain('not stated: No sentence of the document has the words that state it.');
+    // The corrected value's row shows the model's words as the model's, not as the person's source.
+    expect(texts.replaceAll('&apos;', "'")).toContain(`|New York|for the model's value “the State of Delaware”, page 2: “`);
     expect(texts).toMatch(/edited by .+ on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(the model(?:'|&apos;)s value: not verified\)/);
     expect(texts).toMatch(/SHA-256 [0-9a-f]{64}/);
   });

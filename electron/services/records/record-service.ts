@@ -4,7 +4,7 @@
 // and into the audit trail.
 import { createHash } from 'node:crypto';
 import { UserFacingError } from '../../contract/errors.ts';
-import { SUMMARY_KIND_LABELS, type ExportedRecord, type IdentifierCandidate, type Message, type RecordFormat, type RecordTarget } from '../../contract/types.ts';
+import { SUMMARY_KIND_LABELS, type ExportedRecord, type IdentifierCandidate, type RecordFormat, type RecordTarget } from '../../contract/types.ts';
 import type { ConversationDetail, ModelInfo, Summary, TaskRunDetail } from '../../contract/types.ts';
 import { conversationRecord, mapRecordText, recordTexts, safeFileStem, summaryRecord, taskRecord, type Provenance, type RecordDoc } from './record.ts';
 import { findIdentifiers, REDACTED, redactor } from './redact.ts';
@@ -52,13 +52,12 @@ export class RecordService {
     if (target.what === 'conversation') {
       const { conversation, messages } = this.#src.conversation(target.conversationId);
       if (messages.length === 0) throw new UserFacingError('record/empty', 'This conversation has no messages to export yet.');
-      const shown: Message[] = messages;
       const p = this.#provenance(
-        shown.map((m) => m.modelName),
-        shown.flatMap((m) => m.sources.map((s) => s.documentId)),
+        messages.map((m) => m.modelName),
+        messages.flatMap((m) => m.sources.map((s) => s.documentId)),
         exportedAt,
       );
-      return conversationRecord(conversation, shown, conversation.assistantId ? this.#src.assistantName(conversation.assistantId) : null, p);
+      return conversationRecord(conversation, messages, conversation.assistantId ? this.#src.assistantName(conversation.assistantId) : null, p);
     }
     if (target.what === 'summary') {
       const summary = this.#src.summary(target.summaryId);

@@ -190,7 +190,9 @@ export function taskRecord(detail: TaskRunDetail, p: Provenance, paginatedOf: (d
         rows: run.fields.map((f) => {
           const cell = row.cells.find((c) => c.fieldKey === f.key && c.item === item);
           const value = cell?.edited?.value ?? cell?.value ?? '';
-          const source = cell?.quote && cell.page !== null ? `${paginated ? 'page' : 'part'} ${cell.page}: “${cell.quote}”` : '';
+          const quoted = cell?.quote && cell.page !== null ? `${paginated ? 'page' : 'part'} ${cell.page}: “${cell.quote}”` : '';
+          // A person's correction has no source of its own: the words shown are the model's, for its value.
+          const source = quoted && cell?.edited ? `for the model's value “${cell.value ?? ''}”, ${quoted}` : quoted;
           const status = cell ? (CHECK_WORDS[cell.status] ?? cell.status) : 'not read';
           const check = cell?.edited
             ? `edited by ${cell.edited.by} on ${when(cell.edited.at)} (the model's value: ${status})`

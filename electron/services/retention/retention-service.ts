@@ -187,6 +187,10 @@ export class RetentionService {
    * older than they keep) is refused with the reason, instead of it vanishing at the next sweep.
    */
   assertNotDueOnJoin(kind: 'document' | 'conversation', id: string, collectionIds: string[]): void {
+    // Collections that keep this kind forever delete nothing: no need to read the library.
+    const joined = new Set(collectionIds);
+    const days = (c: Collection) => (kind === 'document' ? c.retention.documentDays : c.retention.conversationDays);
+    if (!this.#deps.collections.listCollections().some((c) => joined.has(c.id) && days(c) !== null)) return;
     const snapshot = this.#deps.store.snapshot();
     const list = kind === 'document' ? snapshot.documents : snapshot.conversations;
     const item = list.find((i) => i.id === id);

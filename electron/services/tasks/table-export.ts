@@ -27,7 +27,9 @@ export function cellCheck(cell: TaskCell | undefined): string {
 
 export function cellSource(cell: TaskCell | undefined, paginated = true): string {
   if (!cell?.quote || cell.page === null) return '';
-  return `${paginated ? 'p.' : 'part'} ${cell.page}: “${cell.quote}”`;
+  const quoted = `${paginated ? 'p.' : 'part'} ${cell.page}: “${cell.quote}”`;
+  // A person's correction has no source of its own: the words are the model's, for its value.
+  return cell.edited ? `for the model's value “${cell.value ?? ''}”, ${quoted}` : quoted;
 }
 
 /** The table as rows of strings: a header, then one line per document and item. */
