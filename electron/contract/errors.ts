@@ -66,6 +66,16 @@ export type ErrorCode =
   | 'eval/bad-models'
   | 'eval/busy'
   | 'eval/not-resumable'
+  | 'server/bad-url'
+  | 'server/unreachable'
+  | 'server/not-local'
+  | 'server/unauthorized'
+  | 'server/failed'
+  | 'server/interrupted'
+  | 'server/no-model'
+  | 'server/in-use'
+  | 'server/unsupported'
+  | 'api/bad-port'
   | 'internal';
 
 export interface AppError {

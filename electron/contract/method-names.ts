@@ -99,6 +99,12 @@ export const METHOD_NAMES = [
   'audit.export',
   'records.identifiers',
   'records.export',
+  'backend.get',
+  'backend.check',
+  'backend.set',
+  'api.get',
+  'api.set',
+  'api.newToken',
 ] as const;
 
 export type MethodNameFromList = (typeof METHOD_NAMES)[number];

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import type { MethodNameFromList } from './method-names.ts';
 import { SUMMARY_KINDS } from './types.ts';
 import type {
+  BackendView,
+  LocalApiView,
+  ServerCheck,
   LockStatus,
   AuditCheck,
   AuditPage,
@@ -263,6 +266,28 @@ export const methods = {
   /** Goes on with the last reply where it stopped at the length limit. */
   'chat.continue': method<Message>()(conversationRef),
   'chat.stop': method<{ stopped: boolean }>()(conversationRef),
+
+  /** Where answers are computed: this computer or an office server (its key is never returned). */
+  'backend.get': method<BackendView>()(empty),
+  'backend.check': method<ServerCheck>()(z.object({ baseUrl: z.string().min(1).max(2048), apiKey: z.string().max(4096).nullable() }).strict()),
+  'backend.set': method<BackendView>()(
+    z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('local') }).strict(),
+      z
+        .object({
+          kind: z.literal('server'),
+          baseUrl: z.string().min(1).max(2048),
+          apiKey: z.string().max(4096).nullable(),
+          model: z.string().min(1).max(512),
+          embeddingModel: z.string().min(1).max(512).nullable(),
+        })
+        .strict(),
+    ]),
+  ),
+  /** Enclave's own OpenAI-compatible API for other programs of this computer (or the office). */
+  'api.get': method<LocalApiView>()(empty),
+  'api.set': method<LocalApiView>()(z.object({ enabled: z.boolean(), host: z.enum(['127.0.0.1', '0.0.0.0']), port: z.number().int().min(1024).max(65535) }).strict()),
+  'api.newToken': method<LocalApiView>()(empty),
 
   /** The app lock (lock passphrase, idle minutes). While locked, only these answer. */
   'lock.status': method<LockStatus>()(empty),

@@ -15,6 +15,47 @@ export interface Settings {
   allowGeneralAnswers: boolean;
 }
 
+/** Where answers are computed, as the window sees it (never the API key itself). */
+export interface BackendView {
+  kind: 'local' | 'server';
+  baseUrl: string | null;
+  model: string | null;
+  /** The server's model used for search by meaning; null: this computer's (or none). */
+  embeddingModel: string | null;
+  hasApiKey: boolean;
+  /** The server's host as the title bar names it. */
+  label: string | null;
+}
+
+export type BackendChoice =
+  | { kind: 'local' }
+  /** apiKey null or empty keeps the key saved for the same address. */
+  | { kind: 'server'; baseUrl: string; apiKey: string | null; model: string; embeddingModel: string | null };
+
+/** What "Check connection" found. */
+export interface ServerCheck {
+  label: string;
+  baseUrl: string;
+  models: { id: string }[];
+  contextSize: number | null;
+  slots: number | null;
+  /** The server counts tokens itself (/tokenize). */
+  tokenizer: boolean;
+}
+
+/** Enclave's own OpenAI-compatible API on this computer (opt-in). */
+export interface LocalApiView {
+  enabled: boolean;
+  /** 127.0.0.1 by default; 0.0.0.0 lets other computers of the network use it. */
+  host: string;
+  port: number;
+  /** The bearer token its callers must send. */
+  token: string;
+  /** Where it listens while on; null while off or when it could not start. */
+  url: string | null;
+  error: string | null;
+}
+
 export interface AppInfo {
   version: string;
   mode: 'electron' | 'web';
@@ -85,6 +126,8 @@ export interface EngineStatus {
   /** The generation in progress is background work (a task): a person's message may still be sent; it goes next. */
   background: boolean;
   error: AppError | null;
+  /** Answers come from an office server (its host and model) instead of this computer; null on this computer. */
+  server: { label: string; model: string } | null;
 }
 
 /** The assistant every conversation falls back to; it cannot be deleted. */
@@ -165,6 +208,7 @@ export const NO_MODEL_STATUS: EngineStatus = {
   busyConversationId: null,
   background: false,
   error: null,
+  server: null,
 };
 
 export interface ConversationSummary extends Conversation {
@@ -766,7 +810,11 @@ export type AuditAction =
   | 'retention.changed'
   | 'retention.deleted'
   | 'retention.hold-placed'
-  | 'retention.hold-released';
+  | 'retention.hold-released'
+  | 'backend.changed'
+  | 'api.changed'
+  | 'api.chat'
+  | 'api.embeddings';
 
 export interface AuditEntry {
   seq: number;

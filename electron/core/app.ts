@@ -11,6 +11,8 @@ import { ChatService } from '../services/chat/chat-service.ts';
 import { CollectionService } from '../services/collections/collection-service.ts';
 import { ConversationService } from '../services/conversations/conversation-service.ts';
 import { ModelUseService } from '../services/models/model-use-service.ts';
+import { BackendService } from '../services/models/backend-service.ts';
+import { LocalApi } from '../services/api/api-server.ts';
 import { AssistantStore } from '../services/store/assistant-store.ts';
 import { AdapterStore } from '../services/store/adapter-store.ts';
 import { AdapterLibrary } from '../services/engine/adapter-library.ts';
@@ -97,6 +99,10 @@ export interface Enclave {
   settings: SettingsStore;
   /** Retention rules and legal holds; sweeps at start and every hour. */
   retention: RetentionService;
+  /** Where answers are computed: this computer or an office server. */
+  backend: BackendService;
+  /** Enclave's own OpenAI-compatible API (off unless turned on). */
+  localApi: LocalApi;
   /** Loads the model that was active when the app last closed (in the background). */
   restoreActiveModel(): Promise<void>;
   /** Whether the app lock is closed (the window may then do nothing but unlock). */
@@ -372,11 +378,38 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     onChange: (run) => events.emit('evals.changed', run),
   });
   const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
+  const backend = new BackendService({ settings, engine, models, modelStore, indexer, audit, threads });
+  const localApi = new LocalApi({
+    settings,
+    engine,
+    embedder,
+    audit,
+    modelName: () => engine.status.server?.model ?? (engine.loadedModelId ? (modelStore.get(engine.loadedModelId)?.name ?? null) : null),
+    generation: () => settings.get(),
+    collections: () => collections.list(),
+    askGrounded: async (collectionId, question) => {
+      const conversation = assistants.startConversation({ hidden: true, title: 'Local API question' });
+      try {
+        conversationService.setCollections(conversation.id, [collectionId]);
+        chat.send(conversation.id, question);
+        await chat.idle;
+        return conversationService.withSources(conversations.listMessages(conversation.id)).at(-1)!;
+      } finally {
+        await conversationService.delete(conversation.id);
+      }
+    },
+  });
 
   const router = createRouter({
     'app.info': () => ({ version: options.version, mode: options.mode, dataDir: options.dataDir, physicalCores: physicalCoreCount(), notices: options.notices ?? [] }),
     'settings.get': () => settings.get(),
     'settings.update': (patch) => modelUse.updateSettings(patch),
+    'backend.get': () => backend.get(),
+    'backend.check': ({ baseUrl, apiKey }) => backend.check(baseUrl, apiKey),
+    'backend.set': (choice) => backend.set(choice),
+    'api.get': () => localApi.view(),
+    'api.set': ({ enabled, host, port }) => localApi.set(enabled, host, port),
+    'api.newToken': () => localApi.newToken(),
     'models.list': () => models.list(),
     'models.add': ({ file }) => models.add(files.take(file)),
     'models.remove': ({ modelId }) => modelUse.removeModel(modelId),
@@ -541,10 +574,17 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     tasks,
     evals: evals!,
     settings,
-    restoreActiveModel: () => modelUse.restore(),
+    restoreActiveModel: async () => {
+      const onServer = backend.restore();
+      await localApi.restore();
+      await modelUse.restore({ onServer, embeddingsOnServer: backend.embeddingsOnServer() });
+    },
+    backend,
+    localApi,
     retention,
     locked: () => lock.locked,
     async shutdown() {
+      await localApi.stop();
       await retention.stop();
       await documents.shutdown();
       await summaries.shutdown();

@@ -17,6 +17,7 @@ import {
 import { UserFacingError } from '../../contract/errors.ts';
 import { NO_MODEL_STATUS, type EngineStatus, type GpuMode, type ModelInfo, type Settings } from '../../contract/types.ts';
 import { physicalCoreCount } from './cpu.ts';
+import { OfficeServerClient, type ChatMessage, type OfficeServerConfig } from './office-server.ts';
 import { LoopWatch } from './repetition.ts';
 
 export interface ChatTurn {
@@ -94,6 +95,24 @@ interface Loaded {
   adapterKey: string;
 }
 
+/** An office server answering instead of this computer, as measured when it was chosen. */
+interface ServerBackend {
+  client: OfficeServerClient;
+  model: string;
+  /** Tokens a reply's prompt and text may take: the server's slot size, or the settings' when it does not say. */
+  contextSize: number;
+  /** Characters per token of the server's tokenizer on ordinary text, less a margin (for planning). */
+  charsPerToken: number;
+  /** The server counts a prompt made by its own chat template (llama-server's /apply-template and /tokenize). */
+  countsPrompts: boolean;
+}
+
+/** Real prose of the kinds Enclave reads, to measure a server's tokenizer by (characters per token). */
+const CALIBRATION_TEXT =
+  'The Company shall indemnify and hold harmless the Distributor from any claims, losses or damages (including reasonable attorneys’ fees) arising out of a breach of Section 7.2. ' +
+  'This Agreement terminates on December 31, 2027 unless renewed in writing 90 days before. Patient: 54-year-old male, BP 142/91 mmHg, HbA1c 7.8%; atorvastatin 10 mg once daily, metformin 500 mg twice daily. ' +
+  'Follow-up in 3 months; refer to nephrology if eGFR < 45 mL/min/1.73 m². The court held that the statute of limitations began to run when the plaintiff knew, or should have known, of the injury.';
+
 const adapterKey = (adapters: AdapterUse[]) => JSON.stringify(adapters.map((a) => [a.path, a.scale]));
 
 export const REPEAT_PENALTY = 1.1;
@@ -105,6 +124,7 @@ export class Engine {
   #llama: Llama | null = null;
   #llamaGpu: GpuMode | null = null;
   #loaded: Loaded | null = null;
+  #server: ServerBackend | null = null;
   #status: EngineStatus = { ...NO_MODEL_STATUS };
   #lock: Promise<unknown> = Promise.resolve();
   /** Loads, unloads and context changes queued or running (a reply waits for them). */
@@ -129,6 +149,52 @@ export class Engine {
 
   get loadedModelId(): string | null {
     return this.#loaded?.info.id ?? null;
+  }
+
+  /** Answers come from an office server (no model of this computer is loaded). */
+  get onServer(): boolean {
+    return this.#server !== null;
+  }
+
+  /**
+   * Answers from now on come from an office server: this computer's model is released, the
+   * server is asked for its models (the chosen one must be there), its context size, and how
+   * its tokenizer counts ordinary text. Throws a sentence fit to show when it cannot be used.
+   */
+  useServer(config: OfficeServerConfig, settings: Settings): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before switching to the office server.');
+      const client = new OfficeServerClient(config.baseUrl, config.apiKey);
+      this.#setStatus({ state: 'loading', modelId: null, loadProgress: 0, error: null, contextSize: null, threads: null, server: { label: client.label, model: config.model } });
+      await this.#release();
+      this.#server = null;
+      try {
+        const models = await client.models();
+        if (!models.some((m) => m.id === config.model)) {
+          throw new UserFacingError('server/no-model', `The office server at ${client.label} has no model “${config.model}”${models.length ? ` (it has ${models.map((m) => `“${m.id}”`).join(', ')})` : ''}.`);
+        }
+        const props = await client.props();
+        const counted = await client.tokenize(CALIBRATION_TEXT, config.model);
+        // 10 % more tokens than measured: a budget planned with it never overfills the context.
+        const charsPerToken = counted ? (CALIBRATION_TEXT.length / counted) * 0.9 : 3;
+        const countsPrompts = counted !== null && (await client.applyTemplate([{ role: 'user', content: 'x' }])) !== null;
+        this.#server = { client, model: config.model, contextSize: props.contextSize ?? settings.contextSize, charsPerToken, countsPrompts };
+        this.#setStatus({ state: 'ready', loadProgress: 1, contextSize: this.#server.contextSize });
+      } catch (e) {
+        const error = e instanceof UserFacingError ? e : new UserFacingError('server/failed', `The office server could not be used: ${(e as Error).message}`);
+        this.#setStatus({ state: 'error', loadProgress: 0, error: error.toValue() });
+        throw error;
+      }
+    });
+  }
+
+  /** Back to this computer: the office server is no longer used (a local model is loaded next). */
+  useLocal(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before switching back to this computer.');
+      this.#server = null;
+      this.#setStatus({ ...NO_MODEL_STATUS });
+    });
   }
 
   #setStatus(patch: Partial<EngineStatus>): void {
@@ -169,6 +235,7 @@ export class Engine {
   load(info: ModelInfo, settings: Settings): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before switching models.');
+      if (this.#server) throw new UserFacingError('server/in-use', `Answers come from the office server at ${this.#server.client.label}. To use a model on this computer, choose “This computer” under Inference in Settings.`);
       const threads = settings.threads > 0 ? settings.threads : physicalCoreCount();
       // The same model with the same settings is already loaded (chosen twice, or added and chosen
       // at once): nothing to do, and its cached conversations are kept.
@@ -178,7 +245,7 @@ export class Engine {
         if (current.context.contextSize === Math.max(512, Math.min(settings.contextSize, trained > 0 ? trained : settings.contextSize))) return;
       }
       // Said before the old model goes: never "ready" while there is no model to answer.
-      this.#setStatus({ state: 'loading', modelId: info.id, loadProgress: 0, error: null, contextSize: null, threads });
+      this.#setStatus({ state: 'loading', modelId: info.id, loadProgress: 0, error: null, contextSize: null, threads, server: null });
       await this.#release();
       let model: LlamaModel | null = null;
       try {
@@ -252,6 +319,7 @@ export class Engine {
   unload(): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#generating) throw new UserFacingError('chat/busy', 'Stop the reply in progress before unloading the model.');
+      if (this.#server) return;
       await this.#release();
       this.#setStatus({ state: 'no-model', modelId: null, loadProgress: 0, contextSize: null, error: null });
     });
@@ -326,11 +394,14 @@ export class Engine {
       if (this.#generating) throw busy();
     }
     const loaded = this.#loaded;
-    if (!loaded || this.#status.state !== 'ready') {
+    const server = this.#server;
+    if ((!loaded && !server) || this.#status.state !== 'ready') {
       throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     }
     this.#generating = true;
     this.#background = req.background ?? false;
+    if (server) return this.#generateOnServer(server, req);
+    if (!loaded) throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     try {
       await this.#useContext(req.adapters ?? [], req.contextSize);
     } catch (e) {
@@ -427,13 +498,97 @@ export class Engine {
     }
   }
 
+  /**
+   * A reply by the office server: the same streaming, stop, loop cut, JSON schema and figures as
+   * on this computer. The prompt is counted by the server's own template and tokenizer when it
+   * can; the oldest turns give way when the conversation no longer fits, as they do here.
+   */
+  async #generateOnServer(server: ServerBackend, req: GenerateRequest): Promise<GenerateResult> {
+    this.#setStatus({ state: 'generating', busyConversationId: req.conversationId, background: this.#background });
+    const started = performance.now();
+    const modelName = `${server.model} (office server at ${server.client.label})`;
+    let streamed = '';
+    const loopStop = new AbortController();
+    const watch = req.stopOnLoop ? new LoopWatch(() => loopStop.abort()) : null;
+    const signal = watch ? AbortSignal.any([req.signal, loopStop.signal]) : req.signal;
+    const looped = () => {
+      const cut = watch?.cut ?? null;
+      return cut === null ? null : streamed.slice(0, cut).trimEnd();
+    };
+    let promptTokens: number | null = null;
+    const stats = (text: string, stopReason: GenerateResult['stopReason'], r: { completionTokens: number | null; chunks: number; tokensPerSecond: number | null; firstTokenAt: number | null } | null): GenerateResult => {
+      const ended = performance.now();
+      const tokenCount = r?.completionTokens ?? r?.chunks ?? 0;
+      const genSeconds = r?.firstTokenAt ? (ended - r.firstTokenAt) / 1000 : 0;
+      return {
+        text,
+        stopReason,
+        tokenCount,
+        durationMs: Math.round(ended - started),
+        tokensPerSecond: r?.tokensPerSecond ?? (tokenCount > 1 && genSeconds > 0 ? (tokenCount - 1) / genSeconds : null),
+        contextTokens: (promptTokens ?? 0) + tokenCount,
+        contextSize: server.contextSize,
+        modelName,
+      };
+    };
+    try {
+      let turns = req.turns;
+      let messages = toServerMessages(req.systemPrompt, turns, req.continueFrom);
+      let maxTokens = req.settings.maxTokens;
+      if (server.countsPrompts) {
+        for (;;) {
+          const prompt = await server.client.applyTemplate(messages);
+          promptTokens = prompt === null ? null : await server.client.tokenize(prompt, server.model);
+          if (promptTokens === null || promptTokens + Math.min(maxTokens, 64) <= server.contextSize) break;
+          // The conversation outgrew the server's context: its oldest exchange goes (never the question).
+          if (turns.length <= 1) {
+            throw new UserFacingError('chat/too-long', `This message does not fit in the office server’s context of ${server.contextSize} tokens. Shorten it.`);
+          }
+          turns = turns.slice(turns[0].role === 'user' && turns[1]?.role === 'assistant' ? 2 : 1);
+          messages = toServerMessages(req.systemPrompt, turns, req.continueFrom);
+        }
+        if (promptTokens !== null) maxTokens = Math.max(1, Math.min(maxTokens, server.contextSize - promptTokens));
+      }
+      const r = await server.client.chatStream(server.model, {
+        messages,
+        maxTokens,
+        temperature: req.settings.temperature,
+        topP: req.settings.topP,
+        repeatPenalty: req.jsonSchema ? undefined : { penalty: REPEAT_PENALTY, lastTokens: 64 },
+        jsonSchema: req.jsonSchema,
+        signal,
+        onText: (text) => {
+          streamed += text;
+          watch?.push(text);
+          req.onText(text);
+        },
+      });
+      promptTokens ??= r.promptTokens;
+      const cut = looped();
+      if (cut !== null && !req.signal.aborted) return stats(cut, 'loop', r);
+      return stats(r.text, r.finishReason === 'aborted' ? 'aborted' : r.finishReason === 'length' ? 'max-tokens' : 'end', r);
+    } catch (e) {
+      if (req.signal.aborted) return stats(streamed, 'aborted', null);
+      const cut = looped();
+      if (cut !== null) return stats(cut, 'loop', null);
+      throw e;
+    } finally {
+      this.#setStatus({ state: this.#server ? 'ready' : 'no-model', busyConversationId: null, background: false });
+      this.#endGeneration();
+    }
+  }
+
   /** Tokens `text` takes for the loaded model (to cut documents into sections that fit). */
   countTokens(text: string): number {
+    // The office server's tokenizer, as measured on ordinary text with a margin: documents are
+    // planned with it; the whole prompt is counted by the server itself before it is sent.
+    if (this.#server) return Math.ceil(text.length / this.#server.charsPerToken);
     if (!this.#loaded) throw new UserFacingError('model/not-loaded', 'No model is loaded. Add or choose a model first.');
     return this.#loaded.model.tokenize(text, false).length;
   }
 
   get contextSize(): number | null {
+    if (this.#server) return this.#server.contextSize;
     return this.#loaded?.context.contextSize ?? null;
   }
 
@@ -446,6 +601,7 @@ export class Engine {
 
   dispose(): Promise<void> {
     return this.#exclusive(async () => {
+      this.#server = null;
       await this.#release();
       if (this.#llama) await this.#llama.dispose();
       this.#llama = null;
@@ -463,6 +619,15 @@ function toChatHistory(systemPrompt: string, turns: ChatTurn[], continueFrom?: s
   // The reply to write: empty, or the part written before when it is continued.
   history.push({ type: 'model', response: continueFrom ? [continueFrom] : [] });
   return history;
+}
+
+/** The conversation as OpenAI-compatible messages; a continued reply ends with its start (llama-server prefills it). */
+function toServerMessages(systemPrompt: string, turns: ChatTurn[], continueFrom?: string): ChatMessage[] {
+  const messages: ChatMessage[] = [];
+  if (systemPrompt.trim()) messages.push({ role: 'system', content: systemPrompt });
+  for (const t of turns) messages.push({ role: t.role, content: t.text });
+  if (continueFrom) messages.push({ role: 'assistant', content: continueFrom });
+  return messages;
 }
 
 function sameItem(a: ChatHistoryItem, b: ChatHistoryItem): boolean {

@@ -161,6 +161,7 @@ export class ModelLibrary {
 
   async activate(modelId: string): Promise<EngineStatus> {
     const model = this.#require(modelId);
+    if (this.#engine.onServer) throw new UserFacingError('server/in-use', `Answers come from the office server. To use “${model.name}” on this computer, choose “This computer” under Inference in Settings.`);
     // Re-check the file: it may have been moved or replaced since it was added.
     await inspectModelFile(model.path);
     this.#settings.setActiveModelId(modelId);

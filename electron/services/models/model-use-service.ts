@@ -48,14 +48,16 @@ export class ModelUseService {
   }
 
   /** At start: the search index catches up in the background, then the last active model loads. */
-  async restore(): Promise<void> {
-    const embeddingId = this.#settings.embeddingModelId();
+  async restore(backend: { onServer: boolean; embeddingsOnServer: boolean } = { onServer: false, embeddingsOnServer: false }): Promise<void> {
+    const embeddingId = backend.embeddingsOnServer ? null : this.#settings.embeddingModelId();
     const embeddingModel = embeddingId ? this.#modelStore.get(embeddingId) : null;
     void this.#models.hashPending();
-    if (embeddingModel) this.#indexer.setEmbeddingModel(embeddingModel, this.#threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
+    if (backend.embeddingsOnServer) {
+      // The office server's embedding model is connected to by the backend service.
+    } else if (embeddingModel) this.#indexer.setEmbeddingModel(embeddingModel, this.#threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
     else void this.#indexer.kick();
     const id = this.#settings.activeModelId();
-    if (!id || !this.#modelStore.get(id)) return;
+    if (backend.onServer || !id || !this.#modelStore.get(id)) return;
     try {
       await this.#models.activate(id);
     } catch (e) {

@@ -5,6 +5,34 @@
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/types.ts';
+import type { OfficeServerClient } from '../engine/office-server.ts';
+
+/** Embeddings by an office server's model (/v1/embeddings) instead of a model on this computer. */
+export interface RemoteEmbeddings {
+  client: OfficeServerClient;
+  model: string;
+}
+
+/** How an office server's embedding model is named in the index and the window. */
+export function remoteEmbeddingInfo(remote: RemoteEmbeddings): ModelInfo {
+  return {
+    id: `server:${remote.client.baseUrl}#${remote.model}`,
+    path: '',
+    fileName: remote.model,
+    name: `${remote.model} (office server at ${remote.client.label})`,
+    architecture: 'server',
+    parameterCount: 0,
+    quantization: '',
+    contextLength: null,
+    fileSize: 0,
+    sha256: null,
+    kind: 'embedding',
+    addedAt: 0,
+  };
+}
+
+/** Texts sent to the office server in one request. */
+const REMOTE_BATCH = 16;
 
 export class Embedder {
   #llama: Llama | null = null;
@@ -18,6 +46,7 @@ export class Embedder {
   #questionContext: LlamaEmbeddingContext | null = null;
   #questionLock: Promise<unknown> = Promise.resolve();
   #info: ModelInfo | null = null;
+  #remote: RemoteEmbeddings | null = null;
   #dimensions: number | null = null;
   #contextSize = 512;
   #lock: Promise<unknown> = Promise.resolve();
@@ -36,9 +65,21 @@ export class Embedder {
     return run;
   }
 
-  load(info: ModelInfo, threads: number): Promise<number> {
+  load(info: ModelInfo, threads: number, remote?: RemoteEmbeddings): Promise<number> {
     return this.#exclusive(async () => {
       await this.#release();
+      if (remote) {
+        try {
+          const [probe] = await remote.client.embeddings(remote.model, ['probe']);
+          if (!probe?.length) throw new Error('the server gave no vector');
+          this.#remote = remote;
+          this.#dimensions = probe.length;
+          this.#info = info;
+          return probe.length;
+        } catch (e) {
+          throw e instanceof UserFacingError ? e : new UserFacingError('model/load-failed', `“${info.name}” cannot be used for search: ${(e as Error).message}`);
+        }
+      }
       try {
         this.#llama ??= await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
         this.#model = await this.#llama.loadModel({ modelPath: info.path, gpuLayers: 0 });
@@ -70,6 +111,7 @@ export class Embedder {
     this.#context = null;
     this.#model = null;
     this.#info = null;
+    this.#remote = null;
     this.#dimensions = null;
   }
 
@@ -85,6 +127,8 @@ export class Embedder {
   /** One vector per text, in order, or the error of that text alone. */
   embedEach(texts: string[]): Promise<(Float32Array | Error)[]> {
     return this.#exclusive(async () => {
+      const remote = this.#remote;
+      if (remote) return this.#remoteEach(remote, texts);
       const context = this.#context;
       const model = this.#model;
       if (!context || !model) throw new UserFacingError('model/not-loaded', 'No embedding model is loaded.');
@@ -104,7 +148,31 @@ export class Embedder {
    * A question's vector, on the question context when there is one: it does not wait for the
    * indexer's batch. (Two contexts of one model evaluate independently in llama.cpp.)
    */
+  /** Batches to the server; a batch it refuses is retried text by text, so one bad text fails alone. */
+  async #remoteEach(remote: RemoteEmbeddings, texts: string[]): Promise<(Float32Array | Error)[]> {
+    const out: (Float32Array | Error)[] = [];
+    for (let i = 0; i < texts.length; i += REMOTE_BATCH) {
+      const batch = texts.slice(i, i + REMOTE_BATCH);
+      try {
+        out.push(...(await remote.client.embeddings(remote.model, batch)));
+      } catch (e) {
+        // The server is gone: every text fails the same way, and the indexer tries again later.
+        if (e instanceof UserFacingError && (e.code === 'server/unreachable' || e.code === 'server/unauthorized')) throw e;
+        for (const text of batch) {
+          try {
+            out.push((await remote.client.embeddings(remote.model, [text]))[0]);
+          } catch (one) {
+            out.push(one instanceof Error ? one : new Error(String(one)));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   embedQuestion(text: string): Promise<Float32Array> {
+    const remote = this.#remote;
+    if (remote) return remote.client.embeddings(remote.model, [text]).then(([v]) => v);
     const questionContext = this.#questionContext;
     if (!questionContext) return this.embed([text]).then(([v]) => v);
     const run = this.#questionLock.then(async () => {

@@ -5,7 +5,7 @@ import type { IndexStatus, ModelInfo } from '../../contract/types.ts';
 import type { DocumentStore } from '../store/document-store.ts';
 import type { RetrievalStore } from '../store/retrieval-store.ts';
 import { chunkPage } from './chunker.ts';
-import type { Embedder } from './embedder.ts';
+import type { Embedder, RemoteEmbeddings } from './embedder.ts';
 
 const BATCH = 32;
 /** Pages cut into chunks per main-thread task. */
@@ -193,14 +193,14 @@ export class Indexer {
   }
 
   /** Switches the embedding model; vectors of the old one are dropped and everything re-embeds. */
-  async setEmbeddingModel(info: ModelInfo | null, threads: number): Promise<IndexStatus> {
+  async setEmbeddingModel(info: ModelInfo | null, threads: number, remote?: RemoteEmbeddings): Promise<IndexStatus> {
     this.#stopped = true;
     await this.#running;
     this.#stopped = false;
     if (info) {
       this.#emit('loading-model');
       try {
-        const dims = await this.#embedder.load(info, threads);
+        const dims = await this.#embedder.load(info, threads, remote);
         const previous = this.#space.get();
         // Vectors of two models (or dimensions) never mix: a different space starts empty.
         if (!previous || previous.modelId !== info.id || previous.dimensions !== dims) {

@@ -67,6 +67,24 @@ export class SettingsStore {
     this.#write('assistants.seededPacks', [...new Set([...this.seededPacks(), packId])]);
   }
 
+  /** Where answers are computed (backend-service.ts); undefined until a choice was saved. */
+  backend<T>(): T | undefined {
+    return this.#read<T>('backend');
+  }
+
+  setBackend(value: unknown): void {
+    this.#write('backend', value);
+  }
+
+  /** Enclave's own local API (api-server.ts): whether it is on, its port, and its token. */
+  localApi<T>(): T | undefined {
+    return this.#read<T>('localApi');
+  }
+
+  setLocalApi(value: unknown): void {
+    this.#write('localApi', value);
+  }
+
   activeModelId(): string | null {
     return this.#read<string | null>(ACTIVE_MODEL_KEY) ?? null;
   }

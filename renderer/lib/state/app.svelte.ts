@@ -18,6 +18,8 @@ import { toasts } from './toasts.svelte.ts';
 
 export type View = 'chat' | 'documents' | 'models' | 'settings' | 'assistants' | 'tasks' | 'evaluate' | 'audit';
 
+import { BackendManager } from './backend.svelte.ts';
+
 export class AppState {
   readonly client: Client;
   readonly engine: EngineManager;
@@ -34,7 +36,10 @@ export class AppState {
   readonly evals: EvalsManager;
   readonly audit: AuditManager;
   readonly lock: LockManager;
+  readonly backend: BackendManager;
   view = $state<View>('chat');
+  /** The person chose to connect to an office server from the welcome screen (it gives way to Settings). */
+  officeSetup = $state(false);
 
   constructor(client: Client = createClient()) {
     this.client = client;
@@ -54,6 +59,7 @@ export class AppState {
     this.evals = new EvalsManager(client);
     this.audit = new AuditManager(client);
     this.lock = new LockManager(client);
+    this.backend = new BackendManager(client);
   }
 
   async openConversation(id: string, focusMessageId: string | null = null): Promise<void> {

@@ -18,6 +18,8 @@ export const AUDIT_GROUPS = [
   { value: 'settings', label: 'Settings' },
   { value: 'retention', label: 'Retention and legal holds' },
   { value: 'app', label: 'Lock and unlock' },
+  { value: 'backend', label: 'Office server' },
+  { value: 'api', label: 'Local API' },
 ] as const;
 
 export class AuditManager {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's llama-server and llama-bench from the source node-llama-cpp ships
+# (node_modules/node-llama-cpp/llama/gitRelease.bundle, a git bundle of the exact release its
+# binaries come from), with no download. The build is cached outside the clone, keyed by the
+# llama.cpp commit: ${ENCLAVE_LLAMA_CACHE:-~/.cache/enclave-llama}/<commit>/bin.
+# Prints the folder holding the binaries. About 10 minutes on 2 cores the first time.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+[ -f "$bundle" ] || { echo "llama-tools: $bundle is missing (run npm install)" >&2; exit 1; }
+commit="$(git bundle list-heads "$bundle" | awk 'NR==1{print $1}')"
+cache="${ENCLAVE_LLAMA_CACHE:-$HOME/.cache/enclave-llama}/$commit"
+if [ -x "$cache/bin/llama-server" ] && [ -x "$cache/bin/llama-bench" ]; then echo "$cache/bin"; exit 0; fi
+mkdir -p "$cache"
+exec 9>"$cache/.lock"; flock 9
+if [ -x "$cache/bin/llama-server" ] && [ -x "$cache/bin/llama-bench" ]; then echo "$cache/bin"; exit 0; fi
+rm -rf "$cache/src" "$cache/build"
+git clone -q "$bundle" "$cache/src" >&2
+git -C "$cache/src" checkout -q "$commit" >&2
+# Not GGML_NATIVE: a native build here ran generation but died with "Illegal instruction" on
+# prompt processing. CPU variants are chosen at run time instead.
+cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF \
+  -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF >&2
+cmake --build "$cache/build" --config Release -j "$(nproc)" --target llama-server llama-bench >&2
+mkdir -p "$cache/bin"
+cp "$cache/build/bin/llama-server" "$cache/build/bin/llama-bench" "$cache/bin/"
+rm -rf "$cache/build" "$cache/src"
+echo "$cache/bin"
