@@ -33,7 +33,7 @@ export async function startLlamaServer(options: { model: string; host?: string; 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`llama-server exited (${child.exitCode}):\n${log.slice(-2000)}`);
-    const ok = await (options.wrap ? Promise.resolve(/server is listening|all slots are idle/.test(log)) : fetch(`${url}/health`).then((r) => r.ok, () => false));
+    const ok = await (options.wrap ? Promise.resolve(/listening on http|server is listening|all slots are idle/.test(log)) : fetch(`${url}/health`).then((r) => r.ok, () => false));
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
