@@ -20,6 +20,7 @@ import { benchEncryption } from './encryption.ts';
 import { benchRetrieval } from './retrieval.ts';
 import { benchRetrievalQuality } from './retrieval-quality.ts';
 import { benchTasks } from './tasks.ts';
+import { benchOfficeServer } from './office-server.ts';
 
 const THREADS = 1;
 const CONTEXT = 2048;
@@ -208,6 +209,7 @@ else console.log('\n(stories260K.gguf not found beside the repo: only the fixtur
 await benchDocuments(storiesModelPresent() ? STORIES_MODEL : ENDLESS_MODEL, THREADS);
 await benchReading();
 await benchEncryption();
+await benchOfficeServer();
 // Real embedding model on real contract text when ../shared has them.
 const realShared = existsSync(MINILM_MODEL) && existsSync(SMOLLM_MODEL) && existsSync(REAL_CORPUS);
 const contractTexts = realShared

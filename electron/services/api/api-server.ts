@@ -193,7 +193,6 @@ export class LocalApi {
     const created = Math.floor(Date.now() / 1000);
     const model = this.#deps.modelName() ?? 'enclave';
     const question = turns.at(-1)!.text;
-    this.#deps.audit?.record('api.chat', `A program asked through the local API: “${clip(question)}”`, { endpoint: '/v1/chat/completions', question, stream, client: req.socket.remoteAddress ?? null });
     const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
     let started = false;
     const result = await this.#deps.engine.generate({
@@ -214,6 +213,15 @@ export class LocalApi {
       },
     });
     this.#deps.engine.forgetConversation(`api:${id}`);
+    this.#deps.audit?.record('api.chat', `A program asked through the local API: “${clip(question)}”`, {
+      endpoint: '/v1/chat/completions',
+      question,
+      answer: result.text,
+      model: result.modelName,
+      stopReason: result.stopReason,
+      stream,
+      client: req.socket.remoteAddress ?? null,
+    });
     const finish = result.stopReason === 'max-tokens' ? 'length' : 'stop';
     const usage = { prompt_tokens: Math.max(0, result.contextTokens - result.tokenCount), completion_tokens: result.tokenCount, total_tokens: result.contextTokens };
     if (abort.signal.aborted) return;
