@@ -436,13 +436,7 @@ export class Engine {
         modelName: loaded.info.name,
       };
     };
-    const loopStop = new AbortController();
-    const watch = req.stopOnLoop ? new LoopWatch(() => loopStop.abort()) : null;
-    const signal = watch ? AbortSignal.any([req.signal, loopStop.signal]) : req.signal;
-    const looped = () => {
-      const cut = watch?.cut ?? null;
-      return cut === null ? null : streamed.slice(0, cut).trimEnd();
-    };
+    const { signal, looped, push } = loopGuard(req, () => streamed);
     try {
       const response = await slot.chat.generateResponse(history, {
         signal,
@@ -462,7 +456,7 @@ export class Engine {
         },
         onTextChunk: (text) => {
           streamed += text;
-          watch?.push(text);
+          push(text);
           req.onText(text);
         },
       });
@@ -508,13 +502,7 @@ export class Engine {
     const started = performance.now();
     const modelName = `${server.model} (office server at ${server.client.label})`;
     let streamed = '';
-    const loopStop = new AbortController();
-    const watch = req.stopOnLoop ? new LoopWatch(() => loopStop.abort()) : null;
-    const signal = watch ? AbortSignal.any([req.signal, loopStop.signal]) : req.signal;
-    const looped = () => {
-      const cut = watch?.cut ?? null;
-      return cut === null ? null : streamed.slice(0, cut).trimEnd();
-    };
+    const { signal, looped, push } = loopGuard(req, () => streamed);
     let promptTokens: number | null = null;
     const stats = (text: string, stopReason: GenerateResult['stopReason'], r: { completionTokens: number | null; chunks: number; tokensPerSecond: number | null; firstTokenAt: number | null } | null): GenerateResult => {
       const ended = performance.now();
@@ -559,7 +547,7 @@ export class Engine {
         signal,
         onText: (text) => {
           streamed += text;
-          watch?.push(text);
+          push(text);
           req.onText(text);
         },
       });
@@ -628,6 +616,20 @@ function toServerMessages(systemPrompt: string, turns: ChatTurn[], continueFrom?
   for (const t of turns) messages.push({ role: t.role, content: t.text });
   if (continueFrom) messages.push({ role: 'assistant', content: continueFrom });
   return messages;
+}
+
+/** A reply's loop cut: its stop signal, what it heard, and the reply cut where it began repeating. */
+function loopGuard(req: GenerateRequest, streamed: () => string) {
+  const loopStop = new AbortController();
+  const watch = req.stopOnLoop ? new LoopWatch(() => loopStop.abort()) : null;
+  return {
+    signal: watch ? AbortSignal.any([req.signal, loopStop.signal]) : req.signal,
+    push: (text: string) => watch?.push(text),
+    looped: (): string | null => {
+      const cut = watch?.cut ?? null;
+      return cut === null ? null : streamed().slice(0, cut).trimEnd();
+    },
+  };
 }
 
 function sameItem(a: ChatHistoryItem, b: ChatHistoryItem): boolean {
