@@ -418,7 +418,12 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     'models.estimate': ({ modelId, contextSize }) => models.estimate(modelId, contextSize),
     'models.measured': () => evals!.measured(models.list().models),
     'models.unload': () => models.unload(),
-    'models.setEmbedding': ({ modelId }) => modelUse.setEmbeddingModel(modelId),
+    'models.setEmbedding': ({ modelId }) => {
+      if (backend.embeddingsOnServer()) {
+        throw new UserFacingError('server/in-use', 'Search by meaning uses the office server’s model. To use a model of this computer for it, choose “On this computer” under Search by meaning in Settings → Inference.');
+      }
+      return modelUse.setEmbeddingModel(modelId);
+    },
     'engine.status': () => engine.status,
     'conversations.list': () => conversations.listConversations(),
     'conversations.create': (input) => conversationService.create(input),

@@ -12,6 +12,7 @@ import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
 import { evalTasks } from './tasks.ts';
 import { evalModels } from './models.ts';
+import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 
 const SHARED = resolve(REPO_ROOT, '..', 'shared');
 const CHAT_MODEL = join(SHARED, 'models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -29,6 +30,8 @@ const THREADS = flag('threads', 2);
 const CONTEXT = flag('context', 2048);
 const verbose = args.includes('--verbose');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+/** Answers by llama-server (built from node-llama-cpp's bundled llama.cpp) with the same model, as an office server. */
+const officeServer = args.includes('--office-server');
 
 async function main(): Promise<void> {
   for (const [what, path] of [['chat model', CHAT_MODEL], ['embedding model', EMBEDDING_MODEL], ['corpus', CORPUS]]) {
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
   const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'eval', settingsOverride: { threads: THREADS, contextSize: CONTEXT, gpu: 'off', temperature: 0, maxTokens: 200 } });
   const call = routerCaller(() => enclave);
   const grant = granter(() => enclave);
+  let server: RunningLlamaServer | null = null;
   try {
     if (only === 'models') {
       const i = args.indexOf('--second');
@@ -76,6 +80,11 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
 
+    if (officeServer) {
+      server = await startLlamaServer({ model: CHAT_MODEL, port: 18_650, args: ['--alias', 'smollm2', '-c', String(CONTEXT), '-t', String(THREADS)] });
+      await call('backend.set', { kind: 'server', baseUrl: server.url, apiKey: null, model: 'smollm2', embeddingModel: null });
+      console.log(`Answers by llama-server at ${server.url} (SmolLM2, context ${CONTEXT}); search by meaning stays on this computer.`);
+    }
     if (!only || only === 'grounded') {
       const results: Scored[] = [];
       const started = performance.now();
@@ -102,7 +111,7 @@ async function main(): Promise<void> {
         }
       }
       const pageText = (documentId: string, page: number) => enclave.documents.page(documentId, page).text;
-      console.log(`\n## Grounded answers: SmolLM2-135M-Instruct (Q4_1) + all-MiniLM-L6-v2, context ${CONTEXT}, ${THREADS} threads, temperature 0 (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      console.log(`\n## Grounded answers: SmolLM2-135M-Instruct (Q4_1)${officeServer ? ' through llama-server' : ''} + all-MiniLM-L6-v2, context ${CONTEXT}, ${THREADS} threads, temperature 0 (${((performance.now() - started) / 1000).toFixed(0)} s)`);
       console.log(report(results, (pdf) => ids.get(pdf)!, pageText));
     }
     if (!only || only === 'summaries') await evalSummaries(enclave, [...ids.values()].slice(0, 3));
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
     if (!only) await evalTasks(enclave, CORPUS, DOCS, 0, verbose);
   } finally {
     await enclave.shutdown();
+    await server?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMap, Message } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { granter, replyDone, routerCaller } from '../support/router-call.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, NOT_A_MODEL, TRUNCATED_MODEL } from '../fixtures/paths.ts';
 
 let dir: string;
@@ -15,16 +15,7 @@ const deltas: EventMap['chat.delta'][] = [];
 const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
 
-function nextDone(conversationId: string): Promise<Message> {
-  return new Promise((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      if (name === 'chat.done' && (payload as EventMap['chat.done']).conversationId === conversationId) {
-        off();
-        resolve((payload as EventMap['chat.done']).message);
-      }
-    });
-  });
-}
+const nextDone = (conversationId: string): Promise<Message> => replyDone(enclave, conversationId);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'enclave-chat-'));

@@ -13,7 +13,7 @@ import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { ENDLESS_MODEL, GROUNDED_MODEL, TASK_MODEL } from '../fixtures/paths.ts';
 import { Engine } from '../../electron/services/engine/engine.ts';
 import { DEFAULT_SETTINGS } from '../../electron/services/store/settings-store.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { firstWords, granter, replyDone, routerCaller } from '../support/router-call.ts';
 import { llamaTools, startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
 
@@ -30,27 +30,8 @@ const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
 const deltas: EventMap['chat.delta'][] = [];
 
-function nextDone(conversationId: string): Promise<Message> {
-  return new Promise((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      if (name === 'chat.done' && (payload as EventMap['chat.done']).conversationId === conversationId) {
-        off();
-        resolve((payload as EventMap['chat.done']).message);
-      }
-    });
-  });
-}
-
-function firstDelta(conversationId: string): Promise<void> {
-  return new Promise((resolve) => {
-    const off = enclave.events.subscribe((name, payload) => {
-      if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId) {
-        off();
-        resolve();
-      }
-    });
-  });
-}
+const nextDone = (conversationId: string): Promise<Message> => replyDone(enclave, conversationId);
+const firstDelta = (conversationId: string): Promise<void> => firstWords(enclave, conversationId);
 
 const startServer = () =>
   startLlamaServer({ model: ENDLESS_MODEL, port: PORT, apiKey: KEY, args: ['--alias', 'office-chat', '-c', '4096', '--parallel', '2', '--embeddings', '--pooling', 'mean'] });
@@ -188,6 +169,8 @@ describe('chat over the office server', () => {
     expect(status).toMatchObject({ embeddingModelName: `office-chat (office server at 127.0.0.1:${PORT})`, dimensions: own.data[0].embedding.length });
     expect(status.embedded).toBeGreaterThan(0);
     expect(status.embedded + status.skipped).toBe(status.chunks);
+    // A model of this computer does not take over search by meaning behind the choice made in Inference.
+    await expect(call('models.setEmbedding', { modelId: (await call('models.list', {})).models[0].id })).rejects.toMatchObject({ code: 'server/in-use' });
   });
 
   it('keeps what was written when the server goes away mid-reply, marks it interrupted and lets it be retried', async () => {

@@ -20,9 +20,9 @@ export function granter(enclave: () => Enclave) {
   return (path: string): string => enclave().files.grant(resolve(path));
 }
 
-/** Sends a message through the router and resolves with the finished reply (its chat.done). */
-export async function ask(enclave: Enclave, conversationId: string, text: string): Promise<Message> {
-  const done = new Promise<Message>((resolve) => {
+/** Resolves with a conversation's next finished reply (its chat.done). */
+export function replyDone(enclave: Enclave, conversationId: string): Promise<Message> {
+  return new Promise<Message>((resolve) => {
     const off = enclave.events.subscribe((name, payload) => {
       const e = payload as EventMap['chat.done'];
       if (name === 'chat.done' && e.conversationId === conversationId) {
@@ -31,6 +31,23 @@ export async function ask(enclave: Enclave, conversationId: string, text: string
       }
     });
   });
+}
+
+/** Resolves when a conversation's reply streams its first words (its first chat.delta). */
+export function firstWords(enclave: Enclave, conversationId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const off = enclave.events.subscribe((name, payload) => {
+      if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Sends a message through the router and resolves with the finished reply (its chat.done). */
+export async function ask(enclave: Enclave, conversationId: string, text: string): Promise<Message> {
+  const done = replyDone(enclave, conversationId);
   const sent = await enclave.router.call('chat.send', { conversationId, text });
   if (!sent.ok) throw Object.assign(new Error(sent.error.message), { code: sent.error.code });
   return done;

@@ -139,7 +139,9 @@ export class LocalApi {
       return sendError(res, 404, `No such endpoint: ${req.method} ${url.pathname}`, 'not_found');
     } catch (e) {
       if (res.headersSent) {
-        res.end();
+        // A stream already begun: the failure is its last event, then it ends (never a silent cut).
+        const message = e instanceof UserFacingError ? e.message : 'Enclave failed to finish this reply.';
+        res.end(`data: ${JSON.stringify({ error: { message, type: 'server_error', code: e instanceof UserFacingError ? e.code : 'internal' } })}\n\n`);
         return;
       }
       if (e instanceof ApiInputError) return sendError(res, 400, e.message, 'invalid_request_error');

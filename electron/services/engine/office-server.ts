@@ -134,11 +134,14 @@ function reasonOf(e: unknown): string {
 export class OfficeServerClient {
   readonly origin: URL;
   readonly #apiKey: string;
+  readonly #silenceMs: number;
   #checkedHost = false;
 
-  constructor(baseUrl: string, apiKey: string) {
+  /** `silenceMs`: how long a streamed reply may go without a word before it is called interrupted. */
+  constructor(baseUrl: string, apiKey: string, options: { silenceMs?: number } = {}) {
     this.origin = normalizeServerUrl(baseUrl);
     this.#apiKey = apiKey.trim();
+    this.#silenceMs = options.silenceMs ?? SILENCE_TIMEOUT_MS;
   }
 
   get baseUrl(): string {
@@ -150,7 +153,8 @@ export class OfficeServerClient {
   }
 
   /** The one place a request leaves this computer: only to the chosen origin, never redirected. */
-  async #fetch(path: string, init: RequestInit & { timeoutMs?: number }): Promise<Response> {
+  /** `timeoutMs` bounds the whole request; null: none (a streamed reply is bounded by its silences instead). */
+  async #fetch(path: string, init: RequestInit & { timeoutMs?: number | null }): Promise<Response> {
     const url = new URL(`${this.origin.pathname.replace(/\/$/, '')}${path}`, this.origin);
     if (url.origin !== this.origin.origin) throw new UserFacingError('server/not-local', 'Enclave refused a request to another address than the office server.');
     if (!this.#checkedHost) {
@@ -160,7 +164,8 @@ export class OfficeServerClient {
     const headers = new Headers(init.headers);
     if (this.#apiKey) headers.set('authorization', `Bearer ${this.#apiKey}`);
     if (init.body) headers.set('content-type', 'application/json');
-    const signals = [init.signal, AbortSignal.timeout(init.timeoutMs ?? CONNECT_TIMEOUT_MS)].filter((s): s is AbortSignal => !!s);
+    const total = init.timeoutMs === null ? null : AbortSignal.timeout(init.timeoutMs ?? CONNECT_TIMEOUT_MS);
+    const signals = [init.signal, total].filter((s): s is AbortSignal => !!s);
     let response: Response;
     try {
       response = await fetch(url, { ...init, headers, redirect: 'error', signal: AbortSignal.any(signals) });
@@ -187,7 +192,7 @@ export class OfficeServerClient {
 
   /** The server's models (/v1/models). */
   async models(): Promise<ServerModel[]> {
-    const body = await this.#json<{ data?: { id?: unknown; owned_by?: unknown }[]; models?: { name?: unknown; model?: unknown }[] }>('/v1/models');
+    const body = await this.#json<{ data?: { id?: unknown; owned_by?: unknown }[] }>('/v1/models');
     const list = Array.isArray(body.data) ? body.data.map((m) => ({ id: String(m.id ?? ''), ownedBy: typeof m.owned_by === 'string' ? m.owned_by : null })) : [];
     return list.filter((m) => m.id);
   }
@@ -272,7 +277,7 @@ export class OfficeServerClient {
     let silenceTimer: ReturnType<typeof setTimeout> | null = null;
     const heard = () => {
       if (silenceTimer) clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(() => silence.abort(), SILENCE_TIMEOUT_MS);
+      silenceTimer = setTimeout(() => silence.abort(), this.#silenceMs);
     };
     heard();
     const signal = AbortSignal.any([req.signal, silence.signal]);
@@ -286,7 +291,8 @@ export class OfficeServerClient {
     const interrupted = (why: string) =>
       new UserFacingError('server/interrupted', `The office server at ${this.label} stopped answering mid-reply (${why}). What it wrote is kept; retry when it is back.`);
     try {
-      const response = await this.#fetch('/v1/chat/completions', { method: 'POST', body: JSON.stringify(body), signal, timeoutMs: SILENCE_TIMEOUT_MS });
+      // No limit on the whole reply (a long answer from a busy server takes minutes): only on silence.
+      const response = await this.#fetch('/v1/chat/completions', { method: 'POST', body: JSON.stringify(body), signal, timeoutMs: null });
       if (!response.ok || !response.body) {
         const detail = serverMessage(await response.text().catch(() => ''));
         if (/context|too long|exceed/i.test(detail)) throw new UserFacingError('chat/too-long', `This message does not fit in the office server’s context: ${detail}`);
@@ -334,7 +340,7 @@ export class OfficeServerClient {
     } catch (e) {
       if (req.signal.aborted) return { text, finishReason: 'aborted', promptTokens, completionTokens, tokensPerSecond, firstTokenAt, chunks };
       if (e instanceof UserFacingError && e.code !== 'server/unreachable') throw e;
-      if (silence.signal.aborted) throw interrupted('silent for two minutes');
+      if (silence.signal.aborted) throw interrupted(`silent for ${Math.round(this.#silenceMs / 1000)} s`);
       if (e instanceof UserFacingError && text === '') throw e;
       throw interrupted(reasonOf(e));
     } finally {

@@ -52,12 +52,6 @@ export class BackendService {
     return { kind: s.kind, baseUrl: s.baseUrl, model: s.model, embeddingModel: s.embeddingModel, hasApiKey: s.apiKey !== '', label: client?.label ?? null };
   }
 
-  /** The server's address as the only one Enclave may connect to, while a server is chosen. */
-  allowedOrigin(): string | null {
-    const s = this.#stored();
-    return s.kind === 'server' && s.baseUrl ? safeClient(s.baseUrl, s.apiKey)?.origin.origin ?? null : null;
-  }
-
   /** A key left empty keeps the one saved for the same address. */
   #keyFor(baseUrl: string, apiKey: string | null): string {
     if (apiKey !== null && apiKey !== '') return apiKey;
