@@ -5,12 +5,37 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLocalAddress, normalizeServerUrl, OfficeServerClient } from '../../electron/services/engine/office-server.ts';
+import { Engine } from '../../electron/services/engine/engine.ts';
+import { DEFAULT_SETTINGS } from '../../electron/services/store/settings-store.ts';
 
 let server: Server;
 let url: string;
+/** The chat requests the server was sent, as JSON. */
+const chatBodies: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
+    if (req.url === '/engine/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: [{ id: 'm' }] }));
+      return;
+    }
+    if (req.url?.startsWith('/engine/') && req.url !== '/engine/v1/chat/completions') {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    if (req.url === '/engine/v1/chat/completions') {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        chatBodies.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: 'Thirty days.' }, finish_reason: 'stop' }] })}\n\n`);
+        res.end('data: [DONE]\n\n');
+      });
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const event = (value: unknown) => res.write(`data: ${JSON.stringify(value)}\n\n`);
     // /slow: six words 100 ms apart (600 ms in all), then the end. /quiet: two words, then silence.
@@ -62,5 +87,16 @@ describe('the office-server client', () => {
     for (const a of ['8.8.8.8', '172.32.0.1', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', 'example.org']) expect(isLocalAddress(a), a).toBe(false);
     expect(normalizeServerUrl('10.0.0.5:8080/v1/').href).toBe('http://10.0.0.5:8080/');
     expect(() => normalizeServerUrl('http://user:pw@10.0.0.5')).toThrow(/API key in its own field/);
+  });
+
+  it('sends an answer from documents without a repeat penalty (llama-server would count the question and passages in it), plain chat with one', async () => {
+    const engine = new Engine({ logger: { warn: () => {}, error: () => {} } });
+    await engine.useServer({ baseUrl: `${url}/engine`, apiKey: '', model: 'm' }, DEFAULT_SETTINGS);
+    const reply = (stopOnLoop: boolean) =>
+      engine.generate({ conversationId: 'c', systemPrompt: '', turns: [{ role: 'user', text: 'Notice period?' }], settings: { temperature: 0, topP: 1, maxTokens: 20 }, signal: new AbortController().signal, onText: () => {}, stopOnLoop });
+    expect((await reply(true)).text).toBe('Thirty days.');
+    await reply(false);
+    await engine.dispose();
+    expect(chatBodies.map((b) => b.repeat_penalty ?? null)).toEqual([null, 1.1]);
   });
 });

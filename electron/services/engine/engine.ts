@@ -542,7 +542,11 @@ export class Engine {
         maxTokens,
         temperature: req.settings.temperature,
         topP: req.settings.topP,
-        repeatPenalty: req.jsonSchema ? undefined : { penalty: REPEAT_PENALTY, lastTokens: 64 },
+        // llama-server counts the prompt's last tokens in its repeat penalty (node-llama-cpp only
+        // the reply's), so an answer from documents was pushed off the question's and passages'
+        // own words: SmolLM2's answers over a collection grew from 59 to 151 sentences, mostly
+        // unsupported. Such answers go without it; their loop cut stops a repetition instead.
+        repeatPenalty: req.jsonSchema || req.stopOnLoop ? undefined : { penalty: REPEAT_PENALTY, lastTokens: 64 },
         jsonSchema: req.jsonSchema,
         signal,
         onText: (text) => {
