@@ -257,11 +257,12 @@ describe('Enclave’s own local API, through the official OpenAI client', () => 
       collection: string;
       answer: string;
       model: string;
-      supported: boolean;
+      verified_sentences: number;
+      unsupported_sentences: number;
       sentences: { text: string; support: string; source: number | null }[];
       sources: { number: number; document: string; page: number; quote: string | null; supports_answer: boolean }[];
     };
-    expect(body).toMatchObject({ collection: 'Office contracts', supported: true, model: `office-grounded (office server at 127.0.0.1:${PORT + 1})` });
+    expect(body).toMatchObject({ collection: 'Office contracts', verified_sentences: 2, unsupported_sentences: 2, model: `office-grounded (office server at 127.0.0.1:${PORT + 1})` });
     expect(body.sentences[0]).toEqual({ text: 'The notice period is thirty days.', support: 'verified', source: 1 });
     expect(body.sources[0]).toEqual({ number: 1, document: 'Lease agreement', page: 3, quote: 'notice of thirty days', supports_answer: true });
     expect(body.sentences[2]).toEqual({ text: 'The lease is between Harbor Properties and Maria Lopez.', support: 'verified', source: 2 });

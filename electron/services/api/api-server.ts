@@ -298,7 +298,9 @@ export class LocalApi {
         supports_answer: verified.has(s.number),
       })),
       evidence: message.grounding?.evidence ?? [],
-      supported: sentences.some((s) => s.support === 'verified'),
+      // Counts, not a yes/no: an answer with one verified sentence and three unsupported ones is not "supported".
+      verified_sentences: sentences.filter((s) => s.support === 'verified').length,
+      unsupported_sentences: sentences.filter((s) => s.support === 'unsupported').length,
     });
   }
 }
