@@ -17,8 +17,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { stemmer } from 'stemmer';
 
-const K1 = 1.2;
-const B = 0.75;
+export const K1 = 1.2;
+export const B = 0.75;
 
 export interface ScoredChunk {
   chunkId: number;
@@ -65,6 +65,11 @@ function varints(buf: Buffer): number[] {
   return out;
 }
 
+/** One phrase's share of a chunk's BM25, computed as FTS5's bm25() computes it (same operations, same order). */
+export function bm25Share(idf: number, tf: number, length: number, meanLength: number): number {
+  return idf * ((tf * (K1 + 1.0)) / (tf + K1 * (1 - B + (B * length) / meanLength)));
+}
+
 export class KeywordScorer {
   readonly #db: Database;
   readonly #statements = new Map<string, Statement>();
@@ -86,7 +91,7 @@ export class KeywordScorer {
   }
 
   /** Rows in the index and their mean length in tokens, from FTS5's averages record. */
-  #totals(): { rows: number; meanLength: number } {
+  totals(): { rows: number; meanLength: number } {
     const blob = this.#sql('SELECT block FROM chunks_fts_data WHERE id = 1').pluck().get() as Buffer | undefined;
     if (!blob || blob.length === 0) return { rows: 0, meanLength: 1 };
     const key = blob.toString('hex');
@@ -108,21 +113,30 @@ export class KeywordScorer {
     return count;
   }
 
+  /**
+   * The words as FTS5's phrases, in order: each one's stem and IDF (FTS5's, from the whole index's
+   * counts, clamped at 1e-6 as bm25() does). Two words with one stem are two phrases to FTS5, each
+   * scored. Words found nowhere are left out (they add nothing to any score).
+   */
+  phrases(words: string[], rows = this.totals().rows): [stem: string, idf: number][] {
+    const out: [string, number][] = [];
+    for (const w of words) {
+      const n = this.#count(w);
+      if (n > 0) out.push([ftsStem(ftsTokens(w)[0] ?? w), Math.max(1e-6, Math.log((rows - n + 0.5) / (n + 0.5)))]);
+    }
+    return out;
+  }
+
   /** The `limit` best chunks in the runs of ids for the words, best first, ties by chunk id. */
   search(words: string[], runs: [number, number][], limit: number): ScoredChunk[] {
-    const { rows, meanLength } = this.#totals();
+    const { rows, meanLength } = this.totals();
     if (rows === 0 || words.length === 0 || limit <= 0) return [];
     const query = words.map((w) => `"${w}"`).join(' OR ');
     const list = this.#sql('SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? AND rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER)').pluck();
     const ids = runs.flatMap(([first, last]) => list.all(query, first, last) as number[]);
     if (ids.length === 0) return [];
-    const terms = new Map<string, number>();
-    for (const w of words) {
-      const stem = ftsStem(ftsTokens(w)[0] ?? w);
-      const n = this.#count(w);
-      // Two words with one stem are two phrases to FTS5, each scored: their weights add up.
-      if (n > 0) terms.set(stem, (terms.get(stem) ?? 0) + Math.max(1e-6, Math.log((rows - n + 0.5) / (n + 0.5))));
-    }
+    const phrases = this.phrases(words, rows);
+    const stems = new Set(phrases.map(([stem]) => stem));
     const found = this.#sql(
       'SELECT c.id, c.text, s.sz FROM chunks c JOIN chunks_fts_docsize s ON s.id = c.id WHERE c.id IN (SELECT value FROM json_each(?))',
     ).raw().all(JSON.stringify(ids)) as [number, string, Buffer][];
@@ -131,11 +145,12 @@ export class KeywordScorer {
       const frequency = new Map<string, number>();
       for (const token of ftsTokens(text)) {
         const s = ftsStem(token);
-        if (terms.has(s)) frequency.set(s, (frequency.get(s) ?? 0) + 1);
+        if (stems.has(s)) frequency.set(s, (frequency.get(s) ?? 0) + 1);
       }
-      const norm = K1 * (1 - B + (B * (varints(size)[0] ?? 0)) / meanLength);
+      const length = varints(size)[0] ?? 0;
       let score = 0;
-      for (const [s, f] of frequency) score += (terms.get(s)! * f * (K1 + 1)) / (f + norm);
+      // FTS5's bm25(), phrase by phrase in the query's order, in its order of operations.
+      for (const [stem, idf] of phrases) score += bm25Share(idf, frequency.get(stem) ?? 0, length, meanLength);
       scored.push({ chunkId: id, score });
     }
     return scored.sort((a, b) => b.score - a.score || a.chunkId - b.chunkId).slice(0, limit);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { AnswerGrounding, Collection, MessageSource, RetentionRule } from '../../contract/types.ts';
 import type { Chunk } from '../retrieval/chunker.ts';
+import { KeywordPostings } from './keyword-postings.ts';
 import { KeywordScorer } from './keyword-search.ts';
 
 export type CollectionRow = Collection;
@@ -68,10 +69,19 @@ export class RetrievalStore {
   shareAbove = SHARE_ABOVE;
   /** Scopes up to this many chunks are scored here (tests set it to compare both ways). */
   scoreHereUpTo = SCORE_HERE_UP_TO;
+  /** Whether large scopes are scored from Enclave's postings (tests turn it off to compare with FTS5). */
+  usePostings = true;
   readonly #scorer: KeywordScorer;
+  readonly #postings: KeywordPostings;
   constructor(db: Database) {
     this.#db = db;
     this.#scorer = new KeywordScorer(db);
+    this.#postings = new KeywordPostings(db);
+  }
+
+  /** Keyword postings (see keyword-postings.ts): the indexer keeps them up to the chunks. */
+  get postings(): KeywordPostings {
+    return this.#postings;
   }
 
   // Collections ---------------------------------------------------------------------------
@@ -285,6 +295,32 @@ export class RetrievalStore {
     const ranges = clipped && clipped.length <= MAX_SEEK_RUNS ? clipped : null;
     if (clipped && clipped.length === 0) return [];
     if (ranges && ranges.reduce((n, [a, b]) => n + b - a + 1, 0) <= this.scoreHereUpTo) return this.#scorer.search(contentTerms(question), ranges, limit);
+    // Large scopes: the postings score the chunks they cover, FTS5 the newer ones (if any).
+    const covered = this.usePostings && clipped ? this.#postings.coveredUpTo() : -1;
+    if (clipped && covered >= clipped[0][0]) {
+      const low = clipped.flatMap(([a, b]): [number, number][] => (a <= covered ? [[a, Math.min(b, covered)]] : []));
+      const high = clipped.flatMap(([a, b]): [number, number][] => (b > covered ? [[Math.max(a, covered + 1), b]] : []));
+      const words = contentTerms(question);
+      const { rows, meanLength } = this.#scorer.totals();
+      const fromPostings = rows > 0 ? this.#postings.search(this.#scorer.phrases(words, rows), low, limit, meanLength) : [];
+      const fromFts = high.length === 0 ? [] : this.#ftsRanges(query, high, documentIds, limit);
+      return [...fromPostings, ...fromFts].sort((a, b) => b.score - a.score || a.chunkId - b.chunkId).slice(0, limit);
+    }
+    return this.#ftsRanges(query, ranges, documentIds, limit, from, to);
+  }
+
+  /**
+   * FTS5's bm25() over the runs of chunk ids, or (runs null, or too many) over the chunks between
+   * `from` and `to` of the documents.
+   */
+  #ftsRanges(query: string, ranges: [number, number][] | null, documentIds: string[], limit: number, from?: number, to?: number): ChunkHit[] {
+    if (ranges && ranges.length > MAX_SEEK_RUNS) {
+      from = ranges[0][0];
+      to = ranges[ranges.length - 1][1];
+      ranges = null;
+    }
+    from ??= Number.MIN_SAFE_INTEGER;
+    to ??= Number.MAX_SAFE_INTEGER;
     let hits: ChunkHit[];
     if (ranges) {
       // The scope as runs of chunk ids: FTS5 seeks to each run instead of scoring every chunk
