@@ -129,7 +129,10 @@ export class Indexer {
       }
       this.#store.pruneBits();
       // Keyword postings for large scopes follow the chunks (until they do, FTS5 scores the rest).
-      if (this.#store.postings.behind()) await this.#store.postings.catchUp(() => new Promise((r) => setImmediate(r)), () => this.#stopped);
+      if (this.#store.postings.behind()) {
+        if (this.#state === 'idle') this.#emit('chunking');
+        await this.#store.postings.catchUp(() => new Promise((r) => setImmediate(r)), () => this.#stopped);
+      }
       if (this.#embedder.info && !this.#paused) {
         let batch = this.#store.chunksToEmbed(BATCH);
         let lastStatus = 0;

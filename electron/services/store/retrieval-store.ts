@@ -270,9 +270,12 @@ export class RetrievalStore {
    * BM25 over the documents' chunks, with every content word of the question. No term is dropped
    * for being common: BM25's IDF already weighs it down, and on real contracts with lawyers'
    * labels dropping terms found in more than 5–50% of chunks lost 4–7% nDCG@10 ("agreement",
-   * "terminate" are common and matter). The scope is part of the query (FTS5 scores every chunk
-   * with the terms either way), so a small scope in a large library needs no second pass. With
-   * `part`, only that share of a large scope is searched (the search threads split it).
+   * "terminate" are common and matter). The scope is part of the query, so a small scope in a
+   * large library needs no second pass. Scopes up to `scoreHereUpTo` chunks are scored from their
+   * text (keyword-search.ts); larger ones from Enclave's keyword postings where they cover the
+   * chunks (keyword-postings.ts: 7–9× faster than FTS5's bm25() at a million chunks, same ranking),
+   * and by FTS5 where they do not yet. With `part`, only that share of a large scope is searched
+   * (the search threads split it).
    */
   bm25(question: string, documentIds: string[], limit: number, part?: SearchPart): ChunkHit[] {
     const query = contentTermsQuery(question);
