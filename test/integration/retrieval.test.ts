@@ -397,6 +397,19 @@ describe('limits', () => {
     expect(result.relevant).toBe(true);
     expect(result.passages[0]).toMatchObject({ documentId: 'bulk-7321', pageNumber: 1 });
     for (const p of result.passages) expect(p.documentId.startsWith('bulk-')).toBe(true);
+    // Until now FTS5 scored these new chunks; the indexer's pass puts them in the keyword postings,
+    // and the search threads then score them from there: the same chunks, the same scores.
+    const question = 'Is the boiler serviced by the caretaker, or is it routine correspondence?';
+    const byFts = await enclave.searchReader.bm25(question, ids, 20);
+    expect(byFts.length).toBe(20);
+    expect(enclave.retrieval.postings.behind()).toBe(true);
+    await enclave.indexer.kick();
+    expect(enclave.retrieval.postings.behind()).toBe(false);
+    expect(enclave.retrieval.postings.coveredUpTo()).toBe(db.prepare('SELECT MAX(id) FROM chunks').pluck().get());
+    const byPostings = await enclave.searchReader.bm25(question, ids, 20);
+    expect(byPostings.map((h) => h.chunkId)).toEqual(byFts.map((h) => h.chunkId));
+    byPostings.forEach((h, i) => expect(h.score).toBeCloseTo(byFts[i].score, 9));
+    expect((await enclave.retriever.search('When is the boiler serviced?', [big.id], 5)).passages[0]).toMatchObject({ documentId: 'bulk-7321' });
     db.prepare("DELETE FROM documents WHERE id LIKE 'bulk-%'").run();
     await call('collections.delete', { collectionId: big.id });
   });

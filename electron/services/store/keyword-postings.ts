@@ -12,8 +12,8 @@
 //
 // The postings follow the chunks a segment at a time, in id order (`catchUp`, run by the indexer);
 // chunks past the last segment are scored by FTS5, so a search is always over every chunk. A chunk
-// deleted after its segment was built is listed as deleted and skipped; a segment with many such
-// is built again. SQLite hands out the largest id again once it is deleted: a trigger then marks
+// deleted after its segment was built is listed as deleted and skipped until the indexer's next
+// pass builds that segment again without it. SQLite hands out the largest id again once it is deleted: a trigger then marks
 // that segment and the later ones stale, and they are built again (until then FTS5 scores them).
 import type { Database, Statement } from 'better-sqlite3';
 import { bm25Share, ftsStem, ftsTokens, type ScoredChunk } from './keyword-search.ts';
@@ -22,8 +22,12 @@ import { bm25Share, ftsStem, ftsTokens, type ScoredChunk } from './keyword-searc
 export const SEGMENT_CHUNKS = 4096;
 /** Chunks tokenized between two yields of a catch-up (keeps each step of main's work short). */
 const STEP_CHUNKS = 512;
-/** A segment with more than this share of its chunks deleted is built again. */
-const DELETED_SHARE = 0.25;
+/**
+ * A segment with more than this share of its chunks deleted is built again. None: a deleted
+ * document's words leave the postings at the indexer's next pass (retention means gone), and the
+ * list of deleted chunks stays short.
+ */
+const DELETED_SHARE = 0;
 
 interface Segment {
   id: number;
@@ -246,7 +250,7 @@ export class KeywordPostings {
 
   // Building ----------------------------------------------------------------------------------
 
-  /** Whether chunks wait for postings (new ones, stale segments, or a segment with many deleted). */
+  /** Whether chunks wait for postings (new ones, stale segments, or a segment with deleted chunks). */
   behind(): boolean {
     const covered = this.coveredUpTo();
     const newer = this.#sql('SELECT EXISTS (SELECT 1 FROM chunks WHERE id > ?)').pluck().get(covered) === 1;

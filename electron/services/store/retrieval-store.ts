@@ -300,16 +300,24 @@ export class RetrievalStore {
     if (ranges && ranges.reduce((n, [a, b]) => n + b - a + 1, 0) <= this.scoreHereUpTo) return this.#scorer.search(contentTerms(question), ranges, limit);
     // Large scopes: the postings score the chunks they cover, FTS5 the newer ones (if any).
     const covered = this.usePostings && clipped ? this.#postings.coveredUpTo() : -1;
-    if (clipped && covered >= clipped[0][0]) {
-      const low = clipped.flatMap(([a, b]): [number, number][] => (a <= covered ? [[a, Math.min(b, covered)]] : []));
-      const high = clipped.flatMap(([a, b]): [number, number][] => (b > covered ? [[Math.max(a, covered + 1), b]] : []));
-      const words = contentTerms(question);
+    if (clipped && covered >= clipped[0][0]) return this.#mixed(question, query, clipped, documentIds, limit);
+    return this.#ftsRanges(query, ranges, documentIds, limit, from, to);
+  }
+
+  /**
+   * The postings score the runs' chunks they cover, FTS5 the newer ones; all of it read in one
+   * transaction, so a segment rebuilt meanwhile by main is seen either before or after, never half.
+   */
+  #mixed(question: string, query: string, runs: [number, number][], documentIds: string[], limit: number): ChunkHit[] {
+    return this.#db.transaction(() => {
+      const covered = this.#postings.coveredUpTo();
+      const low = runs.flatMap(([a, b]): [number, number][] => (a <= covered ? [[a, Math.min(b, covered)]] : []));
+      const high = runs.flatMap(([a, b]): [number, number][] => (b > covered ? [[Math.max(a, covered + 1), b]] : []));
       const { rows, meanLength } = this.#scorer.totals();
-      const fromPostings = rows > 0 ? this.#postings.search(this.#scorer.phrases(words, rows), low, limit, meanLength) : [];
+      const fromPostings = rows > 0 && low.length > 0 ? this.#postings.search(this.#scorer.phrases(contentTerms(question), rows), low, limit, meanLength) : [];
       const fromFts = high.length === 0 ? [] : this.#ftsRanges(query, high, documentIds, limit);
       return [...fromPostings, ...fromFts].sort((a, b) => b.score - a.score || a.chunkId - b.chunkId).slice(0, limit);
-    }
-    return this.#ftsRanges(query, ranges, documentIds, limit, from, to);
+    })();
   }
 
   /**
