@@ -88,11 +88,10 @@ export class Indexer {
     return this.status();
   }
 
-  /** True when every chunk has a vector from the current model (hybrid search is complete). */
+  /** True when chunks have vectors from the current model: search is hybrid (chunks still waiting for theirs are found by their words). */
   vectorsReady(): boolean {
     if (!this.#embedder.info) return false;
-    const c = this.#store.chunkCounts();
-    return c.embedded > 0;
+    return this.#store.hasEmbeddings();
   }
 
   #emit(state: IndexStatus['state']): void {
