@@ -159,6 +159,10 @@ export class Indexer {
           }
           batch = this.#store.chunksToEmbed(BATCH);
         }
+        // A large library's vectors are grouped for search (the centroids learnt, the vectors moved).
+        if (!this.#stopped && !this.#paused && this.#store.clusters.due()) {
+          await this.#store.clusters.maintain(() => new Promise((r) => setImmediate(r)), () => this.#stopped || this.#paused);
+        }
       }
       this.#pace = null;
       this.#emit('idle');

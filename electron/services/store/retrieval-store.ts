@@ -5,6 +5,7 @@ import type { AnswerGrounding, Collection, MessageSource, RetentionRule } from '
 import type { Chunk } from '../retrieval/chunker.ts';
 import { KeywordPostings } from './keyword-postings.ts';
 import { KeywordScorer } from './keyword-search.ts';
+import { VectorClusters } from './vector-clusters.ts';
 
 export type CollectionRow = Collection;
 
@@ -69,14 +70,23 @@ export class RetrievalStore {
   shareAbove = SHARE_ABOVE;
   /** Scopes up to this many chunks are scored here (tests set it to compare both ways). */
   scoreHereUpTo = SCORE_HERE_UP_TO;
+  /** Scopes up to this many chunks are searched by vector exactly (tests lower it to use the prefilter). */
+  exactVectorUpTo = EXACT_VECTOR_LIMIT;
   /** Whether large scopes are scored from Enclave's postings (tests turn it off to compare with FTS5). */
   usePostings = true;
   readonly #scorer: KeywordScorer;
   readonly #postings: KeywordPostings;
+  readonly #clusters: VectorClusters;
   constructor(db: Database) {
     this.#db = db;
     this.#scorer = new KeywordScorer(db);
     this.#postings = new KeywordPostings(db);
+    this.#clusters = new VectorClusters(db);
+  }
+
+  /** The vector prefilter's partitions (see vector-clusters.ts): the indexer keeps them up to date. */
+  get clusters(): VectorClusters {
+    return this.#clusters;
   }
 
   /** Keyword postings (see keyword-postings.ts): the indexer keeps them up to the chunks. */
@@ -234,7 +244,8 @@ export class RetrievalStore {
       this.#db.prepare('DELETE FROM chunk_embeddings').run();
       this.#db.prepare('DELETE FROM chunk_embedding_skips').run();
       if (this.#hasBits()) this.#db.exec('DROP TABLE chunk_bits');
-      if (dimensions) this.#db.exec(`CREATE VIRTUAL TABLE chunk_bits USING vec0(embedding bit[${Math.ceil(dimensions / 8) * 8}])`);
+      this.#clusters.reset();
+      if (dimensions) this.#db.exec(`CREATE VIRTUAL TABLE chunk_bits USING vec0(cluster integer partition key, embedding bit[${Math.ceil(dimensions / 8) * 8}])`);
     })();
   }
 
@@ -242,13 +253,12 @@ export class RetrievalStore {
     const hasBits = this.#hasBits();
     this.#db.transaction(() => {
       const insert = this.#db.prepare('INSERT OR REPLACE INTO chunk_embeddings (chunk_id, embedding) VALUES (?, ?)');
-      const bits = hasBits ? this.#db.prepare('INSERT OR REPLACE INTO chunk_bits (rowid, embedding) VALUES (?, vec_quantize_binary(?))') : null;
       const exists = this.#db.prepare('SELECT 1 FROM chunks WHERE id = ?');
       for (const r of rows) {
         // Only if the chunk still exists (its document may have been deleted meanwhile).
         if (!exists.get(r.chunkId)) continue;
         insert.run(r.chunkId, toBlob(r.embedding));
-        bits?.run(BigInt(r.chunkId), toBlob(r.embedding));
+        if (hasBits) this.#clusters.place(r.chunkId, toBlob(r.embedding));
       }
     })();
   }
@@ -417,12 +427,19 @@ export class RetrievalStore {
     if (documentIds.length === 0) return [];
     // A scope this small is scanned exactly whatever the library's size (one contract among a
     // million chunks: the prefilter would search them all, then find too few in scope).
-    if (this.#scopeSize(documentIds) <= EXACT_VECTOR_LIMIT || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
+    if (this.#scopeSize(documentIds) <= this.exactVectorUpTo || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
     // sqlite-vec's KNN cost grows with k (k = 1000 is ~8x slower than k = 200 at 100k vectors).
     const k = Math.min(256, Math.max(100, limit * 3));
-    const candidates = this.#db
-      .prepare('SELECT rowid AS chunkId FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ?')
-      .all(toBlob(query), k) as { chunkId: number }[];
+    // The partitions near the question (all vectors sit in partition 0 in a smaller library), their
+    // nearest by Hamming distance merged.
+    const knn = this.#db.prepare('SELECT rowid AS chunkId, distance FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND cluster = ?');
+    const candidates = this.#db.transaction(() =>
+      this.#clusters
+        .partitionsFor(query)
+        .flatMap((cluster) => knn.all(toBlob(query), k, BigInt(cluster)) as { chunkId: number; distance: number }[])
+        .sort((a, b) => a.distance - b.distance || a.chunkId - b.chunkId)
+        .slice(0, k),
+    )();
     const scoped = this.#inScope(candidates.map((c) => ({ chunkId: c.chunkId, score: 0 })), new Set(documentIds), k);
     if (scoped.length < limit) return this.#exactVector(query, documentIds, limit);
     return (
