@@ -159,11 +159,17 @@ export class KeywordPostings {
       }
       return false;
     };
-    const read = this.#sql('SELECT segment, data FROM keyword_postings WHERE term = ?').raw();
+    if (inScope.size === 0) return [];
+    // A scope of some segments reads only theirs (a collection in a large library).
+    const some = inScope.size < loaded.segments.length;
+    const read = some
+      ? this.#sql('SELECT segment, data FROM keyword_postings WHERE term = ? AND segment IN (SELECT value FROM json_each(?))').raw()
+      : this.#sql('SELECT segment, data FROM keyword_postings WHERE term = ?').raw();
+    const segmentIds = some ? JSON.stringify([...inScope.keys()]) : null;
     const lists = new Map<string, [number, Buffer][]>();
     for (const [stem, weight] of phrases) {
       let list = lists.get(stem);
-      if (!list) lists.set(stem, (list = read.all(stem) as [number, Buffer][]));
+      if (!list) lists.set(stem, (list = (some ? read.all(stem, segmentIds) : read.all(stem)) as [number, Buffer][]));
       for (const [segmentId, data] of list) {
         const seg = loaded.byId.get(segmentId);
         const mode = seg && inScope.get(segmentId);
