@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../electron/services/store/db.ts';
 import { RetrievalStore } from '../../electron/services/store/retrieval-store.ts';
+import { seededRandom as seeded } from '../fixtures/tiny-model.ts';
 
 let dir: string;
 let db: Database;
@@ -20,18 +21,6 @@ afterEach(() => {
   if (db.open) db.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** mulberry32: the same texts on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = (
   'agreement party parties terminate termination terminating notice days thirty written licensor licensee license grant ' +

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../electron/services/store/db.ts';
 import { RetrievalStore } from '../../electron/services/store/retrieval-store.ts';
+import { seededRandom as seeded } from '../fixtures/tiny-model.ts';
 
 const DIMS = 32;
 const GROUPS = 40;
@@ -25,17 +26,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** mulberry32, and normal deviates from it (Box–Muller). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Normal deviates (Box–Muller) from the seeded generator. */
 const normal = (rand: () => number) => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 
 const rand = seeded(99);

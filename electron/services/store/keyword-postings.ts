@@ -258,7 +258,8 @@ export class KeywordPostings {
 
   /** Whether chunks wait for postings (new ones, stale segments, or a segment with deleted chunks). */
   behind(): boolean {
-    const covered = this.coveredUpTo();
+    // Asked by the indexer on main: the fresh segments' bound only, not their ids and lengths.
+    const covered = (this.#sql('SELECT MAX(last) FROM keyword_segments WHERE stale = 0').pluck().get() as number | null) ?? -1;
     const newer = this.#sql('SELECT EXISTS (SELECT 1 FROM chunks WHERE id > ?)').pluck().get(covered) === 1;
     return newer || this.#sql('SELECT EXISTS (SELECT 1 FROM keyword_segments WHERE stale = 1)').pluck().get() === 1 || this.#worn() !== null;
   }
