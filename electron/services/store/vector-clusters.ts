@@ -98,17 +98,14 @@ export class VectorClusters {
     const key = this.#sql("SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) FROM vector_centroids").pluck().get() as string;
     if (this.#centroids?.key === key) return this.#centroids;
     const rows = this.#sql('SELECT id, generation, centroid FROM vector_centroids ORDER BY generation, id').raw().all() as [number, number, Buffer][];
-    const generations: Centroids['generations'] = [];
+    const groups: { generation: number; ids: number[]; blobs: Buffer[] }[] = [];
     for (const [id, generation, blob] of rows) {
-      let g = generations[generations.length - 1];
-      if (!g || g.generation !== generation) generations.push((g = { generation, ids: [], vectors: new Float32Array(0) }));
+      let g = groups[groups.length - 1];
+      if (!g || g.generation !== generation) groups.push((g = { generation, ids: [], blobs: [] }));
       g.ids.push(id);
-      const v = toVector(blob);
-      const grown = new Float32Array(g.vectors.length + v.length);
-      grown.set(g.vectors);
-      grown.set(v, g.vectors.length);
-      g.vectors = grown;
+      g.blobs.push(blob);
     }
+    const generations = groups.map(({ generation, ids, blobs }) => ({ generation, ids, vectors: toVector(Buffer.concat(blobs)) }));
     this.#centroids = { key, generations };
     return this.#centroids;
   }
