@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../electron/services/store/db.ts';
 import { RetrievalStore } from '../../electron/services/store/retrieval-store.ts';
-import { seededRandom as seeded } from '../fixtures/tiny-model.ts';
+import { seededRandom as seeded } from '../../electron/core/seeded-random.ts';
 
 let dir: string;
 let db: Database;

@@ -16,6 +16,7 @@
 // pass builds that segment again without it. SQLite hands out the largest id again once it is deleted: a trigger then marks
 // that segment and the later ones stale, and they are built again (until then FTS5 scores them).
 import type { Database, Statement } from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import { bm25Share, ftsStem, ftsTokens, type ScoredChunk } from './keyword-search.ts';
 
 /** Chunks per segment. */
@@ -71,25 +72,19 @@ function encode(positions: number[], counts: number[]): Buffer {
 
 export class KeywordPostings {
   readonly #db: Database;
-  readonly #statements = new Map<string, Statement>();
   /** Chunks per segment (tests make it small to have many). */
   segmentChunks = SEGMENT_CHUNKS;
   #loaded: Loaded | null = null;
   #scores = new Float64Array(0);
   #touched = new Int32Array(0);
 
+  readonly #sql: (sql: string) => Statement;
+
   constructor(db: Database) {
     this.#db = db;
+    this.#sql = statementCache(db);
   }
 
-  #sql(sql: string): Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
-  }
 
   /** The fresh segments' chunk ids and lengths, read again only when the segments or deletions changed. */
   #load(): Loaded {

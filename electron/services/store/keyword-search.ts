@@ -15,6 +15,7 @@
 // was exact but 5× slower, the common words' bounds being loose; rescoring only the top 300 by the
 // rarer words was 2× faster but agreed with full BM25 on 60–80% of top-10 lists.
 import type { Database, Statement } from 'better-sqlite3';
+import { statementCache } from './statements.ts';
 import { stemmer } from 'stemmer';
 
 export const K1 = 1.2;
@@ -72,23 +73,17 @@ export function bm25Share(idf: number, tf: number, length: number, meanLength: n
 
 export class KeywordScorer {
   readonly #db: Database;
-  readonly #statements = new Map<string, Statement>();
   /** Chunk counts by word, valid while the index's totals (FTS5's averages record) are unchanged. */
   #counts = new Map<string, number>();
   #generation = '';
 
+  readonly #sql: (sql: string) => Statement;
+
   constructor(db: Database) {
     this.#db = db;
+    this.#sql = statementCache(db);
   }
 
-  #sql(sql: string): Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
-  }
 
   /** Rows in the index and their mean length in tokens, from FTS5's averages record. */
   totals(): { rows: number; meanLength: number } {

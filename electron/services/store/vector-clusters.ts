@@ -14,6 +14,8 @@
 // then move to the new centroids' partitions a batch at a time (searches read both generations
 // meanwhile), and the old centroids go.
 import type { Database, Statement } from 'better-sqlite3';
+import { seededRandom } from '../../core/seeded-random.ts';
+import { statementCache } from './statements.ts';
 
 /**
  * Vectors in the library from which they are grouped: where the prefilter starts to be used
@@ -54,25 +56,12 @@ function dot(a: Float32Array, b: Float32Array, offset: number, dims: number): nu
   return s;
 }
 
-/** mulberry32: the same sample and starting centroids for the same library. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function toVector(blob: Buffer): Float32Array {
   return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 }
 
 export class VectorClusters {
   readonly #db: Database;
-  readonly #statements = new Map<string, Statement>();
   #centroids: Centroids | null = null;
   /** Library size from which vectors are grouped (tests lower it). */
   clusterFrom = CLUSTER_FROM;
@@ -81,18 +70,13 @@ export class VectorClusters {
   /** Partitions searched per generation (tests lower it). */
   probes = PROBES;
 
+  readonly #sql: (sql: string) => Statement;
+
   constructor(db: Database) {
     this.#db = db;
+    this.#sql = statementCache(db);
   }
 
-  #sql(sql: string): Statement {
-    let s = this.#statements.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#statements.set(sql, s);
-    }
-    return s;
-  }
 
   #load(): Centroids {
     const key = this.#sql("SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) FROM vector_centroids").pluck().get() as string;
@@ -188,7 +172,7 @@ export class VectorClusters {
     const k = Math.min(this.clusters, Math.max(MIN_CLUSTERS, Math.floor(total / 256)));
     if (sample.length < k) return;
     const dims = sample[0].length;
-    const rand = seeded(total);
+    const rand = seededRandom(total);
     // Distinct sample points to start from.
     const centroids = new Float32Array(k * dims);
     const picked = new Set<number>();
