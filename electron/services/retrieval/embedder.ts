@@ -6,6 +6,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type L
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/types.ts';
 import type { OfficeServerClient } from '../engine/office-server.ts';
+import { PaddedQuestions, type PaddingCheck } from './padded-question.ts';
 
 /** Embeddings by an office server's model (/v1/embeddings) instead of a model on this computer. */
 export interface RemoteEmbeddings {
@@ -45,11 +46,25 @@ export class Embedder {
    */
   #questionContext: LlamaEmbeddingContext | null = null;
   #questionLock: Promise<unknown> = Promise.resolve();
+  /** Questions of some lengths evaluated in a batch padded to the CPU's fast path, where that pays here. */
+  #padded: PaddedQuestions | null = null;
+  #paddingCheck: PaddingCheck | null = null;
+  readonly #padding: 'auto' | 'always' | 'never';
   #info: ModelInfo | null = null;
   #remote: RemoteEmbeddings | null = null;
   #dimensions: number | null = null;
   #contextSize = 512;
   #lock: Promise<unknown> = Promise.resolve();
+
+  /** `padding`: 'always' pads every question under the fast batch (tests), 'never' never; 'auto' where it measures faster. */
+  constructor(options: { padding?: 'auto' | 'always' | 'never' } = {}) {
+    this.#padding = options.padding ?? 'auto';
+  }
+
+  /** What the load-time check of padded questions found; null when it did not run. */
+  get paddingCheck(): PaddingCheck | null {
+    return this.#paddingCheck;
+  }
 
   get info(): ModelInfo | null {
     return this.#info;
@@ -88,6 +103,14 @@ export class Embedder {
         this.#questionContext = threads > 1 ? await this.#model.createEmbeddingContext({ contextSize, threads: 1 }) : null;
         this.#contextSize = contextSize;
         const probe = await this.#context.getEmbeddingFor('probe');
+        if (this.#padding !== 'never') {
+          const { padded, check } = await PaddedQuestions.create(this.#model, this.#questionContext ?? this.#context, {
+            threads: 1,
+            force: this.#padding === 'always',
+          });
+          this.#padded = padded;
+          this.#paddingCheck = check;
+        }
         this.#dimensions = probe.vector.length;
         this.#info = info;
         return this.#dimensions;
@@ -103,9 +126,15 @@ export class Embedder {
   }
 
   async #release(): Promise<void> {
-    await this.#questionLock;
-    await this.#questionContext?.dispose();
+    // Questions queued from now on find these gone and take the main context.
+    const questionContext = this.#questionContext;
+    const padded = this.#padded;
     this.#questionContext = null;
+    this.#padded = null;
+    this.#paddingCheck = null;
+    await this.#questionLock;
+    await padded?.dispose();
+    await questionContext?.dispose();
     await this.#context?.dispose();
     await this.#model?.dispose();
     this.#context = null;
@@ -144,10 +173,6 @@ export class Embedder {
     });
   }
 
-  /**
-   * A question's vector, on the question context when there is one: it does not wait for the
-   * indexer's batch. (Two contexts of one model evaluate independently in llama.cpp.)
-   */
   /** Batches to the server; a batch it refuses is retried text by text, so one bad text fails alone. */
   async #remoteEach(remote: RemoteEmbeddings, texts: string[]): Promise<(Float32Array | Error)[]> {
     const out: (Float32Array | Error)[] = [];
@@ -170,14 +195,29 @@ export class Embedder {
     return out;
   }
 
+  /**
+   * A question's vector, padded to the fast batch where that pays, else on the question context
+   * when there is one: either way it does not wait for the indexer's batch. (Two contexts of one
+   * model evaluate independently in llama.cpp.)
+   */
   embedQuestion(text: string): Promise<Float32Array> {
     const remote = this.#remote;
     if (remote) return remote.client.embeddings(remote.model, [text]).then(([v]) => v);
+    const padded = this.#padded;
+    const model = this.#model;
+    if (padded && model) {
+      const tokens = model.tokenize(text);
+      if (padded.pays(tokens)) {
+        const run = this.#questionLock.then(() => (this.#padded === padded ? padded.embed(tokens) : this.embed([text]).then(([v]) => v)));
+        this.#questionLock = run.catch(() => undefined);
+        return run;
+      }
+    }
     const questionContext = this.#questionContext;
     if (!questionContext) return this.embed([text]).then(([v]) => v);
     const run = this.#questionLock.then(async () => {
       const model = this.#model;
-      if (!model || questionContext.disposed) return (await this.embed([text]))[0];
+      if (!model || this.#questionContext !== questionContext) return (await this.embed([text]))[0];
       return this.#vectorOf(model, questionContext, text);
     });
     this.#questionLock = run.catch(() => undefined);
