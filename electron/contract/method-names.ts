@@ -50,6 +50,7 @@ export const METHOD_NAMES = [
   'retrieval.pause',
   'retrieval.resume',
   'models.setEmbedding',
+  'models.setReranker',
   'assistants.list',
   'assistants.templates',
   'assistants.create',

@@ -187,6 +187,8 @@ export const methods = {
   'retrieval.pause': method<IndexStatus>()(empty),
   'retrieval.resume': method<IndexStatus>()(empty),
   'models.setEmbedding': method<IndexStatus>()(z.object({ modelId: id.nullable() }).strict()),
+  /** A reranking model orders each search's best candidates; null stops reranking. */
+  'models.setReranker': method<IndexStatus>()(z.object({ modelId: id.nullable() }).strict()),
 
   'assistants.list': method<Assistant[]>()(empty),
   'assistants.templates': method<AssistantTemplateInfo[]>()(empty),

@@ -82,7 +82,7 @@ export interface ModelInfo {
   addedAt: number;
 }
 
-export type ModelKind = 'chat' | 'embedding';
+export type ModelKind = 'chat' | 'embedding' | 'reranker';
 
 /** Whether a model fits in this computer's memory with the context it would get, estimated before loading. */
 export interface ModelFit {
@@ -357,6 +357,9 @@ export interface IndexStatus {
   paused: boolean;
   /** Time left to embed the rest, from the pace so far (while embedding). */
   etaMs: number | null;
+  /** The reranking model that orders the best candidates of each search; null: none. */
+  rerankModelId: string | null;
+  rerankModelName: string | null;
 }
 
 export interface ConversationDetail {

@@ -19,6 +19,7 @@ import { AdapterLibrary } from '../services/engine/adapter-library.ts';
 import { DocumentLibrary } from '../services/documents/document-library.ts';
 import { Summarizer } from '../services/documents/summarizer.ts';
 import { Embedder } from '../services/retrieval/embedder.ts';
+import { Reranker } from '../services/retrieval/reranker.ts';
 import { createGrounder } from '../services/retrieval/grounder.ts';
 import { Indexer } from '../services/retrieval/indexer.ts';
 import { Retriever } from '../services/retrieval/retriever.ts';
@@ -91,6 +92,8 @@ export interface Enclave {
   searchReader: RetrievalReader;
   /** The embedding model's runtime (benchmarks embed questions with it). */
   embedder: Embedder;
+  /** The reranking model's runtime, when one is chosen. */
+  reranker: Reranker;
   retrieval: RetrievalStore;
   conversations: ConversationStore;
   assistants: AssistantService;
@@ -178,7 +181,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const summaryStore = new SummaryStore(db);
   const retrievalStore = new RetrievalStore(db);
   const embedder = new Embedder();
+  const reranker = new Reranker();
   const indexer = new Indexer({
+    reranker,
     store: retrievalStore,
     documents: documentStore,
     embedder,
@@ -187,7 +192,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   });
   // Searches run on a thread of their own with a read connection to the same file.
   const searchReader = new RetrievalReader(databaseFile, mainThreadReader(retrievalStore), key);
-  const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady(), reader: searchReader });
+  const retriever = new Retriever({ store: retrievalStore, embedder, vectorsReady: () => indexer.vectorsReady(), reader: searchReader, reranker });
   const adapters = new AdapterLibrary({
     store: new AdapterStore(db),
     activeModel: () => (engine.loadedModelId ? modelStore.get(engine.loadedModelId) : null),
@@ -377,7 +382,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     },
     onChange: (run) => events.emit('evals.changed', run),
   });
-  const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, threads });
+  const modelUse = new ModelUseService({ settings, models, modelStore, engine, indexer, reranker, threads });
   const backend = new BackendService({ settings, engine, models, modelStore, indexer, audit, threads });
   const localApi = new LocalApi({
     settings,
@@ -424,6 +429,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       }
       return modelUse.setEmbeddingModel(modelId);
     },
+    'models.setReranker': ({ modelId }) => modelUse.setRerankModel(modelId),
     'engine.status': () => engine.status,
     'conversations.list': () => conversations.listConversations(),
     'conversations.create': (input) => conversationService.create(input),
@@ -573,6 +579,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     retriever,
     searchReader,
     embedder,
+    reranker,
     retrieval: retrievalStore,
     conversations,
     assistants,
@@ -598,6 +605,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
       await tasks.shutdown();
       await chat.shutdown();
       await indexer.shutdown();
+      await reranker.dispose();
       await searchReader.close();
       await engine.dispose();
       db.close();

@@ -3,14 +3,29 @@
 // as a person would (the same words for every contract), within that contract (as when a document
 // is shared with a conversation). Page-level recall@5 and nDCG@10 for keyword, vector and hybrid
 // retrieval, against plain FTS5 BM25 over whole pages on the same files; p50/p95 of each.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readGgufFileInfo } from 'node-llama-cpp';
+import { modelKind } from '../../electron/services/engine/gguf-inspector.ts';
+import { RERANK_CANDIDATES } from '../../electron/services/retrieval/retriever.ts';
+import { dirname, join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { contentTermsQuery, RetrievalStore } from '../../electron/services/store/retrieval-store.ts';
 import { QUESTIONS, type QaRow } from '../eval/grounded.ts';
 import { granter, routerCaller } from '../support/router-call.ts';
+
+/** A reranking model among the GGUF files of a folder, if any. */
+async function findReranker(folder: string): Promise<string | null> {
+  for (const name of readdirSync(folder).filter((f) => f.endsWith('.gguf')).sort()) {
+    try {
+      if (modelKind(await readGgufFileInfo(join(folder, name))) === 'reranker') return join(folder, name);
+    } catch {
+      // not a model this build reads: not a reranker either
+    }
+  }
+  return null;
+}
 
 interface Question {
   documentId: string;
@@ -159,7 +174,17 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
       const seconds = (performance.now() - e0) / 1000;
       console.log(`  embedded ${chunks} chunks in ${seconds.toFixed(0)} s (${(chunks / seconds).toFixed(1)} chunks/s, ${threads} threads, through the app's indexer)`);
       methods.push(['vector (embedding model)', async (q) => chunkPages(enclave.retrieval.vector(await enclave.embedder.embedQuestion(q.text), [q.documentId], 30))]);
-      methods.push(['hybrid (app: keyword + vector, RRF)', async (q) => (await enclave.retriever.searchDocuments(q.text, [q.documentId], 30)).passages.map((p) => p.pageNumber)]);
+      methods.push(['hybrid (app: keyword + vector, RRF)', async (q) => (await enclave.retriever.searchDocuments(q.text, [q.documentId], 30, undefined, { rerank: false })).passages.map((p) => p.pageNumber)]);
+      // Reranked: a reranking GGUF from the models folder when there is one (none ships there now).
+      const reranker = await findReranker(dirname(embeddingModel));
+      if (reranker) {
+        const model = await call('models.add', { file: grant(reranker) });
+        await enclave.models.settled;
+        await call('models.setReranker', { modelId: model.id });
+        methods.push([`hybrid, reranked by ${model.name} (best ${RERANK_CANDIDATES})`, async (q) => (await enclave.retriever.searchDocuments(q.text, [q.documentId], 30)).passages.map((p) => p.pageNumber)]);
+      } else {
+        console.log(`  reranked: not measured, no reranking model (a GGUF with rank pooling) in ${dirname(embeddingModel)}`);
+      }
     }
     const tables: [string, QualityRow[]][] = [];
     for (const [label, set] of [[`${short.length} short questions in a person's words (${Object.keys(QUESTIONS).length} clause kinds)`, short], [`${long.length} long questions in CUAD's own words (15–40 words)`, long]] as const) {
@@ -222,8 +247,8 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
         }
         vecRecall = `${((found / wanted) * 100).toFixed(1)}%`;
         vecAll = await time(async (q) => enclave.searchReader.vector(await enclave.embedder.embedQuestion(q.text), everything, 30));
-        hyAll = await time((q) => enclave.retriever.searchDocuments(q.text, everything, 6));
-        hyOne = await time((q) => enclave.retriever.searchDocuments(q.text, [q.documentId], 6));
+        hyAll = await time((q) => enclave.retriever.searchDocuments(q.text, everything, 6, undefined, { rerank: false }));
+        hyOne = await time((q) => enclave.retriever.searchDocuments(q.text, [q.documentId], 6, undefined, { rerank: false }));
       }
       scaleRows.push(`| ${n.toLocaleString('en')} | ${kwAll} | ${kwOne} | ${vecAll} | ${vecRecall} | ${hyAll} | ${hyOne} |`);
     }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMBEDDING_MODEL, ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL } from '../fixtures/paths.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, HOSTILE_MODEL, NOT_A_MODEL, RERANK_MODEL } from '../fixtures/paths.ts';
 import { launchChromium } from '../support/browser.ts';
 import { startWebServer, type RunningServer } from '../support/web-server.ts';
 
@@ -292,7 +292,7 @@ describe('Enclave in the browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('models: a file added twice is not duplicated; a model is renamed; chat and embedding models are told apart; memory is estimated', async () => {
+  it('models: a file added twice is not duplicated; a model is renamed; chat, embedding and reranking models are told apart; memory is estimated', async () => {
     await page.getByRole('button', { name: 'Models' }).click();
     const library = page.getByRole('list', { name: 'Model library' });
     const count = await library.getByRole('listitem').count();
@@ -322,6 +322,23 @@ describe('Enclave in the browser', () => {
     await expect.poll(() => embedding.textContent()).toContain('Embedding model (search)');
     expect(await embedding.getByRole('button', { name: 'Use this model' }).count()).toBe(0);
     expect(await embedding.getByRole('button', { name: 'Use for search' }).count()).toBe(1);
+    expect(await embedding.getByRole('button', { name: 'Use for reranking' }).count()).toBe(0);
+
+    // A reranking model: told apart, used for reranking only, named where search is described.
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(RERANK_MODEL);
+    const reranker = library.getByRole('listitem', { name: 'Tiny Reranker' });
+    await expect.poll(() => reranker.textContent()).toContain('Reranking model (search)');
+    expect(await reranker.getByRole('button', { name: 'Use this model' }).count()).toBe(0);
+    expect(await reranker.getByRole('button', { name: 'Use for search' }).count()).toBe(0);
+    await reranker.getByRole('button', { name: 'Use for reranking' }).click();
+    await page.getByText('Search results are reranked by Tiny Reranker.').waitFor();
+    await expect.poll(() => reranker.textContent()).toContain('Reranking');
+    await page.getByRole('button', { name: 'Documents' }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Search index' }).textContent()).toContain('The best passages are reranked by Tiny Reranker.');
+    await page.getByRole('button', { name: 'Models' }).click();
+    await library.getByRole('listitem', { name: 'Tiny Reranker' }).getByRole('button', { name: 'Stop reranking' }).click();
+    await page.getByText('Search results are no longer reranked.').waitFor();
+    expect(await library.getByRole('listitem', { name: 'Tiny Reranker' }).getByRole('button', { name: 'Use for reranking' }).count()).toBe(1);
   });
 
   it('app lock: set in Settings; locked, only the lock screen shows; a wrong passphrase says so; the right one brings everything back; it locks by itself after the chosen minutes', async () => {

@@ -11,10 +11,19 @@ export type InspectedModel = Omit<ModelInfo, 'id' | 'addedAt' | 'sha256'>;
 /** Embedding architectures (encoders): they make vectors for search, they do not chat. */
 const EMBEDDING_ARCHITECTURES = new Set(['bert', 'nomic-bert', 'nomic-bert-moe', 'jina-bert-v2', 'jina-bert-v3', 't5encoder', 'modern-bert', 'neo-bert', 'eurobert']);
 
-/** A chat model or an embedding model, from its metadata: a pooling type or non-causal attention make vectors. */
+/** llama.cpp's LLAMA_POOLING_TYPE_RANK: a classifier head scores a (question, passage) pair. */
+const POOLING_RANK = 4;
+
+/**
+ * A chat model, an embedding model or a reranking model, from its metadata: rank pooling or a
+ * classifier head make a reranker (a cross-encoder); another pooling type or non-causal attention
+ * make vectors.
+ */
 export function modelKind(info: GgufFileInfo): ModelKind {
   const architecture = String(info.metadata.general?.architecture ?? '');
   const own = (info.metadata as Record<string, unknown>)[architecture] as { pooling_type?: number; attention?: { causal?: boolean } } | undefined;
+  if (own?.pooling_type === POOLING_RANK) return 'reranker';
+  if ((info.fullTensorInfo ?? []).some((t) => t.name === 'cls.output.weight')) return 'reranker';
   if (EMBEDDING_ARCHITECTURES.has(architecture)) return 'embedding';
   if (typeof own?.pooling_type === 'number' && own.pooling_type > 0) return 'embedding';
   if (own?.attention?.causal === false) return 'embedding';

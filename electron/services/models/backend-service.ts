@@ -123,7 +123,7 @@ export class BackendService {
   /** The model last active here, or else the library's first chat model. */
   async #restoreLocalModel(): Promise<void> {
     const last = this.#settings.activeModelId();
-    const id = last && this.#modelStore.get(last) ? last : (this.#modelStore.list().find((m) => m.kind !== 'embedding')?.id ?? null);
+    const id = last && this.#modelStore.get(last) ? last : (this.#modelStore.list().find((m) => m.kind !== 'embedding' && m.kind !== 'reranker')?.id ?? null);
     if (!id) return;
     await this.#models.activate(id).catch((e) => console.warn(`[models] ${(e as Error).message}`));
   }

@@ -6,6 +6,7 @@ import type { IndexStatus, ModelLibrary as ModelLibraryView, Settings } from '..
 import type { Engine } from '../engine/engine.ts';
 import type { ModelLibrary } from '../engine/model-library.ts';
 import type { Indexer } from '../retrieval/indexer.ts';
+import type { Reranker } from '../retrieval/reranker.ts';
 import type { ModelStore } from '../store/model-store.ts';
 import type { SettingsStore } from '../store/settings-store.ts';
 
@@ -16,8 +17,10 @@ export class ModelUseService {
   readonly #engine: Engine;
   readonly #indexer: Indexer;
   readonly #threads: () => number;
+  readonly #reranker: Reranker;
 
-  constructor(deps: { settings: SettingsStore; models: ModelLibrary; modelStore: ModelStore; engine: Engine; indexer: Indexer; threads: () => number }) {
+  constructor(deps: { settings: SettingsStore; models: ModelLibrary; modelStore: ModelStore; engine: Engine; indexer: Indexer; reranker: Reranker; threads: () => number }) {
+    this.#reranker = deps.reranker;
     this.#settings = deps.settings;
     this.#models = deps.models;
     this.#modelStore = deps.modelStore;
@@ -36,6 +39,7 @@ export class ModelUseService {
 
   async removeModel(modelId: string): Promise<ModelLibraryView> {
     if (this.#settings.embeddingModelId() === modelId) await this.setEmbeddingModel(null);
+    if (this.#settings.rerankModelId() === modelId) await this.setRerankModel(null);
     return this.#models.remove(modelId);
   }
 
@@ -47,6 +51,23 @@ export class ModelUseService {
     return status;
   }
 
+  /** A reranking model (a GGUF cross-encoder) orders each search's best candidates; null stops reranking. */
+  async setRerankModel(modelId: string | null): Promise<IndexStatus> {
+    const info = modelId ? this.#modelStore.get(modelId) : null;
+    if (modelId && !info) throw new UserFacingError('model/not-found', 'That model is no longer in the library.');
+    if (info && info.kind !== 'reranker') {
+      throw new UserFacingError(
+        'model/unsupported',
+        `“${info.name}” is not a reranking model. Reranking needs a cross-encoder GGUF with a ranking head (such as bge-reranker or Qwen3-Reranker).`,
+      );
+    }
+    if (info) await this.#reranker.load(info, this.#threads());
+    else await this.#reranker.unload();
+    this.#settings.setRerankModelId(modelId);
+    this.#indexer.announce();
+    return this.#indexer.status();
+  }
+
   /** At start: the search index catches up in the background, then the last active model loads. */
   async restore(backend: { onServer: boolean; embeddingsOnServer: boolean } = { onServer: false, embeddingsOnServer: false }): Promise<void> {
     const embeddingId = backend.embeddingsOnServer ? null : this.#settings.embeddingModelId();
@@ -56,6 +77,13 @@ export class ModelUseService {
       // The office server's embedding model is connected to by the backend service.
     } else if (embeddingModel) this.#indexer.setEmbeddingModel(embeddingModel, this.#threads()).catch((e) => console.warn(`[search] ${(e as Error).message}`));
     else void this.#indexer.kick();
+    const rerankModel = this.#settings.rerankModelId() ? this.#modelStore.get(this.#settings.rerankModelId()!) : null;
+    if (rerankModel) {
+      this.#reranker
+        .load(rerankModel, this.#threads())
+        .then(() => this.#indexer.announce())
+        .catch((e) => console.warn(`[search] ${(e as Error).message}`));
+    }
     const id = this.#settings.activeModelId();
     if (backend.onServer || !id || !this.#modelStore.get(id)) return;
     try {

@@ -32,6 +32,7 @@ export class Indexer {
   #pace: { since: number; done: number } | null = null;
 
   readonly #space: EmbeddingSpaceMemory;
+  readonly #reranker: { readonly info: ModelInfo | null } | null;
 
   constructor(deps: {
     store: RetrievalStore;
@@ -39,7 +40,10 @@ export class Indexer {
     embedder: Embedder;
     onStatus: (s: IndexStatus) => void;
     space: EmbeddingSpaceMemory;
+    /** The reranking model in use, named in the status. */
+    reranker?: { readonly info: ModelInfo | null };
   }) {
+    this.#reranker = deps.reranker ?? null;
     this.#space = deps.space;
     this.#store = deps.store;
     this.#documents = deps.documents;
@@ -65,7 +69,14 @@ export class Indexer {
       error: this.#error,
       paused: this.#paused,
       etaMs: this.#eta(counts.chunks - counts.embedded - skipped.count),
+      rerankModelId: this.#reranker?.info?.id ?? null,
+      rerankModelName: this.#reranker?.info?.name ?? null,
     };
+  }
+
+  /** Tells the window the status again (after something it shows changed outside a pass). */
+  announce(): void {
+    this.#onStatus(this.status());
   }
 
   #eta(remaining: number): number | null {

@@ -2,6 +2,7 @@
 // GPT4All's LocalDocs does), always within the conversation's collections.
 import type { ChunkHit, RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
 import type { Embedder } from './embedder.ts';
+import type { Reranker } from './reranker.ts';
 import { mainThreadReader, type SearchReader } from './retrieval-reader.ts';
 
 export const RRF_K = 60;
@@ -14,11 +15,21 @@ export function reciprocalRankFusion(lists: ChunkHit[][], k = RRF_K): ChunkHit[]
   return [...scores.entries()].map(([chunkId, score]) => ({ chunkId, score })).sort((a, b) => b.score - a.score || a.chunkId - b.chunkId);
 }
 
+/** Candidates a reranking model reads, at least: the fused ranking's best. */
+export const RERANK_CANDIDATES = 20;
+
 export interface RetrievalResult {
   passages: StoredChunk[];
   /** False when nothing matched well enough to answer from. */
   relevant: boolean;
   mode: 'hybrid' | 'keyword';
+  /** True when a reranking model put the passages in its order. */
+  reranked: boolean;
+}
+
+export interface SearchOptions {
+  /** False: the fused ranking as it is, even with a reranking model (benchmarks, tests). */
+  rerank?: boolean;
 }
 
 export class Retriever {
@@ -26,20 +37,22 @@ export class Retriever {
   readonly #embedder: Embedder;
   readonly #vectorsReady: () => boolean;
   readonly #reader: SearchReader;
+  readonly #reranker: Reranker | null;
 
-  constructor(deps: { store: RetrievalStore; embedder: Embedder; vectorsReady: () => boolean; reader?: SearchReader }) {
+  constructor(deps: { store: RetrievalStore; embedder: Embedder; vectorsReady: () => boolean; reader?: SearchReader; reranker?: Reranker }) {
+    this.#reranker = deps.reranker ?? null;
     this.#store = deps.store;
     this.#embedder = deps.embedder;
     this.#vectorsReady = deps.vectorsReady;
     this.#reader = deps.reader ?? mainThreadReader(deps.store);
   }
 
-  search(question: string, collectionIds: string[], k = 6, depth = 50): Promise<RetrievalResult> {
-    return this.searchDocuments(question, this.#store.documentsIn(collectionIds), k, depth);
+  search(question: string, collectionIds: string[], k = 6, depth = 50, options: SearchOptions = {}): Promise<RetrievalResult> {
+    return this.searchDocuments(question, this.#store.documentsIn(collectionIds), k, depth, options);
   }
 
   /** The `k` best passages within the given documents (a collection's, or one shared document). */
-  async searchDocuments(question: string, documentIds: string[], k = 6, depth = 50): Promise<RetrievalResult> {
+  async searchDocuments(question: string, documentIds: string[], k = 6, depth = 50, options: SearchOptions = {}): Promise<RetrievalResult> {
     const useVectors = this.#vectorsReady() && this.#embedder.dimensions !== null && documentIds.length > 0;
     // The keyword search runs on the reader thread while the question is embedded.
     const keywordSearch = this.#reader.bm25(question, documentIds, depth);
@@ -52,6 +65,19 @@ export class Retriever {
     const keyword = await keywordSearch;
     const fused = useVectors ? reciprocalRankFusion([keyword, vector]) : keyword;
     const relevant = keyword.length > 0 || (vector[0]?.score ?? 0) >= VECTOR_RELEVANCE;
-    return { passages: this.#store.chunks(fused.slice(0, k).map((h) => h.chunkId)), relevant, mode: useVectors ? 'hybrid' : 'keyword' };
+    const mode = useVectors ? 'hybrid' : 'keyword';
+    if (options.rerank !== false && this.#reranker?.info && fused.length > 1) {
+      const candidates = this.#store.chunks(fused.slice(0, Math.max(k, RERANK_CANDIDATES)).map((h) => h.chunkId));
+      try {
+        const scores = await this.#reranker.score(question, candidates.map((c) => c.text));
+        // Best score first; a tie keeps the fused order.
+        const order = candidates.map((c, i) => ({ c, i, s: scores[i] })).sort((a, b) => b.s - a.s || a.i - b.i);
+        return { passages: order.slice(0, k).map((o) => o.c), relevant, mode, reranked: true };
+      } catch (e) {
+        // The reranking model went away or failed: the fused order, not marked as reranked.
+        console.warn(`[search] reranking failed: ${(e as Error).message}`);
+      }
+    }
+    return { passages: this.#store.chunks(fused.slice(0, k).map((h) => h.chunkId)), relevant, mode, reranked: false };
   }
 }

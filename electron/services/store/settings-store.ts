@@ -58,6 +58,14 @@ export class SettingsStore {
     this.#write('embeddingModelId', id);
   }
 
+  rerankModelId(): string | null {
+    return this.#read<string | null>('rerankModelId') ?? null;
+  }
+
+  setRerankModelId(id: string | null): void {
+    this.#write('rerankModelId', id);
+  }
+
   /** The assistant packs whose assistants were added once (so a deleted one stays deleted). */
   seededPacks(): string[] {
     return this.#read<string[]>('assistants.seededPacks') ?? [];

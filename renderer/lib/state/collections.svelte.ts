@@ -95,4 +95,14 @@ export class CollectionsManager {
       toasts.error(e);
     }
   }
+
+  /** A reranking model orders each search's best passages; null stops reranking. */
+  async useForReranking(modelId: string | null): Promise<void> {
+    try {
+      this.index = await this.#client.call('models.setReranker', { modelId });
+      toasts.show(modelId ? `Search results are reranked by ${this.index.rerankModelName}.` : 'Search results are no longer reranked.');
+    } catch (e) {
+      toasts.error(e);
+    }
+  }
 }
