@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'store/wrong-key'
   | 'store/damaged'
   | 'app/locked'
+  | 'app/closing'
   | 'lock/wrong-passphrase'
   | 'lock/not-enabled'
   | 'store/wrong-passphrase'

@@ -565,6 +565,9 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     lock.locked && !WHILE_LOCKED.has(method) ? { code: 'app/locked', message: 'Enclave is locked. Enter the lock passphrase to go on.' } : null,
   );
 
+  // Deletions cut off by a crash or quit are finished (the documents left every search when they started).
+  void documents.finishDeletions().catch((e) => console.error('[documents] an unfinished deletion could not be finished:', e));
+
   return {
     router,
     events,

@@ -20,7 +20,7 @@ parentPort!.on('message', (request: ReaderRequest) => {
     const result =
       request.method === 'bm25'
         ? store.bm25(request.question, request.documentIds, request.limit, request.part)
-        : store.vector(new Float32Array(request.query), request.documentIds, request.limit);
+        : store.vector(new Float32Array(request.query), request.documentIds, request.limit, request.part);
     response = { id: request.id, ok: true, hits: result };
   } catch (e) {
     response = { id: request.id, ok: false, message: (e as Error).message };

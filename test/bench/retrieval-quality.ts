@@ -82,12 +82,11 @@ async function measure(method: string, questions: Question[], rank: (q: Question
  * Copies the library's real chunks (their vectors and prefilter bits with them) under new documents
  * until it holds `target` chunks: real text only, each copy in one statement per table.
  */
-function grow(enclave: Enclave, target: number): void {
+export function grow(enclave: Enclave, target: number): void {
   const db = enclave.db;
   const originals = db.prepare("SELECT id FROM documents WHERE id NOT LIKE 'copy-%'").pluck().all() as string[];
   const span = db.prepare("SELECT MIN(id) AS first, MAX(id) AS last, COUNT(*) AS n FROM chunks WHERE document_id NOT LIKE 'copy-%'").get() as { first: number; last: number; n: number };
   if (span.last - span.first + 1 !== span.n) throw new Error('the original chunks are not contiguous');
-  const hasBits = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chunk_bits'").get() !== undefined;
   let copy = (db.prepare("SELECT COUNT(*) FROM documents WHERE id LIKE 'copy-%'").pluck().get() as number) / originals.length;
   while ((db.prepare('SELECT COUNT(*) FROM chunks').pluck().get() as number) < target) {
     copy++;
@@ -104,14 +103,12 @@ function grow(enclave: Enclave, target: number): void {
          SELECT id + ?, ? || document_id, page_number, char_start, char_end, text FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id`,
       ).run(offset, prefix, span.first, span.last);
       db.prepare('INSERT INTO chunk_embeddings (chunk_id, embedding) SELECT chunk_id + ?, embedding FROM chunk_embeddings WHERE chunk_id BETWEEN ? AND ?').run(offset, span.first, span.last);
-      if (hasBits) {
-        // Copied into partition 0, as new vectors are before the library is grouped; the indexer's
-        // pass groups them (and the copies) once the library is large enough, as in the app.
-        db.prepare('INSERT INTO chunk_bits (rowid, cluster, embedding) SELECT CAST(chunk_id + ? AS INTEGER), 0, vec_quantize_binary(embedding) FROM chunk_embeddings WHERE chunk_id BETWEEN ? AND ?').run(
-          offset, span.first, span.last,
-        );
-        db.prepare('INSERT INTO chunk_clusters (chunk_id, generation) SELECT chunk_id + ?, 0 FROM chunk_embeddings WHERE chunk_id BETWEEN ? AND ?').run(offset, span.first, span.last);
-      }
+      // Copied into partition 0, as new vectors are before the library is grouped; the indexer's
+      // pass groups them (and the copies) once the library is large enough, as in the app.
+      db.prepare('INSERT INTO chunk_codes (cluster, chunk_id, code) SELECT 0, chunk_id + ?, vec_quantize_binary(embedding) FROM chunk_embeddings WHERE chunk_id BETWEEN ? AND ?').run(
+        offset, span.first, span.last,
+      );
+      db.prepare('INSERT INTO chunk_clusters (chunk_id, generation) SELECT chunk_id + ?, 0 FROM chunk_embeddings WHERE chunk_id BETWEEN ? AND ?').run(offset, span.first, span.last);
     })();
   }
 }

@@ -247,6 +247,55 @@ describe('cancel, delete and resume', () => {
     expect(hits).toBe(0);
   });
 
+  it('a long document is deleted a slice at a time: out of every search at once, the app free in between, nothing left after', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const path = join(dir, 'long-to-delete.pdf');
+    writeFileSync(path, await makePdf(300, { title: 'To delete' }));
+    const doc = await importAndWait(path);
+    enclave.indexer.ensureChunked([doc.id]);
+    const collection = await call('collections.create', { name: 'Deleted soon' });
+    await call('collections.setMembership', { collectionId: collection.id, documentId: doc.id, member: true });
+    const chunks = () => enclave.db.prepare('SELECT COUNT(*) FROM chunks WHERE document_id = ?').pluck().get(doc.id) as number;
+    const pages = () => enclave.db.prepare('SELECT COUNT(*) FROM document_pages WHERE document_id = ?').pluck().get(doc.id) as number;
+    expect(chunks()).toBeGreaterThan(64);
+    expect((await enclave.retriever.search(pageSentence(150), [collection.id], 5)).passages.length).toBeGreaterThan(0);
+
+    // Other work runs while it is deleted: the deletion gives the event loop back between slices.
+    let ticks = 0;
+    let done = false;
+    const tick = () => {
+      ticks++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const deleting = call('documents.delete', { documentId: doc.id });
+    await new Promise((r) => setImmediate(r));
+    // Part of it is still in the file, yet no search and no list finds it any more.
+    expect(chunks() + pages()).toBeGreaterThan(0);
+    expect(enclave.retrieval.documentsIn([collection.id])).toEqual([]);
+    expect((await call('documents.list', {})).some((d) => d.id === doc.id)).toBe(false);
+    await deleting;
+    done = true;
+    // About 600 passages and pages in slices of 64.
+    expect(ticks).toBeGreaterThan(5);
+    expect([chunks(), pages()]).toEqual([0, 0]);
+    expect(enclave.db.prepare('SELECT COUNT(*) FROM document_deletions').pluck().get()).toBe(0);
+  }, 60_000);
+
+  it('a deletion cut off by a crash is finished at the next start', async () => {
+    const doc = await importAndWait(fx.docx3);
+    enclave.indexer.ensureChunked([doc.id]);
+    // As a crash would leave it: the deletion started, one slice done.
+    const store = new DocumentStore(enclave.db);
+    store.beginDeletion(doc.id);
+    store.deleteSlice(doc.id, 1);
+    await enclave.shutdown();
+    enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'test' });
+    await expect.poll(() => enclave.db.prepare('SELECT COUNT(*) FROM documents WHERE id = ?').pluck().get(doc.id), { timeout: 10_000 }).toBe(0);
+    expect(enclave.db.prepare('SELECT COUNT(*) FROM document_pages WHERE document_id = ?').pluck().get(doc.id)).toBe(0);
+    expect(enclave.db.prepare('SELECT COUNT(*) FROM document_deletions').pluck().get()).toBe(0);
+  });
+
   it('a document left half-read by a crash is read again on the next start; one whose file is gone is marked failed', async () => {
     const dataDir = join(dir, 'crashed');
     const db = openDatabase(join(dataDir, 'enclave.db'));

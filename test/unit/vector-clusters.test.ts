@@ -82,7 +82,7 @@ function recall(s: RetrievalStore, seed: number): number {
 }
 
 const pause = () => new Promise<void>((r) => setImmediate(r));
-const partitions = () => db.prepare('SELECT COUNT(DISTINCT cluster) FROM chunk_bits').pluck().get() as number;
+const partitions = () => db.prepare('SELECT COUNT(DISTINCT cluster) FROM chunk_codes').pluck().get() as number;
 const generations = () => db.prepare('SELECT generation, COUNT(*) AS n FROM chunk_clusters GROUP BY generation ORDER BY generation').all() as { generation: number; n: number }[];
 
 describe('vector partitions', () => {
@@ -143,8 +143,8 @@ describe('vector partitions', () => {
     await s.clusters.maintain(pause, () => false);
     const bIds = new Set(db.prepare("SELECT id FROM chunks WHERE document_id = 'b'").pluck().all() as number[]);
     db.prepare("DELETE FROM documents WHERE id = 'b'").run();
-    s.pruneBits();
-    expect(db.prepare('SELECT COUNT(*) FROM chunk_bits').pluck().get()).toBe(800);
+    // A deleted passage's code goes with it, at once.
+    expect(db.prepare('SELECT COUNT(*) FROM chunk_codes').pluck().get()).toBe(800);
     expect(generations()).toEqual([{ generation: 1, n: 800 }]);
     for (let i = 0; i < 10; i++) for (const h of s.vector(near(seeded(50 + i)), ['a'], 10)) expect(bIds.has(h.chunkId)).toBe(false);
     expect(recall(s, 9)).toBeGreaterThanOrEqual(0.9);
@@ -153,9 +153,10 @@ describe('vector partitions', () => {
     expect(db.prepare('SELECT COUNT(*) FROM vector_centroids').pluck().get()).toBe(0);
     expect(db.prepare('SELECT COUNT(*) FROM chunk_clusters').pluck().get()).toBe(0);
     expect(s.clusters.partitionsFor(near(seeded(3)))).toEqual([0]);
+    expect(db.prepare('SELECT COUNT(*) FROM chunk_codes').pluck().get()).toBe(0);
   });
 
-  it('a library from before partitions keeps its vectors: the prefilter is rebuilt with them in partition 0', () => {
+  it('a library from before partitions keeps its vectors: the prefilter is rebuilt with them in partition 0, then as plain codes', () => {
     db.close();
     const file = join(dir, 'old.db');
     const old = openDatabase(file, { targetVersion: 22 });
@@ -173,8 +174,16 @@ describe('vector partitions', () => {
     }
     old.close();
     db = openDatabase(file);
-    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'chunk_bits'").pluck().get()).toContain('partition key');
-    expect(db.prepare('SELECT COUNT(*) FROM chunk_bits WHERE cluster = 0').pluck().get()).toBe(50);
+    expect(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'chunk_bits'").pluck().get()).toBe(0);
+    expect(db.prepare('SELECT COUNT(*) FROM chunk_codes WHERE cluster = 0').pluck().get()).toBe(50);
+    // Each code is the vector's own sign bits.
+    const [chunkId, code] = db.prepare('SELECT chunk_id, code FROM chunk_codes LIMIT 1').raw().get() as [number, Buffer];
+    const vector = new Float32Array(Uint8Array.from(db.prepare('SELECT embedding FROM chunk_embeddings WHERE chunk_id = ?').pluck().get(chunkId) as Buffer).buffer);
+    const bits = new Uint8Array(DIMS / 8);
+    vector.forEach((x, i) => {
+      if (x > 0) bits[i >> 3] |= 1 << (i & 7);
+    });
+    expect(Buffer.from(bits).equals(code)).toBe(true);
     expect(generations()).toEqual([{ generation: 0, n: 50 }]);
     const s = new RetrievalStore(db);
     s.exactVectorUpTo = 0;

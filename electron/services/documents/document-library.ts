@@ -21,6 +21,11 @@ const PROGRESS_INTERVAL_MS = 100;
 const HEAD_BYTES = 64 * 1024;
 /** Pages written to the store per main-thread task while a document is read. */
 const WRITE_SLICE_PAGES = 200;
+/**
+ * Passages (then pages) deleted per main-thread task: with FTS5's secure-delete, ~1.5 ms each in
+ * a library of 200,000 passages, so a slice holds the app for a tenth of a second or less.
+ */
+const DELETE_SLICE = 64;
 
 /** Why a document with no text at all failed, said for its kind. */
 function noTextMessage(doc: StoredDocument): string {
@@ -66,6 +71,9 @@ export class DocumentLibrary {
   /** Files under this folder were copied in by Enclave (browser-mode uploads): ours to delete. */
   readonly #ownedDir: string | null;
   readonly #jobs = new Map<string, Job>();
+  /** Deletions under way: shutdown waits for their slice in progress. */
+  readonly #deleting = new Set<Promise<boolean>>();
+  #closing = false;
   readonly #queue: ParseQueue;
 
   /** The library's key: stored copies of documents are encrypted with it. */
@@ -352,10 +360,48 @@ export class DocumentLibrary {
     }
     // Documents that came with this one (an e-mail's attachments) go with it.
     for (const child of this.#store.children(documentId)) await this.delete(child);
-    this.#store.delete(documentId);
+    await this.#deleteInSlices(documentId);
     if (this.#owns(doc.sourcePath)) await rm(dirname(doc.sourcePath), { recursive: true, force: true });
     this.#events.changed(null);
     return { deleted: true };
+  }
+
+  /**
+   * Out of every search at once, then its passages and pages a slice at a time, the app free in
+   * between: with secure-delete (the words go from the index at once) a passage costs a millisecond
+   * or more in a large library, and one transaction for a long document held the app for seconds.
+   */
+  async #deleteInSlices(documentId: string): Promise<void> {
+    if (this.#closing) throw new UserFacingError('app/closing', 'Enclave is closing; delete the document after it starts again.');
+    this.#store.beginDeletion(documentId);
+    this.#events.changed(null);
+    const run = (async () => {
+      while (this.#store.deleteSlice(documentId, DELETE_SLICE) > 0) {
+        await new Promise((r) => setImmediate(r));
+        if (this.#closing) return false;
+      }
+      this.#store.delete(documentId);
+      return true;
+    })();
+    this.#deleting.add(run);
+    try {
+      // Cut off by closing: out of every search and list already, finished at the next start.
+      await run;
+    } finally {
+      this.#deleting.delete(run);
+    }
+  }
+
+  /** On start: deletions cut off by a crash or quit are finished. */
+  async finishDeletions(): Promise<number> {
+    const unfinished = this.#store.unfinishedDeletions();
+    for (const id of unfinished) {
+      const doc = this.#store.get(id);
+      await this.#deleteInSlices(id);
+      if (doc && this.#owns(doc.sourcePath)) await rm(dirname(doc.sourcePath), { recursive: true, force: true });
+    }
+    if (unfinished.length) this.#events.changed(null);
+    return unfinished.length;
   }
 
   async unlock(documentId: string, password: string): Promise<DocumentInfo> {
@@ -389,6 +435,9 @@ export class DocumentLibrary {
   }
 
   async shutdown(): Promise<void> {
+    // Deletions stop after their slice; they are finished at the next start.
+    this.#closing = true;
+    await Promise.all(this.#deleting);
     // Jobs stop where they are; their documents stay 'reading' and are resumed on next start.
     for (const job of this.#jobs.values()) await job.cancel();
     await this.#queue.close();

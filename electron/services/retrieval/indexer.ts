@@ -8,6 +8,8 @@ import { chunkPage } from './chunker.ts';
 import type { Embedder, RemoteEmbeddings } from './embedder.ts';
 
 const BATCH = 32;
+/** While embedding, the chunks and vectors are counted in full this often (see #progressStatus). */
+const FULL_COUNT_EVERY_MS = 5_000;
 /** Pages cut into chunks per main-thread task. */
 const CHUNK_SLICE_PAGES = 100;
 
@@ -32,6 +34,8 @@ export class Indexer {
   #pace: { since: number; done: number } | null = null;
 
   readonly #space: EmbeddingSpaceMemory;
+  /** The last full count while embedding, and how many vectors the pass had written then. */
+  #counted: { at: number; counts: { chunks: number; embedded: number }; written: number } | null = null;
   readonly #reranker: { readonly info: ModelInfo | null } | null;
 
   constructor(deps: {
@@ -52,7 +56,24 @@ export class Indexer {
   }
 
   status(): IndexStatus {
-    const counts = this.#store.chunkCounts();
+    return this.#statusOf(this.#store.chunkCounts());
+  }
+
+  /**
+   * The status while embedding, every 250 ms: counting every chunk and vector costs ~20 ms on main
+   * at a million chunks, so the counts are taken in full every few seconds and added to in between
+   * (the vectors this pass wrote). Asked for, status() counts in full.
+   */
+  #progressStatus(written: number): IndexStatus {
+    const now = performance.now();
+    if (!this.#counted || now - this.#counted.at > FULL_COUNT_EVERY_MS) {
+      this.#counted = { at: now, counts: this.#store.chunkCounts(), written };
+    }
+    const { counts } = this.#counted;
+    return this.#statusOf({ chunks: counts.chunks, embedded: Math.min(counts.chunks, counts.embedded + written - this.#counted.written) });
+  }
+
+  #statusOf(counts: { chunks: number; embedded: number }): IndexStatus {
     const skipped = this.#store.skippedEmbeddings();
     const info = this.#embedder.info;
     // While the model loads after a restart, the vectors already stored still count.
@@ -137,7 +158,6 @@ export class Indexer {
         await this.#chunkInSlices(id);
         await new Promise((r) => setImmediate(r)); // let the app breathe between documents
       }
-      this.#store.pruneBits();
       // Keyword postings for large scopes follow the chunks (until they do, FTS5 scores the rest).
       if (this.#store.postings.behind()) {
         if (this.#state === 'idle') this.#emit('chunking');
@@ -146,6 +166,8 @@ export class Indexer {
       if (this.#embedder.info && !this.#paused) {
         let batch = this.#store.chunksToEmbed(BATCH);
         let lastStatus = 0;
+        let written = 0;
+        this.#counted = null;
         this.#pace = { since: performance.now(), done: 0 };
         if (batch.length) this.#emit('embedding');
         while (batch.length && !this.#stopped && !this.#paused) {
@@ -163,10 +185,11 @@ export class Indexer {
             return v instanceof Error ? [] : [{ chunkId: c.id, embedding: v }];
           }));
           this.#pace.done += batch.length;
+          written += batch.length - failed.length;
           const now = performance.now();
           if (now - lastStatus > 250) {
             lastStatus = now;
-            this.#onStatus(this.status());
+            this.#onStatus(this.#progressStatus(written));
           }
           batch = this.#store.chunksToEmbed(BATCH);
         }

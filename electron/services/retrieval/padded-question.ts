@@ -170,8 +170,9 @@ export class PaddedQuestions {
     const native = this.#native;
     try {
       native.initBatch(question.length + padding.length);
-      native.addToBatch(0, 0, Uint32Array.from(question), Uint32Array.of(question.length - 1));
-      native.addToBatch(1, 0, Uint32Array.from(padding), Uint32Array.of(padding.length - 1));
+      // Every token is an output, as pooling needs (llama.cpp would say so and mark them itself).
+      native.addToBatch(0, 0, Uint32Array.from(question), Uint32Array.from(question.keys()));
+      native.addToBatch(1, 0, Uint32Array.from(padding), Uint32Array.from(padding.keys()));
       await native.decodeBatch();
       const vector = Float32Array.from(native.getEmbedding(question.length));
       if (vector.length === 0) throw new Error('the model gave no vector for this text');

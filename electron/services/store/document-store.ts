@@ -96,7 +96,12 @@ export class DocumentStore {
   }
 
   list(): StoredDocument[] {
-    return (this.#db.prepare(`${SELECT_DOCUMENT} ORDER BY d.created_at DESC, d.rowid DESC`).all() as DocumentRow[]).map(toDocument);
+    // A document being deleted is no longer listed.
+    return (
+      this.#db
+        .prepare(`${SELECT_DOCUMENT} WHERE d.id NOT IN (SELECT document_id FROM document_deletions) ORDER BY d.created_at DESC, d.rowid DESC`)
+        .all() as DocumentRow[]
+    ).map(toDocument);
   }
 
   listByStatus(status: DocumentStatus): StoredDocument[] {
@@ -211,5 +216,30 @@ export class DocumentStore {
 
   delete(id: string): boolean {
     return this.#db.prepare('DELETE FROM documents WHERE id = ?').run(id).changes > 0;
+  }
+
+  /**
+   * The start of a deletion by slices: the document leaves every collection and conversation at
+   * once (no search finds it from now on) and is listed as being deleted, so a deletion cut off
+   * is finished at the next start.
+   */
+  beginDeletion(id: string): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('INSERT OR IGNORE INTO document_deletions (document_id, started_at) VALUES (?, ?)').run(id, this.#now());
+      this.#db.prepare('DELETE FROM collection_documents WHERE document_id = ?').run(id);
+      this.#db.prepare('DELETE FROM conversation_documents WHERE document_id = ?').run(id);
+    })();
+  }
+
+  /** Deletes up to `limit` of the document's passages, or when none is left of its pages: how many (0: none left). */
+  deleteSlice(id: string, limit: number): number {
+    const chunks = this.#db.prepare('DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE document_id = ? LIMIT ?)').run(id, limit).changes;
+    if (chunks > 0) return chunks;
+    return this.#db.prepare('DELETE FROM document_pages WHERE rowid IN (SELECT rowid FROM document_pages WHERE document_id = ? LIMIT ?)').run(id, limit).changes;
+  }
+
+  /** Documents whose deletion was started and not finished (a crash or quit in between). */
+  unfinishedDeletions(): string[] {
+    return this.#db.prepare('SELECT document_id FROM document_deletions ORDER BY started_at').pluck().all() as string[];
   }
 }

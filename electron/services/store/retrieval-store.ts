@@ -43,6 +43,13 @@ export const SHARE_ABOVE = 8192;
 /** A keyword search over at most this many chunks is scored here, not by FTS5's bm25() (see keyword-search.ts). */
 export const SCORE_HERE_UP_TO = 2000;
 
+/**
+ * A vector search is shared among the search threads from this many vectors (when its partitions
+ * were learnt): at 51,760, the partitions near a question hold ~4,000 codes, read in 3 ms on one
+ * thread, where sharing cost more in messages than it saved.
+ */
+export const VECTOR_SHARE_ABOVE = 200_000;
+
 /** Up to this many chunks in scope, vector search is exact; above, a binary prefilter is rescored. */
 export const EXACT_VECTOR_LIMIT = 20_000;
 
@@ -176,7 +183,10 @@ export class RetrievalStore {
 
   /** Documents that are ready but not yet cut into chunks (new ones, or after a restart). */
   documentsToChunk(): string[] {
-    return this.#db.prepare("SELECT id FROM documents WHERE status = 'ready' AND chunked = 0 ORDER BY created_at").pluck().all() as string[];
+    return this.#db
+      .prepare("SELECT id FROM documents WHERE status = 'ready' AND chunked = 0 AND id NOT IN (SELECT document_id FROM document_deletions) ORDER BY created_at")
+      .pluck()
+      .all() as string[];
   }
 
   /** Replaces a document's chunks in one transaction, and marks it chunked. */
@@ -236,23 +246,18 @@ export class RetrievalStore {
     return row;
   }
 
-  #hasBits(): boolean {
-    return this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chunk_bits'").get() !== undefined;
-  }
-
   /** Starts a new embedding space (another model or dimension): every vector is dropped. */
   resetEmbeddings(dimensions: number | null): void {
     this.#db.transaction(() => {
+      // The codes first: deleting the vectors would otherwise look each one's code up.
+      this.#db.prepare('DELETE FROM chunk_codes').run();
       this.#db.prepare('DELETE FROM chunk_embeddings').run();
       this.#db.prepare('DELETE FROM chunk_embedding_skips').run();
-      if (this.#hasBits()) this.#db.exec('DROP TABLE chunk_bits');
       this.#clusters.reset();
-      if (dimensions) this.#db.exec(`CREATE VIRTUAL TABLE chunk_bits USING vec0(cluster integer partition key, embedding bit[${Math.ceil(dimensions / 8) * 8}])`);
     })();
   }
 
   writeEmbeddings(rows: { chunkId: number; embedding: Float32Array }[]): void {
-    const hasBits = this.#hasBits();
     this.#db.transaction(() => {
       const insert = this.#db.prepare('INSERT OR REPLACE INTO chunk_embeddings (chunk_id, embedding) VALUES (?, ?)');
       const exists = this.#db.prepare('SELECT 1 FROM chunks WHERE id = ?');
@@ -260,14 +265,9 @@ export class RetrievalStore {
         // Only if the chunk still exists (its document may have been deleted meanwhile).
         if (!exists.get(r.chunkId)) continue;
         insert.run(r.chunkId, toBlob(r.embedding));
-        if (hasBits) this.#clusters.place(r.chunkId, toBlob(r.embedding));
+        this.#clusters.place(r.chunkId, toBlob(r.embedding));
       }
     })();
-  }
-
-  /** Removes prefilter rows of chunks that no longer exist (vec0 tables have no foreign keys). */
-  pruneBits(): void {
-    if (this.#hasBits()) this.#db.exec('DELETE FROM chunk_bits WHERE rowid NOT IN (SELECT chunk_id FROM chunk_embeddings)');
   }
 
   // Search ----------------------------------------------------------------------------------
@@ -425,26 +425,34 @@ export class RetrievalStore {
    * Small libraries and small scopes are scanned exactly. Large ones use the binary-quantized
    * prefilter for candidates, rescored exactly; a scope with too few among them is scanned exactly.
    */
-  vector(query: Float32Array, documentIds: string[], limit: number): ChunkHit[] {
+  vector(query: Float32Array, documentIds: string[], limit: number, part?: SearchPart): ChunkHit[] {
     if (documentIds.length === 0) return [];
     // A scope this small is scanned exactly whatever the library's size (one contract among a
-    // million chunks: the prefilter would search them all, then find too few in scope).
-    if (this.#scopeSize(documentIds) <= this.exactVectorUpTo || !this.#hasBits()) return this.#exactVector(query, documentIds, limit);
+    // million chunks: the prefilter would search them all, then find too few in scope). Shared
+    // among threads, the first share does it all.
+    if (this.#scopeSize(documentIds) <= this.exactVectorUpTo) return part && part.index > 0 ? [] : this.#exactVector(query, documentIds, limit);
+    // A library too small to share a search: the first share does it all.
+    if (part && part.of > 1 && this.#clusters.groupedSize() < VECTOR_SHARE_ABOVE) {
+      if (part.index > 0) return [];
+      part = undefined;
+    }
     // Binary codes rank roughly: the more candidates scored exactly, the more of the exact nearest
     // are found (on 200,000 real contract chunks, 30 wanted: 58% of the exact 30 with 100 candidates,
-    // 81% with 300). sqlite-vec's KNN cost grows with k, which the partitions keep small.
+    // 81% with 300).
     const k = this.prefilterCandidates || Math.min(600, Math.max(300, limit * 10));
-    // The partitions near the question (all vectors sit in partition 0 in a smaller library), their
-    // nearest by Hamming distance merged.
-    const knn = this.#db.prepare('SELECT rowid AS chunkId, distance FROM chunk_bits WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND cluster = ?');
-    const candidates = this.#db.transaction(() =>
-      this.#clusters
-        .partitionsFor(query)
-        .flatMap((cluster) => knn.all(toBlob(query), k, BigInt(cluster)) as { chunkId: number; distance: number }[])
-        .sort((a, b) => a.distance - b.distance || a.chunkId - b.chunkId)
-        .slice(0, k),
-    )();
-    const scoped = this.#inScope(candidates.map((c) => ({ chunkId: c.chunkId, score: 0 })), new Set(documentIds), k);
+    // Shared among threads, each probes every `of`-th partition (nearest first), and scores its own candidates.
+    const partitions = this.#clusters.partitionsFor(query).filter((_, i) => !part || i % part.of === part.index);
+    if (partitions.length === 0) return []; // a share with no partition (a library in one partition)
+    // The partitions near the question (all vectors sit in partition 0 in a smaller library) in one
+    // range scan of the codes, nearest by Hamming distance first.
+    const candidates = this.#db
+      .prepare(
+        `SELECT chunk_id AS chunkId FROM chunk_codes WHERE cluster IN (SELECT value FROM json_each(?))
+         ORDER BY vec_distance_hamming(vec_bit(code), vec_quantize_binary(?)), chunk_id LIMIT ?`,
+      )
+      .pluck()
+      .all(JSON.stringify(partitions), toBlob(query), k) as number[];
+    const scoped = this.#inScope(candidates.map((chunkId) => ({ chunkId, score: 0 })), new Set(documentIds), k);
     if (scoped.length < limit) return this.#exactVector(query, documentIds, limit);
     return (
       this.#db

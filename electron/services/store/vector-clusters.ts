@@ -119,6 +119,11 @@ export class VectorClusters {
     return out;
   }
 
+  /** How many vectors the newest centroids were learnt on (0: not grouped): the library's size, cheaply. */
+  groupedSize(): number {
+    return (this.#sql('SELECT MAX(trained_on) FROM vector_generations').pluck().get() as number | null) ?? 0;
+  }
+
   /** Whether centroids are due (learnt first, or again) or vectors wait to move to the newest ones. */
   due(): boolean {
     return this.#trainingDue() || this.#moving() !== null;
@@ -239,8 +244,8 @@ export class VectorClusters {
   /** Writes a chunk's binary vector into the partition of its nearest centroid (and records which). */
   place(chunkId: number, embedding: Buffer): void {
     const { cluster, generation } = this.partitionFor(toVector(embedding));
-    this.#sql('DELETE FROM chunk_bits WHERE rowid = ?').run(BigInt(chunkId));
-    this.#sql('INSERT INTO chunk_bits (rowid, cluster, embedding) VALUES (?, ?, vec_quantize_binary(?))').run(BigInt(chunkId), BigInt(cluster), embedding);
+    // One code per chunk (a unique index): one placed again replaces its old partition's.
+    this.#sql('INSERT OR REPLACE INTO chunk_codes (cluster, chunk_id, code) VALUES (?, ?, vec_quantize_binary(?))').run(cluster, chunkId, embedding);
     this.#sql('INSERT OR REPLACE INTO chunk_clusters (chunk_id, generation) VALUES (?, ?)').run(chunkId, generation);
   }
 
