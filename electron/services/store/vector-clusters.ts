@@ -26,8 +26,12 @@ export const CLUSTER_FROM = 20_000;
 /** Centroids learnt at most; fewer in a smaller library (a partition of about 256 vectors at least). */
 export const CLUSTERS = 256;
 const MIN_CLUSTERS = 64;
-/** Partitions a question searches (of each generation of centroids). */
-export const PROBES = 16;
+/**
+ * Partitions a question searches (of each generation of centroids). On 51,760 real contract chunks
+ * (202 partitions), 70 questions, 300 candidates: 16 found 76% of the exact top 30 in 3.3/4.2 ms
+ * p50/p95, 32 found 83% in 3.8/4.3 ms (the codes of a partition are one range of a plain table).
+ */
+export const PROBES = 32;
 /** Vectors the centroids are learnt from. */
 const SAMPLE = 8_192;
 const ITERATIONS = 8;
