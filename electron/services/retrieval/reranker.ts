@@ -60,11 +60,8 @@ export class Reranker {
     this.#info = null;
   }
 
-  /**
-   * One score per passage (0–1, higher is better), in order. `signal` stops between passages.
-   * Throws when no reranking model is loaded.
-   */
-  score(question: string, passages: string[], signal?: AbortSignal): Promise<number[]> {
+  /** One score per passage (0–1, higher is better), in order. Throws when no reranking model is loaded. */
+  score(question: string, passages: string[]): Promise<number[]> {
     return this.#exclusive(async () => {
       const context = this.#context;
       const model = this.#model;
@@ -76,7 +73,6 @@ export class Reranker {
       const room = this.#contextSize - TEMPLATE_ROOM - query.length;
       const scores: number[] = [];
       for (const text of passages) {
-        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
         let document: Token[] = model.tokenize(text, false, 'trimLeadingSpace');
         if (document.length > room) document = document.slice(0, room);
         scores.push(await context.rank(query, document));
