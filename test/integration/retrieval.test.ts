@@ -1,7 +1,7 @@
 // Grounded answers from the user's documents: indexing, hybrid retrieval quality, collection
 // isolation, and the citation check, on real files, a real SQLite store and real GGUF models.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { strFromU8, unzipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { Embedder } from '../../electron/services/retrieval/embedder.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { ask as askAndWait, granter, routerCaller } from '../support/router-call.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
-import { writeCorpus } from '../fixtures/documents.ts';
+import { makePdf, writeCorpus } from '../fixtures/documents.ts';
 import { until } from '../support/web-server.ts';
 import { pdfWords } from '../support/pdf-text.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, MINILM_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
@@ -581,4 +581,45 @@ describe('pausing the index', () => {
     }, 60_000, 'the index after resuming');
     expect((await enclave.retriever.search(q.question, [allId], 5)).mode).toBe('hybrid');
   });
+});
+
+describe('progress while embedding', () => {
+  it('progress is told every 250 ms without counting every chunk and vector each time; the counts hold', async () => {
+    const path = join(dir, 'long-to-embed.pdf');
+    writeFileSync(path, await makePdf(1200, { title: 'Long lease' }));
+    const store = enclave.retrieval;
+    const counted = store.chunkCounts.bind(store);
+    let fullCounts = 0;
+    store.chunkCounts = () => (fullCounts++, counted());
+    const progress: { embedded: number; chunks: number; at: number; counts: number }[] = [];
+    let embedded!: () => void;
+    const finished = new Promise<void>((resolve) => (embedded = resolve));
+    // Only the indexer's own reports are listened to (asking for the status counts in full).
+    const off = enclave.events.subscribe((name, s) => {
+      if (name !== 'retrieval.status') return;
+      const status = s as { state: string; embedded: number; chunks: number; skipped: number };
+      if (status.state === 'embedding') progress.push({ ...status, at: performance.now(), counts: fullCounts });
+      if (status.state === 'idle' && progress.length > 0 && status.embedded + status.skipped === status.chunks) embedded();
+    });
+    try {
+      const { document } = await call('documents.import', { file: grant(path) });
+      await enclave.documents.whenIdle(document.id);
+      await finished;
+    } finally {
+      off();
+      store.chunkCounts = counted;
+    }
+    const embedding = progress.slice(1);
+    expect(embedding.length).toBeGreaterThan(2);
+    // Told as it goes, never more than there is, never going back.
+    for (let i = 1; i < embedding.length; i++) {
+      expect(embedding[i].embedded).toBeGreaterThanOrEqual(embedding[i - 1].embedded);
+      expect(embedding[i].embedded).toBeLessThanOrEqual(embedding[i].chunks);
+    }
+    // Counted in full at most once per 5 s (and once at the start of the pass), not at every report.
+    const span = embedding[embedding.length - 1].at - progress[0].at;
+    expect(embedding[embedding.length - 1].counts - progress[0].counts).toBeLessThanOrEqual(1 + Math.ceil(span / 5000));
+    const done = await call('retrieval.status', {});
+    expect(done.embedded + done.skipped).toBe(done.chunks);
+  }, 150_000);
 });
