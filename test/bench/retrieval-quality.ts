@@ -82,7 +82,7 @@ async function measure(method: string, questions: Question[], rank: (q: Question
  * Copies the library's real chunks (their vectors and prefilter bits with them) under new documents
  * until it holds `target` chunks: real text only, each copy in one statement per table.
  */
-export function grow(enclave: Enclave, target: number): void {
+function grow(enclave: Enclave, target: number): void {
   const db = enclave.db;
   const originals = db.prepare("SELECT id FROM documents WHERE id NOT LIKE 'copy-%'").pluck().all() as string[];
   const span = db.prepare("SELECT MIN(id) AS first, MAX(id) AS last, COUNT(*) AS n FROM chunks WHERE document_id NOT LIKE 'copy-%'").get() as { first: number; last: number; n: number };

@@ -2,7 +2,7 @@
 // embedding context). Texts longer than its usable context (the context less the special
 // tokens the model adds, such as BERT's [CLS] and [SEP]) are cut to fit rather than refused,
 // and a text the model still cannot take fails alone, never the whole batch.
-import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo } from '../../contract/types.ts';
 import type { OfficeServerClient } from '../engine/office-server.ts';
@@ -205,27 +205,27 @@ export class Embedder {
     if (remote) return remote.client.embeddings(remote.model, [text]).then(([v]) => v);
     const padded = this.#padded;
     const model = this.#model;
-    if (padded && model) {
-      const tokens = model.tokenize(text);
-      if (padded.pays(tokens)) {
-        const run = this.#questionLock.then(() => (this.#padded === padded ? padded.embed(tokens) : this.embed([text]).then(([v]) => v)));
-        this.#questionLock = run.catch(() => undefined);
-        return run;
-      }
+    // Tokenized once, for the padded path or the question context.
+    const tokens = model ? model.tokenize(text) : null;
+    if (padded && tokens && padded.pays(tokens)) {
+      const run = this.#questionLock.then(() => (this.#padded === padded ? padded.embed(tokens) : this.embed([text]).then(([v]) => v)));
+      this.#questionLock = run.catch(() => undefined);
+      return run;
     }
     const questionContext = this.#questionContext;
-    if (!questionContext) return this.embed([text]).then(([v]) => v);
+    if (!questionContext || !model || !tokens) return this.embed([text]).then(([v]) => v);
     const run = this.#questionLock.then(async () => {
-      const model = this.#model;
-      if (!model || this.#questionContext !== questionContext) return (await this.embed([text]))[0];
-      return this.#vectorOf(model, questionContext, text);
+      // Unloaded or another model meanwhile: the main context's, as any text.
+      if (this.#model !== model || this.#questionContext !== questionContext) return (await this.embed([text]))[0];
+      return this.#vectorOf(model, questionContext, tokens);
     });
     this.#questionLock = run.catch(() => undefined);
     return run;
   }
 
-  async #vectorOf(model: LlamaModel, context: LlamaEmbeddingContext, text: string): Promise<Float32Array> {
-    let tokens = model.tokenize(text);
+  /** `input`: the text, or its tokens when they were made already. */
+  async #vectorOf(model: LlamaModel, context: LlamaEmbeddingContext, input: string | Token[]): Promise<Float32Array> {
+    let tokens = typeof input === 'string' ? model.tokenize(input) : input;
     // The model adds its own special tokens around the input; the whole must stay below the context.
     const extra = context.calculateInputLength(tokens.slice(0, 1)) - 1;
     const usable = this.#contextSize - 1 - extra;

@@ -105,8 +105,8 @@ class ReaderThread {
  * Searches on threads of their own (two where the machine has two cores or more): a keyword
  * search over a large scope is shared between them, each scoring half of the scope's chunk ids
  * (on 51,760 real contract chunks, whole-library p50 18 → 12 ms, p95 42 → 26 ms on two cores);
- * so is a vector search over a large library, each probing half of the partitions near the
- * question (51,760 chunks, 16 of 202 partitions: 9 ms of KNN on one thread).
+ * so is a vector search over a library of VECTOR_SHARE_ABOVE vectors or more, each probing half of
+ * the partitions near the question (below that, one thread reads them in a few ms).
  */
 export class RetrievalReader implements SearchReader {
   readonly #file: string;

@@ -3,11 +3,11 @@
 //
 // sqlite-vec's KNN over binary vectors reads every vector and keeps the best k of each block: at a
 // million chunks it took 100 ms for k = 96 and 280 ms for k = 256, however few of them the question
-// is near. Here the vectors are grouped around up to 256 centroids (spherical k-means on a sample),
-// each group a partition of sqlite-vec's table (its `partition key`: a search of one partition reads
-// only its vectors), and a question searches the partitions of its 16 nearest centroids: about 6% of
-// the vectors in a large library. Like the binary prefilter it serves, this is approximate; the candidates
-// are then scored exactly, and the benchmark reports how many of the exact nearest it finds.
+// is near. Here the vectors are grouped around up to 256 centroids (spherical k-means on a sample);
+// each group's binary codes are one range of the `chunk_codes` table (keyed by partition), and a
+// question reads the partitions of its PROBES nearest centroids: about an eighth of the vectors in a
+// large library. Like the binary prefilter it serves, this is approximate; the candidates are then
+// scored exactly, and the benchmark reports how many of the exact nearest it finds.
 //
 // Until the library holds CLUSTER_FROM vectors, every vector sits in partition 0 (a search reads all
 // of them, as before). The centroids are learnt again when the library has doubled since; the vectors
@@ -80,7 +80,6 @@ export class VectorClusters {
     this.#db = db;
     this.#sql = statementCache(db);
   }
-
 
   #load(): Centroids {
     const key = this.#sql("SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) FROM vector_centroids").pluck().get() as string;
