@@ -1,7 +1,7 @@
 // How an answer from documents is laid out: its text cut at the sentences the main process
 // attributed, each with its support. Text between sentences (spaces, list markers) stays plain.
 // Shared by the window (to show it) and main (to export it as a record).
-import type { AnswerSentence, SentenceSupport } from './types.ts';
+import type { AnswerSearch, AnswerSentence, SentenceSupport } from './types.ts';
 
 export interface Segment {
   text: string;
@@ -20,4 +20,10 @@ export function attributedSegments(content: string, sentences: AnswerSentence[])
   }
   if (at < content.length) out.push({ text: content.slice(at), support: null, source: null });
   return out;
+}
+
+/** How an answer's passages were found, in words (the window's footer and the exported record). */
+export function describeSearch(search: AnswerSearch): { found: string; failed: string | null } {
+  const found = `Passages found by ${search.mode === 'hybrid' ? 'keywords and meaning' : 'keywords only'}${search.rerankedBy ? `, reranked by ${search.rerankedBy}` : ''}`;
+  return { found, failed: search.rerankFailed ? 'not reranked: the reranking model failed on this search' : null };
 }

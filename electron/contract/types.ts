@@ -276,6 +276,18 @@ export interface AnswerGrounding {
   evidenceCoverage: number;
   /** Citations the model wrote in the requested format (checked or not). */
   modelCitations: number;
+  /** How the passages given to the model were found; null for answers from before this was kept. */
+  search?: AnswerSearch | null;
+}
+
+/** How one answer's passages were found, as it happened (not the settings of today). */
+export interface AnswerSearch {
+  /** hybrid: words and meaning (embedding model); keyword: words only. */
+  mode: 'hybrid' | 'keyword';
+  /** The reranking model that ordered the passages; null when they were not reranked. */
+  rerankedBy: string | null;
+  /** A reranking model was in use but failed on this search: the passages are in the fused order. */
+  rerankFailed: boolean;
 }
 
 export interface MessageSource {

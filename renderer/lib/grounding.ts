@@ -2,7 +2,7 @@
 // attributed, each with its support. Text between sentences (spaces, list markers) stays plain.
 import type { AnswerSentence } from '../../electron/contract/types.ts';
 
-export { attributedSegments, type Segment } from '../../electron/contract/segments.ts';
+export { attributedSegments, describeSearch, type Segment } from '../../electron/contract/segments.ts';
 
 export function countSupport(sentences: AnswerSentence[]): { claims: number; verified: number; unsupported: number } {
   const verified = sentences.filter((s) => s.support === 'verified').length;

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORPUS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
-import { GROUNDED_MODEL } from '../fixtures/paths.ts';
+import { GROUNDED_MODEL, RERANK_MODEL } from '../fixtures/paths.ts';
 import { collectionWithDocuments, dropFiles, launchChromium } from '../support/browser.ts';
 import { pdfWords } from '../support/pdf-text.ts';
 import { CHROMIUM_OWN_HOSTS, connectsIn, dnsQuestionsIn, staysLocal, straceWorks } from '../support/egress.ts';
@@ -76,6 +76,9 @@ describe('grounded answers in the browser', () => {
     const source = reply.getByRole('button', { name: 'Source 1: Lease agreement, page 3' });
     expect(await source.textContent()).toContain('“notice of thirty days”');
     expect(await reply.getByText('2 citations could not be checked against the documents and are not shown.').isVisible()).toBe(true);
+    // How its passages were found, as recorded with the answer: no embedding model, no reranking.
+    expect(await reply.locator('.search-note').textContent()).toBe(' · Passages found by keywords only');
+    expect(await reply.locator('.rerank-failed').count()).toBe(0);
 
     // A click on the sentence opens the document at page 3 with exactly the supporting words highlighted.
     await verified.click();
@@ -109,6 +112,7 @@ describe('grounded answers in the browser', () => {
     expect(text).toContain('The notice period is thirty days. [1]');
     expect(text).toContain('Rent doubles each year. (not in your documents)');
     expect(text).toContain('*2 of 4 sentences supported by the documents');
+    expect(text).toContain('*Passages found by keywords only.*');
     expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');
     expect(text).toContain('*2 citations could not be checked against the documents and are not listed.*');
     expect(text).toContain('I could not find anything about this in “Lease matter”');
@@ -236,6 +240,23 @@ describe('grounded answers in the browser', () => {
     await expect.poll(() => page.getByRole('alert').filter({ hasText: 'Not intact' }).textContent()).toBe(
       `Not intact: Entry ${asked.seq} was changed after it was written: its contents no longer match its seal.`,
     );
+  });
+
+  it('with a reranking model chosen, an answer says its passages were reranked, and by which model; earlier answers keep what happened then', async () => {
+    await page.getByRole('button', { name: 'Models' }).click();
+    await page.getByLabel('Choose a GGUF model file').setInputFiles(RERANK_MODEL);
+    const reranker = page.getByRole('list', { name: 'Model library' }).getByRole('listitem', { name: 'Tiny Reranker' });
+    await reranker.getByRole('button', { name: 'Use for reranking' }).click();
+    await page.getByText('Search results are reranked by Tiny Reranker.').waitFor();
+    await page.getByRole('button', { name: 'Back to chat' }).click();
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('How long is the probation period for the employee?');
+    await box.press('Enter');
+    const reply = page.getByRole('article', { name: 'Model replied' }).last();
+    await expect.poll(() => reply.locator('.search-note').textContent(), { timeout: 30_000 }).toBe(' · Passages found by keywords only, reranked by Tiny Reranker');
+    expect(await reply.locator('.rerank-failed').count()).toBe(0);
+    // The first answer of this conversation was not reranked, and still says so.
+    expect(await page.getByRole('article', { name: 'Model replied' }).first().locator('.search-note').textContent()).toBe(' · Passages found by keywords only');
   });
 
   it('at rest, nothing under the data folder holds the documents’ words, the questions or the answers in the clear', async () => {

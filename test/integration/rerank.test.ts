@@ -6,19 +6,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { RERANK_CANDIDATES } from '../../electron/services/retrieval/retriever.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 import { writeCorpus } from '../fixtures/documents.ts';
-import { EMBEDDING_MODEL, ENDLESS_MODEL, RERANK_MODEL } from '../fixtures/paths.ts';
-import { granter, routerCaller } from '../support/router-call.ts';
+import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, RERANK_MODEL } from '../fixtures/paths.ts';
+import { ask, granter, routerCaller } from '../support/router-call.ts';
 import { until } from '../support/web-server.ts';
 
 let dir: string;
 let enclave: Enclave;
 let allId: string;
 let rerankerId: string;
+let conversationId: string;
+let rerankedAnswerId: string;
 const call = routerCaller(() => enclave);
 const grant = granter(() => enclave);
 
@@ -90,8 +92,8 @@ describe('reranking', () => {
       // The candidates the reranker reads: the fused ranking's best RERANK_CANDIDATES.
       const fused = await enclave.retriever.search(q.question, [allId], RERANK_CANDIDATES, undefined, { rerank: false });
       const reranked = await enclave.retriever.search(q.question, [allId], 6);
-      expect(fused.reranked).toBe(false);
-      expect(reranked.reranked).toBe(true);
+      expect(fused).toMatchObject({ reranked: false, rerankedBy: null, rerankFailed: false });
+      expect(reranked).toMatchObject({ reranked: true, rerankedBy: 'Tiny Reranker', rerankFailed: false });
       expect(reranked.passages.length).toBe(Math.min(6, fused.passages.length));
       // Exactly the top of the candidates by the model's own scores, best first.
       const scores = await ownScores(q.question, fused.passages.map((p) => p.text));
@@ -103,16 +105,54 @@ describe('reranking', () => {
     expect(changed).toBeGreaterThan(0);
   });
 
+  it('stopped while reranking: the fused order, not marked as reranked', async () => {
+    const q = CORPUS_QUESTIONS[2].question;
+    const fused = await enclave.retriever.search(q, [allId], 6, undefined, { rerank: false });
+    const stop = new AbortController();
+    stop.abort();
+    const stopped = await enclave.retriever.search(q, [allId], 6, undefined, { signal: stop.signal });
+    expect(stopped).toMatchObject({ reranked: false, rerankedBy: null, rerankFailed: false });
+    expect(stopped.passages.map((p) => p.id)).toEqual(fused.passages.map((p) => p.id));
+  });
+
+  it('an answer from documents keeps how its passages were found: by keywords and meaning, reranked by the model', async () => {
+    await call('models.activate', { modelId: (await call('models.add', { file: grant(GROUNDED_MODEL) })).id });
+    conversationId = (await call('conversations.create', {})).id;
+    await call('conversations.setCollections', { conversationId, collectionIds: [allId] });
+    const reply = await ask(enclave, conversationId, 'What is the notice period for terminating the lease?');
+    expect(reply.grounding).not.toBeNull();
+    expect(reply.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: 'Tiny Reranker', rerankFailed: false });
+    const [, retrieved] = (await call('audit.list', { limit: 2 })).entries;
+    expect(retrieved.action).toBe('passages.retrieved');
+    expect(retrieved.details.search).toEqual({ mode: 'hybrid', rerankedBy: 'Tiny Reranker', rerankFailed: false });
+    rerankedAnswerId = reply.id;
+    // The reranking model fails on one search: that answer says so, in the fused order.
+    const failing = vi.spyOn(enclave.reranker, 'score').mockRejectedValueOnce(new Error('the model crashed'));
+    try {
+      const unranked = await ask(enclave, conversationId, 'Who are the parties to the lease?');
+      expect(failing).toHaveBeenCalledTimes(1);
+      expect(unranked.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: null, rerankFailed: true });
+    } finally {
+      failing.mockRestore();
+    }
+  });
+
   it('the choice survives a restart; removing the model stops reranking', async () => {
     await enclave.shutdown();
     enclave = open();
     // As the app does at start: the models last used are loaded again.
-    void enclave.restoreActiveModel();
+    const restored = enclave.restoreActiveModel();
     await until(async () => (await call('retrieval.status', {})).rerankModelId === rerankerId, 30_000, 'the reranker after restart');
     await indexed();
     expect((await enclave.retriever.search(CORPUS_QUESTIONS[1].question, [allId], 6)).reranked).toBe(true);
     await call('models.remove', { modelId: rerankerId });
     expect((await call('retrieval.status', {})).rerankModelId).toBeNull();
     expect((await enclave.retriever.search(CORPUS_QUESTIONS[1].question, [allId], 6)).reranked).toBe(false);
+    await restored;
+    // A new answer says it was not reranked; the earlier one still says it was (it was, then).
+    const reply = await ask(enclave, conversationId, 'Who are the parties to the lease?');
+    expect(reply.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: null, rerankFailed: false });
+    const earlier = (await call('conversations.get', { conversationId })).messages.find((m) => m.id === rerankedAnswerId)!;
+    expect(earlier.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: 'Tiny Reranker', rerankFailed: false });
   });
 });

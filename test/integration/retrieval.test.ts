@@ -180,6 +180,8 @@ describe('grounded answers', () => {
       ['See also.', 'unsupported', null],
     ]);
     expect(reply.grounding!.modelCitations).toBe(3);
+    // How its passages were found is kept with it: words and meaning, no reranking model.
+    expect(reply.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: null, rerankFailed: false });
     expect(reply.sources.slice(0, 2)).toMatchObject([
       { number: 1, documentId: docIds.lease, documentTitle: 'Lease agreement', pageNumber: 3, quote: 'notice of thirty days' },
       { number: 2, documentId: docIds.lease, pageNumber: 1, quote: 'lease is made between Harbor Properties, the landlord, and Maria Lopez' },
@@ -213,6 +215,7 @@ describe('grounded answers', () => {
     expect(given.length).toBeGreaterThan(0);
     expect(given).toContainEqual({ documentId: docIds.lease, document: 'Lease agreement', page: 3 });
     expect(passages.summary).toMatch(/^Retrieved \d+ passages?: Lease agreement p\. \d/);
+    expect(passages.details.search).toEqual({ mode: 'hybrid', rerankedBy: null, rerankFailed: false });
     const reply = (await call('conversations.get', { conversationId })).messages[1];
     expect(answer).toMatchObject({
       action: 'answer.produced',

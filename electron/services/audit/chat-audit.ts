@@ -1,13 +1,13 @@
 // What a reply puts in the audit trail: the question (who asked what, in which conversation), the
 // passages the model was given (document and page), and the answer: which model wrote it, and which
 // of its citations were checked against the page.
-import type { Message } from '../../contract/types.ts';
+import type { AnswerSearch, Message } from '../../contract/types.ts';
 import type { GroundedAnswer } from '../retrieval/grounding.ts';
 import type { AuditLog } from '../store/audit-log.ts';
 
 export interface ChatAudit {
   asked(e: { conversationId: string; conversationTitle: string; assistantId: string; messageId: string; question: string; evaluation: boolean; continued: boolean }): void;
-  retrieved(e: { conversationId: string; messageId: string; passages: { documentId: string; documentTitle: string; pageNumber: number }[] }): void;
+  retrieved(e: { conversationId: string; messageId: string; passages: { documentId: string; documentTitle: string; pageNumber: number }[]; search?: AnswerSearch | null }): void;
   answered(e: { conversationId: string; message: Message; grounded: GroundedAnswer | null; fromDocuments: boolean; refused: boolean }): void;
 }
 
@@ -27,12 +27,13 @@ export function chatAudit(audit: AuditLog): ChatAudit {
         evaluation,
       });
     },
-    retrieved({ conversationId, messageId, passages }) {
+    retrieved({ conversationId, messageId, passages, search }) {
       const pages = passages.map((p) => `${p.documentTitle} p. ${p.pageNumber}`);
       audit.record('passages.retrieved', passages.length ? `Retrieved ${plural(passages.length, 'passage')}: ${clip(pages.join('; '), 300)}` : 'No passage from the documents was given to the model', {
         conversationId,
         replyMessageId: messageId,
         passages: passages.map((p) => ({ documentId: p.documentId, document: p.documentTitle, page: p.pageNumber })),
+        search: search ?? null,
       });
     },
     answered({ conversationId, message, grounded, fromDocuments, refused }) {

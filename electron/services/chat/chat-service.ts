@@ -262,7 +262,7 @@ export class ChatService {
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
       const budget = () => this.#passageBudget(ownPrompt, question, settings);
-      const grounding = this.#grounder && !continuing ? await this.#grounder.prepare(conversationId, question, budget) : null;
+      const grounding = this.#grounder && !continuing ? await this.#grounder.prepare(conversationId, question, budget, signal) : null;
       const refusal =
         grounding?.refusal ??
  (!grounding && !continuing && profile.onlyFromDocuments
@@ -270,7 +270,7 @@ export class ChatService {
           : null);
       if (grounding) {
         fromDocuments = true;
-        this.#audit?.retrieved({ conversationId, messageId: assistant.id, passages: grounding.passages });
+        this.#audit?.retrieved({ conversationId, messageId: assistant.id, passages: grounding.passages, search: grounding.search });
       }
       if (refusal) {
         // Nothing to answer from: said plainly, without asking the model to improvise.

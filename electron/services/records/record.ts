@@ -3,7 +3,7 @@
 // marked as not supported, who exported it and when, the models by name and SHA-256, and the
 // SHA-256 of every document it draws on. Built once, as plain blocks, then written as Markdown,
 // Word or PDF (render.ts); nothing is shown as supported that was not checked.
-import { attributedSegments } from '../../contract/segments.ts';
+import { attributedSegments, describeSearch } from '../../contract/segments.ts';
 import type { Conversation, Message, Summary, TaskRunDetail } from '../../contract/types.ts';
 
 export type Mark = 'strong' | 'verified' | 'unsupported' | 'note' | 'quote';
@@ -102,6 +102,10 @@ export function conversationRecord(conversation: Conversation, messages: Message
       const claims = m.grounding.sentences.filter((s) => s.support === 'verified' || s.support === 'unsupported');
       const verified = claims.filter((s) => s.support === 'verified').length;
       if (claims.length) notes.push(`${verified} of ${claims.length} sentences supported by the documents (each checked against the words it cites).`);
+      if (m.grounding.search) {
+        const { found, failed } = describeSearch(m.grounding.search);
+        notes.push(`${found}${failed ? `; ${failed}` : ''}.`);
+      }
     }
     if (m.citationFailures > 0) notes.push(`${m.citationFailures} citation${m.citationFailures === 1 ? '' : 's'} could not be checked against the documents and ${m.citationFailures === 1 ? 'is' : 'are'} not listed.`);
     for (const n of notes) blocks.push(para(text(n, 'note')));

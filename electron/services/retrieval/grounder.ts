@@ -3,6 +3,7 @@
 // passages for the question, fits them to the model's context, gives them to the model in the
 // user turn (the system prompt stays the same turn to turn, so the KV cache is reused), and
 // attributes the answer. When nothing relevant is found, it says so plainly.
+import type { AnswerSearch } from '../../contract/types.ts';
 import type { RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
 import { splitSentences } from './attribution.ts';
 import { GROUNDING_INSTRUCTIONS, groundAnswer, groundedUserTurn, sourceHeading, type GroundedAnswer } from './grounding.ts';
@@ -17,6 +18,8 @@ export interface GroundingPlan {
   userTurn: string;
   /** The passages given to the model (for the audit trail): document and page of each. */
   passages: { documentId: string; documentTitle: string; pageNumber: number }[];
+  /** How the passages were found (null when no search ran). Kept with the answer. */
+  search: AnswerSearch | null;
   /** Attributes the finished answer, records its sources, and returns what to show. */
   finish(messageId: string, answer: string): GroundedAnswer | null;
 }
@@ -29,7 +32,7 @@ export interface PassageBudget {
 
 export interface Grounder {
   /** `budget` is asked for only when there are passages to fit. */
-  prepare(conversationId: string, question: string, budget: () => PassageBudget): Promise<GroundingPlan | null>;
+  prepare(conversationId: string, question: string, budget: () => PassageBudget, signal?: AbortSignal): Promise<GroundingPlan | null>;
 }
 
 /** Passages retrieved before fitting: more than fit, so a smaller context can still pick the best. */
@@ -84,13 +87,14 @@ export function createGrounder(deps: {
   /** Makes sure the documents are cut into passages (a document shared a moment ago). */
   ensureChunked: (documentIds: string[]) => void;
 }): Grounder {
-  const record = (messageId: string, grounded: GroundedAnswer): GroundedAnswer => {
+  const record = (messageId: string, grounded: GroundedAnswer, search: AnswerSearch): GroundedAnswer => {
+    grounded.grounding.search = search;
     deps.store.saveSources(messageId, grounded.sources);
     deps.store.saveGrounding(messageId, grounded.grounding);
     return grounded;
   };
   return {
-    async prepare(conversationId, question, budget) {
+    async prepare(conversationId, question, budget, signal) {
       const collectionIds = deps.store.conversationCollections(conversationId);
       const shared = deps.sharedDocuments(conversationId);
       if (collectionIds.length === 0 && shared.length === 0) return null;
@@ -100,34 +104,39 @@ export function createGrounder(deps: {
       ].join(', ');
       const sharedReady = shared.filter((d) => d.status === 'ready').map((d) => d.id);
       const documentIds = [...new Set([...deps.store.documentsIn(collectionIds), ...sharedReady])];
-      const plain = (text: string): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, passages: [], finish: () => null });
+      const plain = (text: string, search: AnswerSearch | null = null): GroundingPlan => ({ refusal: text, instructions: '', userTurn: question, passages: [], search, finish: () => null });
       if (documentIds.length === 0) {
         return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents, or wait until they have been read.`);
       }
       deps.ensureChunked(documentIds);
-      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES);
+      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES, undefined, { signal });
+      let search: AnswerSearch = { mode: result.mode, rerankedBy: result.rerankedBy, rerankFailed: result.rerankFailed };
       let ranked = result.relevant ? result.passages : [];
       if (ranked.length === 0 && sharedReady.length > 0) {
         // A shared document is what the question is about even when no word matches ("what is
         // this about?"): its opening passages, attributed like any other.
         ranked = deps.store.leadingChunks(sharedReady, CANDIDATES);
+        // Taken in page order, not from the search: nothing about their order to claim.
+        if (ranked.length > 0) search = { ...search, rerankedBy: null, rerankFailed: false };
       }
       if (ranked.length === 0) {
         if (!deps.allowGeneralAnswers(conversationId)) {
-          return plain(`I could not find anything about this in ${names}. The documents do not seem to cover it; try other words, or add the documents that do.`);
+          return plain(`I could not find anything about this in ${names}. The documents do not seem to cover it; try other words, or add the documents that do.`, search);
         }
         return {
           refusal: null,
           instructions: GROUNDING_INSTRUCTIONS,
           passages: [],
+          search,
           userTurn: `Nothing in my documents (${names}) matched this question. Say so in your first sentence, then answer from general knowledge, and make clear that it does not come from the documents.\n\nQuestion: ${question}`,
-          finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question)),
+          finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question), search),
         };
       }
       const passages = fitPassages(ranked, budget(), sourceHeading);
       if (passages.length === 0) {
         return plain(
           `Passages about this were found in ${names}, but none fits in what is left of the model's context beside the instructions. Raise the context size in Settings (or the assistant's), or shorten its instructions.`,
+          search,
         );
       }
       return {
@@ -135,7 +144,8 @@ export function createGrounder(deps: {
         instructions: GROUNDING_INSTRUCTIONS,
         userTurn: groundedUserTurn(question, passages),
         passages: passages.map((p) => ({ documentId: p.documentId, documentTitle: p.documentTitle, pageNumber: p.pageNumber })),
-        finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question)),
+        search,
+        finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question), search),
       };
     },
   };

@@ -60,12 +60,16 @@ export class Reranker {
     this.#info = null;
   }
 
-  /** One score per passage (0–1, higher is better), in order. Throws when no reranking model is loaded. */
-  score(question: string, passages: string[]): Promise<number[]> {
+  /**
+   * One score per passage (0–1, higher is better), in order, and the model that gave them. Throws
+   * when no reranking model is loaded, and when `signal` is aborted (checked between passages).
+   */
+  score(question: string, passages: string[], signal?: AbortSignal): Promise<{ scores: number[]; model: ModelInfo }> {
     return this.#exclusive(async () => {
       const context = this.#context;
       const model = this.#model;
-      if (!context || !model) throw new UserFacingError('model/not-loaded', 'No reranking model is loaded.');
+      const info = this.#info;
+      if (!context || !model || !info) throw new UserFacingError('model/not-loaded', 'No reranking model is loaded.');
       let query = model.tokenize(question, false, 'trimLeadingSpace');
       // A question takes at most half the context; each passage the rest.
       const half = Math.floor((this.#contextSize - TEMPLATE_ROOM) / 2);
@@ -73,11 +77,12 @@ export class Reranker {
       const room = this.#contextSize - TEMPLATE_ROOM - query.length;
       const scores: number[] = [];
       for (const text of passages) {
+        if (signal?.aborted) throw new Error('stopped before the passages were reranked');
         let document: Token[] = model.tokenize(text, false, 'trimLeadingSpace');
         if (document.length > room) document = document.slice(0, room);
         scores.push(await context.rank(query, document));
       }
-      return scores;
+      return { scores, model: info };
     });
   }
 

@@ -25,11 +25,17 @@ export interface RetrievalResult {
   mode: 'hybrid' | 'keyword';
   /** True when a reranking model put the passages in its order. */
   reranked: boolean;
+  /** The reranking model that ordered them (its name), when reranked. */
+  rerankedBy: string | null;
+  /** A reranking model was in use but failed on this search: the fused order, said so. */
+  rerankFailed: boolean;
 }
 
 export interface SearchOptions {
   /** False: the fused ranking as it is, even with a reranking model (benchmarks, tests). */
   rerank?: boolean;
+  /** Stops reranking between passages: the fused order is returned, not reranked (and not failed). */
+  signal?: AbortSignal;
 }
 
 export class Retriever {
@@ -66,18 +72,26 @@ export class Retriever {
     const fused = useVectors ? reciprocalRankFusion([keyword, vector]) : keyword;
     const relevant = keyword.length > 0 || (vector[0]?.score ?? 0) >= VECTOR_RELEVANCE;
     const mode = useVectors ? 'hybrid' : 'keyword';
-    if (options.rerank !== false && this.#reranker?.info && fused.length > 1) {
+    const rerankWith = options.rerank !== false && fused.length > 1 ? this.#reranker?.info : null;
+    let rerankFailed = false;
+    if (rerankWith) {
       const candidates = this.#store.chunks(fused.slice(0, Math.max(k, RERANK_CANDIDATES)).map((h) => h.chunkId));
       try {
-        const scores = await this.#reranker.score(question, candidates.map((c) => c.text));
+        const { scores, model } = await this.#reranker!.score(question, candidates.map((c) => c.text), options.signal);
         // Best score first; a tie keeps the fused order.
         const order = candidates.map((c, i) => ({ c, i, s: scores[i] })).sort((a, b) => b.s - a.s || a.i - b.i);
-        return { passages: order.slice(0, k).map((o) => o.c), relevant, mode, reranked: true };
+        // Named after the model that gave the scores (another may have been chosen meanwhile).
+        return { passages: order.slice(0, k).map((o) => o.c), relevant, mode, reranked: true, rerankedBy: model.name, rerankFailed: false };
       } catch (e) {
-        // The reranking model went away or failed: the fused order, not marked as reranked.
-        console.warn(`[search] reranking failed: ${(e as Error).message}`);
+        // The reranking model went away or failed: the fused order, said so. Stopped: the answer
+        // is stopped too, and its passages were simply not reranked.
+        if (!options.signal?.aborted) {
+          console.warn(`[search] reranking failed: ${(e as Error).message}`);
+          rerankFailed = true;
+        }
       }
     }
-    return { passages: this.#store.chunks(fused.slice(0, k).map((h) => h.chunkId)), relevant, mode, reranked: false };
+    const passages = this.#store.chunks(fused.slice(0, k).map((h) => h.chunkId));
+    return { passages, relevant, mode, reranked: false, rerankedBy: null, rerankFailed };
   }
 }

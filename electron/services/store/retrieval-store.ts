@@ -1,7 +1,7 @@
 // Collections, chunks, embeddings and cited sources. All retrieval SQL lives here.
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { AnswerGrounding, Collection, MessageSource, RetentionRule } from '../../contract/types.ts';
+import type { AnswerGrounding, AnswerSearch, Collection, MessageSource, RetentionRule } from '../../contract/types.ts';
 import type { Chunk } from '../retrieval/chunker.ts';
 import { KeywordPostings } from './keyword-postings.ts';
 import { KeywordScorer } from './keyword-search.ts';
@@ -507,8 +507,14 @@ export class RetrievalStore {
 
   saveGrounding(messageId: string, grounding: AnswerGrounding): void {
     this.#db
-      .prepare('INSERT OR REPLACE INTO message_groundings (message_id, sentences, evidence, model_citations) VALUES (?, ?, ?, ?)')
-      .run(messageId, JSON.stringify(grounding.sentences), JSON.stringify({ numbers: grounding.evidence, coverage: grounding.evidenceCoverage }), grounding.modelCitations);
+      .prepare('INSERT OR REPLACE INTO message_groundings (message_id, sentences, evidence, model_citations, search) VALUES (?, ?, ?, ?, ?)')
+      .run(
+        messageId,
+        JSON.stringify(grounding.sentences),
+        JSON.stringify({ numbers: grounding.evidence, coverage: grounding.evidenceCoverage }),
+        grounding.modelCitations,
+        grounding.search ? JSON.stringify(grounding.search) : null,
+      );
   }
 
   groundingsOf(messageIds: string[]): Map<string, AnswerGrounding> {
@@ -516,10 +522,16 @@ export class RetrievalStore {
     if (messageIds.length === 0) return out;
     const rows = this.#db
       .prepare('SELECT * FROM message_groundings WHERE message_id IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify(messageIds)) as { message_id: string; sentences: string; evidence: string; model_citations: number }[];
+      .all(JSON.stringify(messageIds)) as { message_id: string; sentences: string; evidence: string; model_citations: number; search: string | null }[];
     for (const r of rows) {
       const { numbers, coverage } = JSON.parse(r.evidence) as { numbers: number[]; coverage: number };
-      out.set(r.message_id, { sentences: JSON.parse(r.sentences), evidence: numbers, evidenceCoverage: coverage, modelCitations: r.model_citations });
+      out.set(r.message_id, {
+        sentences: JSON.parse(r.sentences),
+        evidence: numbers,
+        evidenceCoverage: coverage,
+        modelCitations: r.model_citations,
+        search: r.search ? (JSON.parse(r.search) as AnswerSearch) : null,
+      });
     }
     return out;
   }

@@ -24,6 +24,7 @@ import * as m0022 from './0022-secure-delete.ts';
 import * as m0023 from './0023-vector-clusters.ts';
 import * as m0024 from './0024-document-deletions.ts';
 import * as m0025 from './0025-vector-codes.ts';
+import * as m0026 from './0026-answer-search.ts';
 
 export interface Migration {
   version: number;
@@ -32,5 +33,5 @@ export interface Migration {
 }
 
 /** In order; a new migration is a new file appended here, never an edit of a shipped one. */
-export const migrations: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012, m0013, m0014, m0015, m0016, m0017, m0018, m0019, m0020, m0021, m0022, m0023, m0024, m0025];
+export const migrations: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010, m0011, m0012, m0013, m0014, m0015, m0016, m0017, m0018, m0019, m0020, m0021, m0022, m0023, m0024, m0025, m0026];
 export const latestSchemaVersion = migrations[migrations.length - 1].version;
