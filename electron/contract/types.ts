@@ -372,6 +372,20 @@ export interface IndexStatus {
   /** The reranking model that orders the best candidates of each search; null: none. */
   rerankModelId: string | null;
   rerankModelName: string | null;
+  /** The check of an 8-bit copy of the embedding model for questions; null: none was made. */
+  questionCopy: QuestionCopyCheck | null;
+}
+
+/** An 8-bit copy of a 16- or 32-bit embedding model, checked before it embeds questions. */
+export interface QuestionCopyCheck {
+  quantization: 'Q8_0';
+  /** Worst cosine between its question vectors and the model's own, over the probes. */
+  agreement: number;
+  /** Milliseconds to embed a 48-token question: the model's way and the copy's. */
+  modelMs: number;
+  copyMs: number;
+  /** Whether questions are embedded by it (it agrees, and it is faster here). */
+  used: boolean;
 }
 
 export interface ConversationDetail {

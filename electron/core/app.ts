@@ -180,7 +180,8 @@ export function createEnclave(options: EnclaveOptions): Enclave {
   const documentStore = new DocumentStore(db);
   const summaryStore = new SummaryStore(db);
   const retrievalStore = new RetrievalStore(db);
-  const embedder = new Embedder();
+  // Questions are embedded by an 8-bit copy of a 16- or 32-bit embedding model where it agrees and is faster (kept here).
+  const embedder = new Embedder({ copyDir: join(options.dataDir, 'cache', 'question-model') });
   const reranker = new Reranker();
   const indexer = new Indexer({
     reranker,

@@ -2,11 +2,14 @@
 // embedding context). Texts longer than its usable context (the context less the special
 // tokens the model adds, such as BERT's [CLS] and [SEP]) are cut to fit rather than refused,
 // and a text the model still cannot take fails alone, never the whole batch.
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
-import type { ModelInfo } from '../../contract/types.ts';
+import type { ModelInfo, QuestionCopyCheck } from '../../contract/types.ts';
 import type { OfficeServerClient } from '../engine/office-server.ts';
 import { PaddedQuestions, type PaddingCheck } from './padded-question.ts';
+import { worthCopying, writeQ8Copy } from './q8-copy.ts';
 
 /** Embeddings by an office server's model (/v1/embeddings) instead of a model on this computer. */
 export interface RemoteEmbeddings {
@@ -35,6 +38,39 @@ export function remoteEmbeddingInfo(remote: RemoteEmbeddings): ModelInfo {
 /** Texts sent to the office server in one request. */
 const REMOTE_BATCH = 16;
 
+/** An 8-bit copy is used for questions only when its vectors agree with the model's at least this well (cosine, worst probe). */
+export const COPY_AGREEMENT = 0.999;
+/** …and when it embeds a question in at most this share of the model's time. */
+const COPY_SPEEDUP = 0.8;
+/** Models larger than this get no copy (its memory beside the model's would not pay). */
+const COPY_MAX_BYTES = 2 * 1024 ** 3;
+
+/** Probes for the copy's check: a few words, a question of 48 tokens or so, a long passage. */
+const COPY_PROBES = [
+  'notice period',
+  'Does the contract allow either party to terminate for convenience, and how many days of written notice must be given before termination takes effect?',
+  'The Supplier shall indemnify, defend and hold harmless the Customer and its officers, directors and employees from and against any and all losses, damages, liabilities, costs and expenses, including reasonable attorneys fees, arising out of or relating to any third party claim that the Products infringe any patent, copyright or trade secret, or any breach by the Supplier of its obligations under this Agreement, except to the extent caused by the negligence of the Customer.',
+];
+
+/** Whether questions go to the 8-bit copy: it must agree with the model, and be faster here (unless `force`d, for tests). */
+export function copyPays(agreement: number, modelMs: number, copyMs: number, force = false): boolean {
+  if (!(agreement >= COPY_AGREEMENT)) return false;
+  return force || (copyMs > 0 && modelMs > 0 && copyMs <= modelMs * COPY_SPEEDUP);
+}
+
+const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export class Embedder {
   #llama: Llama | null = null;
   #model: LlamaModel | null = null;
@@ -45,6 +81,18 @@ export class Embedder {
    * on one), and a question never queues behind a batch of passages being indexed.
    */
   #questionContext: LlamaEmbeddingContext | null = null;
+  /**
+   * The model questions are embedded with: the model itself, or its 8-bit copy once that is
+   * made and checked (q8-copy.ts). Passages are always embedded by the model itself.
+   */
+  #questionModel: LlamaModel | null = null;
+  #questionCopy: QuestionCopyCheck | null = null;
+  /** The copy being made and checked after a load (awaited by dispose). */
+  #preparing: Promise<void> = Promise.resolve();
+  /** Bumped by each load and release: a copy prepared for an earlier one is thrown away. */
+  #generation = 0;
+  readonly #copyDir: string | null;
+  readonly #copy: 'auto' | 'always' | 'never';
   #questionLock: Promise<unknown> = Promise.resolve();
   /** Questions of some lengths evaluated in a batch padded to the CPU's fast path, where that pays here. */
   #padded: PaddedQuestions | null = null;
@@ -56,9 +104,25 @@ export class Embedder {
   #contextSize = 512;
   #lock: Promise<unknown> = Promise.resolve();
 
-  /** `padding`: 'always' pads every question under the fast batch (tests), 'never' never; 'auto' where it measures faster. */
-  constructor(options: { padding?: 'auto' | 'always' | 'never' } = {}) {
+  /**
+   * `padding`: 'always' pads every question under the fast batch (tests), 'never' never; 'auto'
+   * where it measures faster. `copyDir`: where 8-bit copies for questions are kept (none without
+   * it); `questionCopy`: 'always' uses a copy that agrees even where it is not faster (tests).
+   */
+  constructor(options: { padding?: 'auto' | 'always' | 'never'; copyDir?: string; questionCopy?: 'auto' | 'always' | 'never' } = {}) {
     this.#padding = options.padding ?? 'auto';
+    this.#copyDir = options.copyDir ?? null;
+    this.#copy = options.copyDir ? (options.questionCopy ?? 'auto') : 'never';
+  }
+
+  /** What the check of the 8-bit copy for questions found; null while none was checked. */
+  get questionCopy(): QuestionCopyCheck | null {
+    return this.#questionCopy;
+  }
+
+  /** Settles when the copy for questions made after the last load is in use, or was found wanting. */
+  get questionCopyReady(): Promise<void> {
+    return this.#preparing;
   }
 
   /** What the load-time check of padded questions found; null when it did not run. */
@@ -83,6 +147,7 @@ export class Embedder {
   load(info: ModelInfo, threads: number, remote?: RemoteEmbeddings): Promise<number> {
     return this.#exclusive(async () => {
       await this.#release();
+      const generation = this.#generation;
       if (remote) {
         try {
           const [probe] = await remote.client.embeddings(remote.model, ['probe']);
@@ -113,6 +178,9 @@ export class Embedder {
         }
         this.#dimensions = probe.vector.length;
         this.#info = info;
+        this.#questionModel = this.#model;
+        // In the background: search works meanwhile, with the model itself.
+        if (this.#copy !== 'never') this.#preparing = this.#prepareCopy(info, generation).catch((e) => console.warn(`[embedder] no 8-bit copy for questions: ${(e as Error).message}`));
         return this.#dimensions;
       } catch (e) {
         await this.#release();
@@ -121,20 +189,112 @@ export class Embedder {
     });
   }
 
+  /** Unloads the model; its 8-bit copy is deleted (it is made again, in a second or so, if the model comes back). */
   unload(): Promise<void> {
-    return this.#exclusive(() => this.#release());
+    return this.#exclusive(async () => {
+      await this.#release();
+      if (this.#copyDir) await rm(this.#copyDir, { recursive: true, force: true });
+    });
+  }
+
+  /**
+   * Makes (or finds) the 8-bit copy of the model for questions, loads it, and uses it only if its
+   * vectors agree with the model's on every probe and it is faster here. Everything is thrown
+   * away if another load or a release came meanwhile.
+   */
+  async #prepareCopy(info: ModelInfo, generation: number): Promise<void> {
+    const dir = this.#copyDir!;
+    const llama = this.#llama!;
+    const stale = () => this.#generation !== generation;
+    const source = await stat(info.path);
+    if (source.size > COPY_MAX_BYTES || !(await worthCopying(info.path))) return;
+    const name = `${info.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${source.size}-${Math.floor(source.mtimeMs)}.q8_0.gguf`;
+    const target = join(dir, name);
+    await mkdir(dir, { recursive: true });
+    // One model's copy at a time: another's (or an older file's) goes.
+    for (const other of await readdir(dir)) if (other !== name) await rm(join(dir, other), { force: true });
+    const made = await stat(target).then(() => false, () => true);
+    if (made) await writeQ8Copy(info.path, target, stale);
+    if (stale()) return;
+    const model = await llama.loadModel({ modelPath: target, gpuLayers: 0 });
+    let context: LlamaEmbeddingContext | null = null;
+    let padded: PaddedQuestions | null = null;
+    let used = false;
+    try {
+      context = await model.createEmbeddingContext({ contextSize: this.#contextSize, threads: 1 });
+      if (this.#padding !== 'never') padded = (await PaddedQuestions.create(model, context, { threads: 1, force: this.#padding === 'always' })).padded;
+      // Agreement: the copy's question vectors against the model's own, on every probe.
+      let agreement = 1;
+      for (const text of COPY_PROBES) {
+        if (stale()) return;
+        const [own] = await this.embed([text]);
+        const tokens = model.tokenize(text);
+        const mine = padded?.pays(tokens) ? await padded.embed(tokens) : await this.#vectorOf(model, context, tokens);
+        agreement = Math.min(agreement, cosine(own, mine));
+      }
+      // Speed: a question of about 48 tokens, the model's question path against the copy's.
+      const probe = this.#model!.tokenize(COPY_PROBES[1]);
+      const ownTimes: number[] = [];
+      const copyTimes: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        if (stale()) return;
+        let t = performance.now();
+        await this.embedQuestion(COPY_PROBES[1]);
+        ownTimes.push(performance.now() - t);
+        t = performance.now();
+        if (padded?.pays(probe)) await padded.embed(probe);
+        else await this.#vectorOf(model, context, probe);
+        copyTimes.push(performance.now() - t);
+      }
+      const check: QuestionCopyCheck = {
+        quantization: 'Q8_0',
+        agreement,
+        modelMs: median(ownTimes),
+        copyMs: median(copyTimes),
+        used: copyPays(agreement, median(ownTimes), median(copyTimes), this.#copy === 'always'),
+      };
+      if (stale()) return;
+      this.#questionCopy = check;
+      if (!check.used) return;
+      // Swapped in between two questions.
+      const swap = this.#questionLock.then(async () => {
+        if (stale()) return;
+        const [oldContext, oldPadded] = [this.#questionContext, this.#padded];
+        this.#questionModel = model;
+        this.#questionContext = context;
+        this.#padded = padded;
+        used = true;
+        await oldPadded?.dispose();
+        await oldContext?.dispose();
+      });
+      this.#questionLock = swap.catch(() => undefined);
+      await swap;
+    } finally {
+      if (!used) {
+        await padded?.dispose();
+        await context?.dispose();
+        await model.dispose();
+      }
+    }
   }
 
   async #release(): Promise<void> {
+    // A copy still being prepared is thrown away when it next looks (it is not awaited here: it
+    // may be waiting for this lock to embed a probe).
+    this.#generation++;
     // Questions queued from now on find these gone and take the main context.
     const questionContext = this.#questionContext;
     const padded = this.#padded;
+    const questionModel = this.#questionModel !== this.#model ? this.#questionModel : null;
     this.#questionContext = null;
     this.#padded = null;
+    this.#questionModel = null;
     this.#paddingCheck = null;
+    this.#questionCopy = null;
     await this.#questionLock;
     await padded?.dispose();
     await questionContext?.dispose();
+    await questionModel?.dispose();
     await this.#context?.dispose();
     await this.#model?.dispose();
     this.#context = null;
@@ -203,20 +363,17 @@ export class Embedder {
   embedQuestion(text: string): Promise<Float32Array> {
     const remote = this.#remote;
     if (remote) return remote.client.embeddings(remote.model, [text]).then(([v]) => v);
-    const padded = this.#padded;
-    const model = this.#model;
-    // Tokenized once, for the padded path or the question context.
-    const tokens = model ? model.tokenize(text) : null;
-    if (padded && tokens && padded.pays(tokens)) {
-      const run = this.#questionLock.then(() => (this.#padded === padded ? padded.embed(tokens) : this.embed([text]).then(([v]) => v)));
-      this.#questionLock = run.catch(() => undefined);
-      return run;
-    }
-    const questionContext = this.#questionContext;
-    if (!questionContext || !model || !tokens) return this.embed([text]).then(([v]) => v);
+    // Read when the question's turn comes: the 8-bit copy may have been swapped in meanwhile.
     const run = this.#questionLock.then(async () => {
-      // Unloaded or another model meanwhile: the main context's, as any text.
-      if (this.#model !== model || this.#questionContext !== questionContext) return (await this.embed([text]))[0];
+      const model = this.#questionModel;
+      const padded = this.#padded;
+      const questionContext = this.#questionContext;
+      if (!model) return (await this.embed([text]))[0];
+      // Tokenized once, for the padded path or the question context (the copy has the model's vocabulary).
+      const tokens = model.tokenize(text);
+      if (padded?.pays(tokens)) return padded.embed(tokens);
+      // No question context of its own: the main context's, as any text.
+      if (!questionContext) return (await this.embed([text]))[0];
       return this.#vectorOf(model, questionContext, tokens);
     });
     this.#questionLock = run.catch(() => undefined);
@@ -235,7 +392,9 @@ export class Embedder {
     return Float32Array.from(e.vector);
   }
 
-  dispose(): Promise<void> {
+  async dispose(): Promise<void> {
+    this.#generation++;
+    await this.#preparing;
     return this.#exclusive(async () => {
       await this.#release();
       await this.#llama?.dispose();

@@ -27,6 +27,8 @@ export class Indexer {
   #running: Promise<void> | null = null;
   #again = false;
   #stopped = false;
+  /** The app is closing: nothing more is told to the window. */
+  #shutDown = false;
   #state: IndexStatus['state'] = 'idle';
   #error: string | null = null;
   #paused = false;
@@ -92,6 +94,7 @@ export class Indexer {
       etaMs: this.#eta(counts.chunks - counts.embedded - skipped.count),
       rerankModelId: this.#reranker?.info?.id ?? null,
       rerankModelName: this.#reranker?.info?.name ?? null,
+      questionCopy: this.#embedder.questionCopy,
     };
   }
 
@@ -243,6 +246,10 @@ export class Indexer {
       this.#emit('loading-model');
       try {
         const dims = await this.#embedder.load(info, threads, remote);
+        // The 8-bit copy for questions is checked in the background: the window hears how it went.
+        void this.#embedder.questionCopyReady.then(() => {
+          if (!this.#shutDown) this.announce();
+        });
         const previous = this.#space.get();
         // Vectors of two models (or dimensions) never mix: a different space starts empty.
         if (!previous || previous.modelId !== info.id || previous.dimensions !== dims) {
@@ -264,6 +271,7 @@ export class Indexer {
   }
 
   async shutdown(): Promise<void> {
+    this.#shutDown = true;
     this.#stopped = true;
     await this.#running;
     await this.#embedder.dispose();
