@@ -170,7 +170,19 @@ export async function benchRetrievalQuality(corpus: string, embeddingModel: stri
       }
       const seconds = (performance.now() - e0) / 1000;
       console.log(`  embedded ${chunks} chunks in ${seconds.toFixed(0)} s (${(chunks / seconds).toFixed(1)} chunks/s, ${threads} threads, through the app's indexer)`);
+      // Questions go to the model's 8-bit copy where it agrees and is faster (embedder.ts): checked
+      // in the background after the load; both ways of embedding the question are ranked here.
+      await enclave.embedder.questionCopyReady;
+      const copy = enclave.embedder.questionCopy;
+      console.log(
+        copy
+          ? `  questions: ${copy.used ? '' : 'not '}by an 8-bit copy of the model (vectors agree to ${copy.agreement.toFixed(5)}; a 48-token question ${copy.modelMs.toFixed(1)} ms by the model, ${copy.copyMs.toFixed(1)} ms by the copy)`
+          : '  questions: by the model itself (no 8-bit copy: its weights are 8-bit or smaller already)',
+      );
       methods.push(['vector (embedding model)', async (q) => chunkPages(enclave.retrieval.vector(await enclave.embedder.embedQuestion(q.text), [q.documentId], 30))]);
+      if (copy?.used) {
+        methods.push(['vector, question by the model itself, not its 8-bit copy (timed on the indexing context)', async (q) => chunkPages(enclave.retrieval.vector((await enclave.embedder.embed([q.text]))[0], [q.documentId], 30))]);
+      }
       methods.push(['hybrid (app: keyword + vector, RRF)', async (q) => (await enclave.retriever.searchDocuments(q.text, [q.documentId], 30, undefined, { rerank: false })).passages.map((p) => p.pageNumber)]);
       // Reranked: a reranking GGUF from the models folder when there is one (none ships there now).
       const reranker = await findReranker(dirname(embeddingModel));

@@ -1,7 +1,7 @@
 // The 8-bit copy of an embedding model for questions: half floats rounded as ggml rounds them,
 // ggml's reference Q8_0 blocks, and a copy of a real GGUF that node-llama-cpp reads, whose every
 // quantized weight is within half a step of the source's and whose other bytes are the source's.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GgmlType, readGgufFileInfo } from 'node-llama-cpp';
@@ -116,6 +116,21 @@ describe('writeQ8Copy', () => {
       expect(existsSync(join(dir, name))).toBe(false);
       expect(existsSync(join(dir, `${name}.partial`))).toBe(false);
     }
+  });
+
+  it('a header that claims a string of a terabyte: refused after reading at most 64 MB of a large file', async () => {
+    const huge = join(dir, 'huge.gguf');
+    const head = Buffer.alloc(32);
+    head.write('GGUF', 0, 'ascii');
+    head.writeUInt32LE(3, 4);
+    head.writeBigUInt64LE(0n, 8); // tensors
+    head.writeBigUInt64LE(1n, 16); // key/value pairs
+    head.writeBigUInt64LE(2n ** 40n, 24); // the first key's length
+    writeFileSync(huge, head);
+    truncateSync(huge, 200 * 1024 * 1024); // sparse: 200 MB on paper
+    await expect(writeQ8Copy(huge, join(dir, 'd.gguf'))).rejects.toThrow('the GGUF header is damaged (or larger than 64 MB)');
+    expect(existsSync(join(dir, 'd.gguf.partial'))).toBe(false);
+    rmSync(huge);
   });
 
   it('stopped part way: no copy and no partial file', async () => {

@@ -140,7 +140,10 @@ class Reader {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
-/** How many bytes of header the copy needs read: grown until the tensor infos fit. */
+/** The most header read: a vocabulary of 250,000 tokens with its merges fits in far less. */
+const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+
+/** The header, read in growing pieces until the tensor infos fit (never more than MAX_HEADER_BYTES). */
 async function readHeader(path: string, size: number): Promise<{ buf: Buffer; kvEnd: number; fileTypeAt: number | null; alignment: number; tensors: TensorEntry[]; dataStart: number }> {
   let want = Math.min(size, 1024 * 1024);
   const handle = await open(path, 'r');
@@ -152,7 +155,8 @@ async function readHeader(path: string, size: number): Promise<{ buf: Buffer; kv
         return parseHeader(buf, size);
       } catch (e) {
         if (!(e instanceof Error && e.message === 'the GGUF header ends early') || want >= size) throw e;
-        want = Math.min(size, want * 4);
+        if (want >= MAX_HEADER_BYTES) throw new Error('the GGUF header is damaged (or larger than 64 MB)');
+        want = Math.min(size, MAX_HEADER_BYTES, want * 4);
       }
     }
   } finally {
