@@ -15,7 +15,7 @@ import { makePdf, writeCorpus } from '../fixtures/documents.ts';
 import { until } from '../support/web-server.ts';
 import { pdfWords } from '../support/pdf-text.ts';
 import { EMBEDDING_MODEL, ENDLESS_MODEL, GROUNDED_MODEL, MINILM_MODEL, SHORT_EMBEDDING_MODEL } from '../fixtures/paths.ts';
-import { paddingFrom } from '../../electron/services/retrieval/padded-question.ts';
+import { cosine, paddingFrom } from '../../electron/services/retrieval/padded-question.ts';
 
 let dir: string;
 let enclave: Enclave;
@@ -499,15 +499,6 @@ describe('questions and indexing share the embedding model', () => {
 });
 
 describe('questions padded to the fast batch', () => {
-  const cosine = (a: Float32Array, b: Float32Array) => {
-    let dot = 0, na = 0, nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    return dot / Math.sqrt(na * nb);
-  };
   // Questions of a few tokens, of about 40 (padded), and longer than the fast batch (never padded).
   const words = 'which notice period does the lease give the tenant before the landlord may end it for a breach of the rent or deposit terms that the parties agreed in the schedule attached to this agreement and its annexes'.split(' ');
   const questions = [words.slice(0, 4).join(' '), words.slice(0, 30).join(' '), `${words.join(' ')} ${words.join(' ')} ${words.join(' ')}`];
@@ -628,15 +619,6 @@ describe('progress while embedding', () => {
 });
 
 describe('an 8-bit copy of the embedding model for questions', () => {
-  const cosine = (a: Float32Array, b: Float32Array) => {
-    let dot = 0, na = 0, nb = 0;
-    for (let i = 0; i < a.length; i++) {
-      dot += a[i] * b[i];
-      na += a[i] * a[i];
-      nb += b[i] * b[i];
-    }
-    return dot / Math.sqrt(na * nb);
-  };
   const questions = ['notice period', 'Which notice period does the lease give the tenant before the landlord may end it?', CORPUS_QUESTIONS.map((q) => q.question).join(' ')];
 
   for (const [name, path] of [['the seeded embedding model', EMBEDDING_MODEL], ['all-MiniLM-L6-v2 (../shared)', MINILM_MODEL]] as const) {

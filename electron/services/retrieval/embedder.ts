@@ -8,7 +8,7 @@ import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type L
 import { UserFacingError } from '../../contract/errors.ts';
 import type { ModelInfo, QuestionCopyCheck } from '../../contract/types.ts';
 import type { OfficeServerClient } from '../engine/office-server.ts';
-import { PaddedQuestions, type PaddingCheck } from './padded-question.ts';
+import { cosine, PaddedQuestions, type PaddingCheck } from './padded-question.ts';
 import { worthCopying, writeQ8Copy } from './q8-copy.ts';
 
 /** Embeddings by an office server's model (/v1/embeddings) instead of a model on this computer. */
@@ -58,17 +58,6 @@ export function copyPays(agreement: number, modelMs: number, copyMs: number, for
   return force || (copyMs > 0 && modelMs > 0 && copyMs <= modelMs * COPY_SPEEDUP);
 }
 
-const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
-};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export class Embedder {

@@ -45,7 +45,8 @@ function nativeOf(context: LlamaContext): NativeContext | null {
   return ctx as NativeContext;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** Cosine similarity of two vectors of one length (0 when either is all zeros). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -54,7 +55,7 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
-  return dot / Math.sqrt(na * nb);
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
 }
 
 /**
