@@ -102,6 +102,8 @@ describe('writeQ8Copy', () => {
     }
     expect(seen).toBe(quantized);
     expect(quantized).toBeGreaterThan(3);
+    // An 8-bit model (this copy) has nothing left to make faster: no copy of it would be made.
+    expect(await worthCopying(target)).toBe(false);
     expect(readdirSync(dir)).toEqual(['copy.gguf']);
   });
 
