@@ -280,6 +280,12 @@ export interface AnswerGrounding {
   search?: AnswerSearch | null;
 }
 
+/** What a reply from documents is doing before its first words: shown in its place meanwhile. */
+export type ReplyStage =
+  | { kind: 'searching' }
+  | { kind: 'reranking'; model: string; passages: number }
+  | { kind: 'reading'; passages: number };
+
 /** How one answer's passages were found, as it happened (not the settings of today). */
 export interface AnswerSearch {
   /** hybrid: words and meaning (embedding model); keyword: words only. */
@@ -774,6 +780,7 @@ export interface EventMap {
   'lock.changed': LockStatus;
   'engine.status': EngineStatus;
   'chat.delta': { conversationId: string; messageId: string; text: string };
+  'chat.stage': { conversationId: string; messageId: string; stage: ReplyStage };
   'chat.done': { conversationId: string; message: Message };
   'conversations.changed': { conversationId: string | null };
   'models.changed': ModelLibrary;

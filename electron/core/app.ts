@@ -239,6 +239,7 @@ export function createEnclave(options: EnclaveOptions): Enclave {
     checkpointIntervalMs: options.checkpointIntervalMs,
     events: {
       delta: (e) => events.emit('chat.delta', e),
+      stage: (e) => events.emit('chat.stage', e),
       done: (e) => events.emit('chat.done', { ...e, message: conversationService.withSources([e.message])[0] }),
       conversationsChanged: (conversationId) => events.emit('conversations.changed', { conversationId }),
     },

@@ -249,12 +249,28 @@ describe('grounded answers in the browser', () => {
     await reranker.getByRole('button', { name: 'Use for reranking' }).click();
     await page.getByText('Search results are reranked by Tiny Reranker.').waitFor();
     await page.getByRole('button', { name: 'Back to chat' }).click();
+    // Every note shown in the reply's place before its first words, as the page showed it.
+    await page.evaluate(() => {
+      const w = window as unknown as { stageNotes: string[] };
+      w.stageNotes = [];
+      new MutationObserver(() => {
+        for (const note of document.querySelectorAll('.stage-note')) {
+          const text = note.textContent ?? '';
+          if (w.stageNotes.at(-1) !== text) w.stageNotes.push(text);
+        }
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     const box = page.getByRole('textbox', { name: 'Message' });
     await box.fill('How long is the probation period for the employee?');
     await box.press('Enter');
     const reply = page.getByRole('article', { name: 'Model replied' }).last();
     await expect.poll(() => reply.locator('.search-note').textContent(), { timeout: 30_000 }).toBe(' · Passages found by keywords only, reranked by Tiny Reranker');
     expect(await reply.locator('.rerank-failed').count()).toBe(0);
+    const notes = await page.evaluate(() => (window as unknown as { stageNotes: string[] }).stageNotes);
+    expect(notes[0]).toBe('Searching your documents…');
+    expect(notes[1]).toMatch(/^Reranking the best \d+ passages with Tiny Reranker…$/);
+    expect(notes[2]).toMatch(/^Reading \d+ passages? before answering…$/);
+    expect(await reply.locator('.stage-note').count()).toBe(0);
     // The first answer of this conversation was not reranked, and still says so.
     expect(await page.getByRole('article', { name: 'Model replied' }).first().locator('.search-note').textContent()).toBe(' · Passages found by keywords only');
   });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { EventMap } from '../../electron/contract/types.ts';
 import { createEnclave, type Enclave } from '../../electron/core/app.ts';
 import { RERANK_CANDIDATES } from '../../electron/services/retrieval/retriever.ts';
 import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
@@ -119,11 +120,30 @@ describe('reranking', () => {
     await call('models.activate', { modelId: (await call('models.add', { file: grant(GROUNDED_MODEL) })).id });
     conversationId = (await call('conversations.create', {})).id;
     await call('conversations.setCollections', { conversationId, collectionIds: [allId] });
+    // Before its first words, the reply says what it is doing: searching, reranking, reading.
+    const seen: string[] = [];
+    const off = enclave.events.subscribe((name, payload) => {
+      if (name === 'chat.stage') seen.push(JSON.stringify((payload as EventMap['chat.stage']).stage));
+      if (name === 'chat.delta' && seen.at(-1) !== 'words') seen.push('words');
+    });
     const reply = await ask(enclave, conversationId, 'What is the notice period for terminating the lease?');
+    off();
     expect(reply.grounding).not.toBeNull();
+    const candidates = JSON.parse(seen[1]).passages as number;
+    expect(candidates).toBeGreaterThan(6);
+    expect(candidates).toBeLessThanOrEqual(RERANK_CANDIDATES);
     expect(reply.grounding!.search).toEqual({ mode: 'hybrid', rerankedBy: 'Tiny Reranker', rerankFailed: false });
     const [, retrieved] = (await call('audit.list', { limit: 2 })).entries;
     expect(retrieved.action).toBe('passages.retrieved');
+    const given = (retrieved.details.passages as unknown[]).length;
+    expect(given).toBeGreaterThan(0);
+    expect(seen).toEqual([
+      JSON.stringify({ kind: 'searching' }),
+      JSON.stringify({ kind: 'reranking', model: 'Tiny Reranker', passages: candidates }),
+      // The passages given to the model, as the audit trail lists them.
+      JSON.stringify({ kind: 'reading', passages: given }),
+      'words',
+    ]);
     expect(retrieved.details.search).toEqual({ mode: 'hybrid', rerankedBy: 'Tiny Reranker', rerankFailed: false });
     rerankedAnswerId = reply.id;
     // The reranking model fails on one search: that answer says so, in the fused order.

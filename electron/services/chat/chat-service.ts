@@ -1,7 +1,7 @@
 // Chat turns: writes what the user typed, streams the model's reply into the store while it
 // streams (checkpoints), and records how the reply ended. Knows no transport.
 import { UserFacingError } from '../../contract/errors.ts';
-import type { Message, SentTurn, Settings } from '../../contract/types.ts';
+import type { Message, ReplyStage, SentTurn, Settings } from '../../contract/types.ts';
 import type { AdapterUse, ChatTurn, Engine } from '../engine/engine.ts';
 import type { ConversationStore } from '../store/conversation-store.ts';
 import type { Grounder, PassageBudget } from '../retrieval/grounder.ts';
@@ -30,6 +30,8 @@ export interface ReplyProfile {
 
 export interface ChatEvents {
   delta(e: { conversationId: string; messageId: string; text: string }): void;
+  /** What a reply from documents is doing before its first words (searching, reranking, reading). */
+  stage?(e: { conversationId: string; messageId: string; stage: ReplyStage }): void;
   done(e: { conversationId: string; message: Message }): void;
   conversationsChanged(conversationId: string): void;
 }
@@ -262,7 +264,8 @@ export class ChatService {
       const settings = profile.settings;
       const ownPrompt = [profile.instructions.trim(), conversation.systemPrompt.trim()].filter(Boolean).join('\n\n');
       const budget = () => this.#passageBudget(ownPrompt, question, settings);
-      const grounding = this.#grounder && !continuing ? await this.#grounder.prepare(conversationId, question, budget, signal) : null;
+      const stage = (s: ReplyStage) => this.#events.stage?.({ conversationId, messageId: assistant.id, stage: s });
+      const grounding = this.#grounder && !continuing ? await this.#grounder.prepare(conversationId, question, budget, signal, stage) : null;
       const refusal =
         grounding?.refusal ??
  (!grounding && !continuing && profile.onlyFromDocuments
@@ -285,6 +288,8 @@ export class ChatService {
       }
       // Sources go in this question's turn only; earlier turns stay as they were asked, and the
       // system prompt stays the same, so the model's cached tokens for them are reused.
+      // The model reads the passages before its first word (long on a CPU): said meanwhile.
+      if (grounding && grounding.passages.length > 0) stage({ kind: 'reading', passages: grounding.passages.length });
       const systemPrompt = [ownPrompt, grounding?.instructions].filter(Boolean).join('\n\n');
       if (grounding) turns[turns.length - 1] = { role: 'user', text: grounding.userTurn };
       const result = await this.#engine.generate({

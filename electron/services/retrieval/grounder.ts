@@ -3,7 +3,7 @@
 // passages for the question, fits them to the model's context, gives them to the model in the
 // user turn (the system prompt stays the same turn to turn, so the KV cache is reused), and
 // attributes the answer. When nothing relevant is found, it says so plainly.
-import type { AnswerSearch } from '../../contract/types.ts';
+import type { AnswerSearch, ReplyStage } from '../../contract/types.ts';
 import type { RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
 import { splitSentences } from './attribution.ts';
 import { GROUNDING_INSTRUCTIONS, groundAnswer, groundedUserTurn, sourceHeading, type GroundedAnswer } from './grounding.ts';
@@ -31,8 +31,8 @@ export interface PassageBudget {
 }
 
 export interface Grounder {
-  /** `budget` is asked for only when there are passages to fit. */
-  prepare(conversationId: string, question: string, budget: () => PassageBudget, signal?: AbortSignal): Promise<GroundingPlan | null>;
+  /** `budget` is asked for only when there are passages to fit; `onStage` hears when the search and the reranking start. */
+  prepare(conversationId: string, question: string, budget: () => PassageBudget, signal?: AbortSignal, onStage?: (stage: ReplyStage) => void): Promise<GroundingPlan | null>;
 }
 
 /** Passages retrieved before fitting: more than fit, so a smaller context can still pick the best. */
@@ -94,7 +94,7 @@ export function createGrounder(deps: {
     return grounded;
   };
   return {
-    async prepare(conversationId, question, budget, signal) {
+    async prepare(conversationId, question, budget, signal, onStage) {
       const collectionIds = deps.store.conversationCollections(conversationId);
       const shared = deps.sharedDocuments(conversationId);
       if (collectionIds.length === 0 && shared.length === 0) return null;
@@ -109,7 +109,11 @@ export function createGrounder(deps: {
         return plain(`There are no readable documents in ${names} yet, so I cannot answer from them. Add documents, or wait until they have been read.`);
       }
       deps.ensureChunked(documentIds);
-      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES, undefined, { signal });
+      onStage?.({ kind: 'searching' });
+      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES, undefined, {
+        signal,
+        onRerank: (model, passages) => onStage?.({ kind: 'reranking', model, passages }),
+      });
       let search: AnswerSearch = { mode: result.mode, rerankedBy: result.rerankedBy, rerankFailed: result.rerankFailed };
       let ranked = result.relevant ? result.passages : [];
       if (ranked.length === 0 && sharedReady.length > 0) {

@@ -36,6 +36,8 @@ export interface SearchOptions {
   rerank?: boolean;
   /** Stops reranking between passages: the fused order is returned, not reranked (and not failed). */
   signal?: AbortSignal;
+  /** Told when the reranking model starts reading the candidates (it can take a while on a CPU). */
+  onRerank?: (model: string, passages: number) => void;
 }
 
 export class Retriever {
@@ -76,6 +78,7 @@ export class Retriever {
     let rerankFailed = false;
     if (rerankWith) {
       const candidates = this.#store.chunks(fused.slice(0, Math.max(k, RERANK_CANDIDATES)).map((h) => h.chunkId));
+      options.onRerank?.(rerankWith.name, candidates.length);
       try {
         const { scores, model } = await this.#reranker!.score(question, candidates.map((c) => c.text), options.signal);
         // Best score first; a tie keeps the fused order.

@@ -1,4 +1,4 @@
-import type { Conversation, DocumentInfo, Message } from '../../../electron/contract/types.ts';
+import type { Conversation, DocumentInfo, Message, ReplyStage } from '../../../electron/contract/types.ts';
 import type { Client } from '../api/client.ts';
 import { toasts } from './toasts.svelte.ts';
 
@@ -24,6 +24,8 @@ export class ChatManager {
   loading = $state(false);
   /** A message to scroll to and highlight (from a search hit). */
   focusMessageId = $state<string | null>(null);
+  /** What a reply from documents is doing before its first words, by message id (gone at its first words). */
+  stages = $state<Record<string, ReplyStage>>({});
   /** What a screen reader is told when a reply ends (the streamed text itself is not read out token by token). */
   announcement = $state('');
   readonly streamingId = $derived(this.messages.find((m) => m.status === 'streaming')?.id ?? null);
@@ -43,13 +45,19 @@ export class ChatManager {
 
   constructor(client: Client) {
     this.#client = client;
+    client.on('chat.stage', (e) => {
+      if (e.conversationId !== this.conversation?.id) return;
+      this.stages[e.messageId] = e.stage;
+    });
     client.on('chat.delta', (e) => {
       if (e.conversationId !== this.conversation?.id) return;
+      if (e.messageId in this.stages) delete this.stages[e.messageId];
       this.#pending.set(e.messageId, (this.#pending.get(e.messageId) ?? '') + e.text);
       this.#frame ??= requestAnimationFrame(() => this.#flush());
     });
     client.on('chat.done', (e) => {
       if (e.conversationId !== this.conversation?.id) return;
+      if (e.message.id in this.stages) delete this.stages[e.message.id];
       this.#changes++;
       this.#flush();
       this.#replace(e.message);
