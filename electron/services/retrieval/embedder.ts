@@ -3,6 +3,7 @@
 // tokens the model adds, such as BERT's [CLS] and [SEP]) are cut to fit rather than refused,
 // and a text the model still cannot take fails alone, never the whole batch.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaEmbeddingContext, type LlamaModel, type Token } from 'node-llama-cpp';
 import { UserFacingError } from '../../contract/errors.ts';
@@ -197,6 +198,8 @@ export class Embedder {
     const stale = () => this.#generation !== generation;
     const source = await stat(info.path);
     if (source.size > COPY_MAX_BYTES || !(await worthCopying(info.path))) return;
+    // The copy is loaded beside the model (about half its size): not where memory is short.
+    if (freemem() < source.size * 2) return;
     const name = `${info.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${source.size}-${Math.floor(source.mtimeMs)}.q8_0.gguf`;
     const target = join(dir, name);
     await mkdir(dir, { recursive: true });
