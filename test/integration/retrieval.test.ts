@@ -1,7 +1,7 @@
 // Grounded answers from the user's documents: indexing, hybrid retrieval quality, collection
 // isolation, and the citation check, on real files, a real SQLite store and real GGUF models.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { strFromU8, unzipSync } from 'fflate';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -652,6 +652,13 @@ describe('an 8-bit copy of the embedding model for questions', () => {
         await withCopy.questionCopyReady;
         expect(withCopy.questionCopy!.used).toBe(true);
         expect(statSync(join(copyDir, file)).mtimeMs).toBe(written);
+        // Another model, 8-bit already (the copy itself, elsewhere): it gets none, and the old copy goes.
+        const eightBit = join(dir, `eight-bit-${name.length}.gguf`);
+        copyFileSync(join(copyDir, file), eightBit);
+        await withCopy.load({ id: 'q8', name: 'Eight-bit', path: eightBit } as ModelInfo, 2);
+        await withCopy.questionCopyReady;
+        expect(withCopy.questionCopy).toBeNull();
+        expect(readdirSync(copyDir)).toEqual([]);
         await withCopy.unload();
         expect(existsSync(copyDir)).toBe(false);
         expect(withCopy.questionCopy).toBeNull();

@@ -197,14 +197,14 @@ export class Embedder {
     const llama = this.#llama!;
     const stale = () => this.#generation !== generation;
     const source = await stat(info.path);
-    if (source.size > COPY_MAX_BYTES || !(await worthCopying(info.path))) return;
-    // The copy is loaded beside the model (about half its size): not where memory is short.
-    if (freemem() < source.size * 2) return;
     const name = `${info.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${source.size}-${Math.floor(source.mtimeMs)}.q8_0.gguf`;
     const target = join(dir, name);
     await mkdir(dir, { recursive: true });
-    // One model's copy at a time: another's (or an older file's) goes.
+    // One model's copy at a time: another's (or an older file's) goes, whether or not this one gets one.
     for (const other of await readdir(dir)) if (other !== name) await rm(join(dir, other), { force: true });
+    if (source.size > COPY_MAX_BYTES || !(await worthCopying(info.path))) return;
+    // The copy is loaded beside the model (about half its size): not where memory is short.
+    if (freemem() < source.size * 2) return;
     const made = await stat(target).then(() => false, () => true);
     if (made) await writeQ8Copy(info.path, target, stale);
     if (stale()) return;
