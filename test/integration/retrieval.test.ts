@@ -498,6 +498,27 @@ describe('questions and indexing share the embedding model', () => {
   });
 });
 
+describe('questions while the embedding model is loaded again', () => {
+  it('questions waiting for their turn when the model is loaded again are all answered, by the model loaded', async () => {
+    const embedder = new Embedder({ padding: 'never' });
+    try {
+      const info = { id: 'bag', name: 'Bag of Words Embedding', path: EMBEDDING_MODEL } as ModelInfo;
+      await embedder.load(info, 2);
+      const question = 'Which notice period does the lease give the tenant?';
+      const [expected] = await embedder.embed([question]);
+      const asked = Array.from({ length: 6 }, () => embedder.embedQuestion(question));
+      const reloaded = embedder.load(info, 2);
+      // A question that found the model gone takes the main context once the load is done (it
+      // must not wait for it while holding the question lock the load waits for).
+      const answered = await Promise.race([Promise.all([...asked, reloaded]), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 20_000))]);
+      expect(answered).not.toBe('stuck');
+      for (const v of await Promise.all(asked)) expect(Array.from(v)).toEqual(Array.from(expected));
+    } finally {
+      await embedder.dispose();
+    }
+  });
+});
+
 describe('questions padded to the fast batch', () => {
   // Questions of a few tokens, of about 40 (padded), and longer than the fast batch (never padded).
   const words = 'which notice period does the lease give the tenant before the landlord may end it for a breach of the rent or deposit terms that the parties agreed in the schedule attached to this agreement and its annexes'.split(' ');

@@ -200,13 +200,15 @@ export class Embedder {
     const name = `${info.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${source.size}-${Math.floor(source.mtimeMs)}.q8_0.gguf`;
     const target = join(dir, name);
     await mkdir(dir, { recursive: true });
+    // A later load's preparation owns the folder now (it may be writing there).
+    if (stale()) return;
     // One model's copy at a time: another's (or an older file's) goes, whether or not this one gets one.
     for (const other of await readdir(dir)) if (other !== name) await rm(join(dir, other), { force: true });
     if (source.size > COPY_MAX_BYTES || !(await worthCopying(info.path))) return;
     // The copy is loaded beside the model (about half its size): not where memory is short.
     if (freemem() < source.size * 2) return;
-    const made = await stat(target).then(() => false, () => true);
-    if (made) await writeQ8Copy(info.path, target, stale);
+    const missing = await stat(target).then(() => false, () => true);
+    if (missing) await writeQ8Copy(info.path, target, stale);
     if (stale()) return;
     const model = await llama.loadModel({ modelPath: target, gpuLayers: 0 });
     let context: LlamaEmbeddingContext | null = null;
@@ -356,20 +358,21 @@ export class Embedder {
     const remote = this.#remote;
     if (remote) return remote.client.embeddings(remote.model, [text]).then(([v]) => v);
     // Read when the question's turn comes: the 8-bit copy may have been swapped in meanwhile.
-    const run = this.#questionLock.then(async () => {
+    const run = this.#questionLock.then(async (): Promise<Float32Array | null> => {
       const model = this.#questionModel;
       const padded = this.#padded;
       const questionContext = this.#questionContext;
-      if (!model) return (await this.embed([text]))[0];
+      if (!model) return null;
       // Tokenized once, for the padded path or the question context (the copy has the model's vocabulary).
       const tokens = model.tokenize(text);
       if (padded?.pays(tokens)) return padded.embed(tokens);
-      // No question context of its own: the main context's, as any text.
-      if (!questionContext) return (await this.embed([text]))[0];
-      return this.#vectorOf(model, questionContext, tokens);
+      return questionContext ? this.#vectorOf(model, questionContext, tokens) : null;
     });
     this.#questionLock = run.catch(() => undefined);
-    return run;
+    // No question path (none of its own, or unloaded meanwhile): the main context's, as any text,
+    // asked after the question lock is let go (a load or unload holds the main lock while it
+    // waits for the question lock).
+    return run.then(async (vector) => vector ?? (await this.embed([text]))[0]);
   }
 
   /** `input`: the text, or its tokens when they were made already. */
