@@ -274,6 +274,12 @@ export interface AnswerGrounding {
    * are the closest passages, not necessarily an answer, and are presented as such.
    */
   evidenceCoverage: number;
+  /**
+   * The best of them holds the question's key terms: they answer it, and lead the reply when no
+   * sentence of the model's is verified. False: they are only the closest, and said to be.
+   * Absent on answers from before this was kept (evidenceCoverage decides there).
+   */
+  evidenceAnswers?: boolean;
   /** Citations the model wrote in the requested format (checked or not). */
   modelCitations: number;
   /** How the passages given to the model were found; null for answers from before this was kept. */

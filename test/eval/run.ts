@@ -12,6 +12,7 @@ import { evalAssistants } from './assistants.ts';
 import { evalSummaries } from './summaries.ts';
 import { evalTasks } from './tasks.ts';
 import { evalModels } from './models.ts';
+import { evalEvidence, readContracts } from './evidence.ts';
 import { startLlamaServer, type RunningLlamaServer } from '../support/llama-server.ts';
 
 const SHARED = resolve(REPO_ROOT, '..', 'shared');
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), 'enclave-eval-'));
+  // --data-dir DIR keeps the library between runs (the evidence figures need all 55 contracts read and embedded once).
+  const keep = args.includes('--data-dir') ? resolve(args[args.indexOf('--data-dir') + 1]) : null;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'enclave-eval-'));
   const enclave = createEnclave({ dataDir: join(dir, 'data'), mode: 'web', version: 'eval', settingsOverride: { threads: THREADS, contextSize: CONTEXT, gpu: 'off', temperature: 0, maxTokens: 200 } });
   const call = routerCaller(() => enclave);
   const grant = granter(() => enclave);
@@ -49,6 +52,11 @@ async function main(): Promise<void> {
     if (only === 'models') {
       const i = args.indexOf('--second');
       await evalModels(enclave, CORPUS, CHAT_MODEL, EMBEDDING_MODEL, i >= 0 ? resolve(args[i + 1]) : null, flag('docs', 3), flag('per-doc', 5));
+      return;
+    }
+    if (only === 'evidence') {
+      const ids = await readContracts(enclave, CORPUS, EMBEDDING_MODEL);
+      console.log(await evalEvidence(enclave, CORPUS, ids, { verbose, limit: args.includes('--limit') ? flag('limit', 0) : undefined }));
       return;
     }
     const chat = await call('models.add', { file: grant(CHAT_MODEL) });
@@ -120,7 +128,7 @@ async function main(): Promise<void> {
   } finally {
     await enclave.shutdown();
     await server?.kill();
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -54,13 +54,24 @@ describe('attribution of answers', () => {
   it('a changed number, date or name is not supported, even when the other words match', () => {
     for (const wrong of [
       'Either party may terminate the lease by giving notice of sixty days in writing.',
-      'The deposit is returned within 14 days after the keys are handed back.',
+      'The deposit is returned within 15 days after the keys are handed back.',
       'Either party may terminate the lease by giving notice of thirty days to Acme Holdings.',
       'Either party may not terminate the lease by giving notice of thirty days.',
     ]) {
       const r = groundAnswer(wrong, sources, 'How can the lease be terminated?');
       expect(r.grounding.sentences[0].support, wrong).toBe('unsupported');
     }
+    // The same number in figures and in words is the same claim.
+    const same = groundAnswer('The deposit is returned within 14 days after the keys are handed back.', sources, 'When is the deposit returned?');
+    expect(same.grounding.sentences[0].support).toBe('verified');
+  });
+
+  it('checks sentences against every passage retrieved, though the model read only excerpts; its citation numbers count only what it was given', () => {
+    const excerpt = chunk(11, 'notice of thirty days in writing.', 3, 160);
+    const r = groundAnswer('The deposit is returned within fourteen days after the keys are handed back [2].', [excerpt], 'When is the deposit returned?', { retrieved: sources });
+    expect(r.grounding.sentences[0]).toMatchObject({ support: 'verified', source: 1 });
+    expect(r.sources[0]).toMatchObject({ pageNumber: 5, verified: true });
+    expect(r.sources.find((s) => !s.verified)?.failure).toBe('[2] cites source 2, but there were only 1');
   });
 
   it('a right date found beside another subject does not support a claim about what was asked', () => {

@@ -279,7 +279,9 @@ export class ChatService {
         // Nothing to answer from: said plainly, without asking the model to improvise.
         refused = true;
         final = this.#store.finishMessage(assistant.id, refusal, 'complete', null);
-        this.#audit?.answered({ conversationId, message: final, grounded: null, fromDocuments, refused });
+        // A refusal from documents keeps the closest passages it looked at, shown as not answering.
+        const closest = grounding?.finish(assistant.id, refusal) ?? null;
+        this.#audit?.answered({ conversationId, message: final, grounded: closest, fromDocuments, refused });
         this.#events.delta({ conversationId, messageId: assistant.id, text: refusal });
         settle();
         this.#events.done({ conversationId, message: final });

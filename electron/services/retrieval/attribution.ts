@@ -4,6 +4,8 @@
 // most of its content words are in one place of one passage and every number, date, name and
 // negation it states is there too; anything else is marked as not supported. Pure functions.
 
+import { meaningConflict } from './meaning.ts';
+
 /** A span of text: [start, end) character offsets. */
 export interface Span {
   start: number;
@@ -130,11 +132,20 @@ interface Token {
   end: number;
 }
 
-/** Words of a text with offsets; "1,000" and "$1000" both become "1000". */
+/** Number words as digits, so "thirty (30) days" and "30 days" say the same number. */
+const NUMBER_VALUES = new Map(
+  'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty'
+    .split(' ')
+    .map((w, i) => [w, String(i + 1)] as [string, string])
+    .concat(['thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'].map((w, i) => [w, String((i + 3) * 10)])),
+);
+
+/** Words of a text with offsets; "1,000" and "$1000" both become "1000", "thirty" becomes "30". */
 export function tokens(text: string): Token[] {
   const out: Token[] = [];
   for (const m of text.matchAll(/\d+(?:[.,]\d+)*|[\p{L}\p{M}]+(?:['’][\p{L}]+)?/gu)) {
     let raw = m[0].toLowerCase().replace(/’/g, "'");
+    raw = NUMBER_VALUES.get(raw) ?? raw;
     if (/^\d/.test(raw)) raw = raw.replace(/,(?=\d{3}\b)/g, '').replace(/\.0+$/, '');
     if (raw.endsWith("'s")) raw = raw.slice(0, -2);
     out.push({ term: stem(raw), start: m.index!, end: m.index! + m[0].length });
@@ -235,6 +246,8 @@ export function findSupport(sentence: string, passages: string[], options: Suppo
         // The supporting words: from the first to the last matched word in the window.
         const hits = passageTokens.filter((t) => t.start >= from && t.end <= to && (claim.content.has(t.term) || claim.critical.has(t.term)));
         const quote = hits.length ? { start: hits[0].start, end: hits[hits.length - 1].end } : { start: from, end: to };
+        // The same words may say the opposite: who does it, "not", may or shall, what a number counts.
+        if (meaningConflict(sentence, passage.slice(from, to), passage)) continue;
         const length = quote.end - quote.start;
         if (!best || coverage > best.coverage + 1e-9 || (Math.abs(coverage - best.coverage) < 1e-9 && length < bestLength)) {
           best = { passage: index, quote, coverage };
@@ -247,7 +260,7 @@ export function findSupport(sentence: string, passages: string[], options: Suppo
 }
 
 const REFUSAL =
-  /\b(?:(?:do|does|did)(?: not|n't) (?:say|state|mention|specify|contain|provide|include|address|answer|cover)|(?:is|are) not (?:stated|mentioned|specified|given|provided|included|addressed)|not (?:stated|mentioned|specified) in|no (?:information|mention|answer)|(?:can ?not|could not|couldn't|can't|unable to) (?:find|determine|answer|tell)|i (?:do not|don't) know)\b/i;
+  /\b(?:(?:do|does|did)(?: not|n't) (?:say|state|mention|specify|contain|provide|include|address|answer|cover)|(?:is|are) not (?:stated|mentioned|specified|given|provided|included|addressed)|not (?:stated|mentioned|specified) in|no (?:information|mention|answer)|(?:can ?not|could not|couldn't|can't|unable to) (?:find|determine|answer|tell)|i (?:do not|don't) know|nothing in\b.{0,200}\banswers this|no passage (?:speaks of|says|mentions))\b/i;
 
 /**
  * A sentence that asks (it ends with a question mark, before any closing quote, bracket or

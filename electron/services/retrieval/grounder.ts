@@ -6,7 +6,9 @@
 import type { AnswerSearch, ReplyStage } from '../../contract/types.ts';
 import type { RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
 import { splitSentences } from './attribution.ts';
+import { evidenceAnswers, questionConcepts, topEvidence, type EvidenceSentence } from './evidence.ts';
 import { GROUNDING_INSTRUCTIONS, groundAnswer, groundedUserTurn, sourceHeading, type GroundedAnswer } from './grounding.ts';
+import { documentNames } from './named-documents.ts';
 import type { Retriever } from './retriever.ts';
 
 export interface GroundingPlan {
@@ -77,6 +79,64 @@ export function fitPassages(ranked: StoredChunk[], budget: PassageBudget, headin
   return chosen;
 }
 
+/**
+ * Tokens of sources a grounded turn gives by default. A 1–4 B model on a laptop CPU reads 50–300
+ * tokens a second, so the ~1,500 tokens of six whole chunks kept the first word 5–30 s away; the
+ * best sentences with their neighbours say as much in a third of that.
+ */
+export const SOURCE_TOKENS = 500;
+/** A question about a document as a whole (a summary, what it is about): no one sentence answers it. */
+const WHOLE_DOCUMENT = /\b(?:summar\w*|overview|gist|main (?:points?|ideas?)|key (?:points?|takeaways?)|what (?:is|are) (?:this|these|it) about|tell me about (?:this|it)|explain (?:this|it))\b/i;
+/** Evidence places given to the model, at most. */
+const EXCERPTS = 4;
+
+/**
+ * The model's sources: the best evidence sentences of the ranked passages, each with the sentence
+ * before and after it (a clause often runs over two), merged where they overlap in one passage,
+ * in evidence order. Each excerpt keeps its place on the page (charStart), so citations of it
+ * point at the page's own characters.
+ */
+export function evidenceExcerpts(ranked: StoredChunk[], evidence: EvidenceSentence[]): StoredChunk[] {
+  const spans = new Map<number, { start: number; end: number; order: number }[]>();
+  evidence.slice(0, EXCERPTS).forEach((e, order) => {
+    const chunk = ranked[e.passage];
+    const sentences = splitSentences(chunk.text, 500);
+    const at = sentences.findIndex((s) => s.end > e.quote.start);
+    const start = sentences[Math.max(0, at - 1)]?.start ?? e.quote.start;
+    const end = sentences[Math.min(sentences.length - 1, sentences.findIndex((s) => s.end >= e.quote.end) + 1)]?.end ?? e.quote.end;
+    const list = spans.get(e.passage) ?? [];
+    const overlapping = list.find((x) => x.start <= end && start <= x.end);
+    if (overlapping) {
+      overlapping.start = Math.min(overlapping.start, Math.min(start, e.quote.start));
+      overlapping.end = Math.max(overlapping.end, Math.max(end, e.quote.end));
+    } else list.push({ start: Math.min(start, e.quote.start), end: Math.max(end, e.quote.end), order });
+    spans.set(e.passage, list);
+  });
+  return [...spans.entries()]
+    .flatMap(([passage, list]) => list.map((x) => ({ passage, ...x })))
+    .sort((a, b) => a.order - b.order)
+    .map(({ passage, start, end }) => {
+      const chunk = ranked[passage];
+      return { ...chunk, text: chunk.text.slice(start, end), charStart: chunk.charStart + start, charEnd: chunk.charStart + end };
+    });
+}
+
+/** The question's own words for the key terms no evidence holds ("hourly", "billing"), for a refusal that says what is missing. */
+function missingWords(question: string, missing: string[], naming: readonly string[]): string[] {
+  const concepts = questionConcepts(question, naming);
+  const words = [...question.matchAll(/[\p{L}\p{N}'’-]+/gu)].map((m) => m[0]);
+  return missing.flatMap((term) => {
+    const concept = concepts.find((c) => c.term === term);
+    const word = words.find((w) => questionConcepts(w).some((c) => c.term === term)) ?? concept?.term;
+    return word ? [word] : [];
+  });
+}
+
+const quoteList = (words: string[]) => {
+  const q = words.map((w) => `“${w}”`);
+  return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} or ${q.at(-1)}`;
+};
+
 export function createGrounder(deps: {
   store: RetrievalStore;
   retriever: Retriever;
@@ -110,10 +170,16 @@ export function createGrounder(deps: {
       }
       deps.ensureChunked(documentIds);
       onStage?.({ kind: 'searching' });
-      const result = await deps.retriever.searchDocuments(question, documentIds, CANDIDATES, undefined, {
-        signal,
-        onRerank: (model, passages) => onStage?.({ kind: 'reranking', model, passages }),
-      });
+      const searchIn = (ids: string[]) =>
+        deps.retriever.searchDocuments(question, ids, CANDIDATES, undefined, {
+          signal,
+          onRerank: (model, passages) => onStage?.({ kind: 'reranking', model, passages }),
+        });
+      // A question that names a document of the collection is asked of that document first.
+      const naming = documentIds.length > 1 ? documentNames(question, deps.store.documentTitles(documentIds)) : { ids: [], words: [] };
+      const named = naming.ids;
+      let result = await searchIn(named.length > 0 ? named : documentIds);
+      if (named.length > 0 && !result.relevant) result = await searchIn(documentIds);
       let search: AnswerSearch = { mode: result.mode, rerankedBy: result.rerankedBy, rerankFailed: result.rerankFailed };
       let ranked = result.relevant ? result.passages : [];
       if (ranked.length === 0 && sharedReady.length > 0) {
@@ -136,7 +202,26 @@ export function createGrounder(deps: {
           finish: (messageId, answer) => record(messageId, groundAnswer(answer, [], question), search),
         };
       }
-      const passages = fitPassages(ranked, budget(), sourceHeading);
+      // What answers it, sentence by sentence; a question with no key terms ("what is this
+      // about?") is about the passages as a whole.
+      // The words that named the document say which one, not what is asked of it.
+      const aboutWhole = questionConcepts(question, naming.words).every((c) => c.generic) || WHOLE_DOCUMENT.test(question);
+      const evidence = aboutWhole ? [] : topEvidence(question, ranked, 8, { naming: naming.words });
+      if (!aboutWhole && !evidenceAnswers(evidence[0])) {
+        // The documents do not say: before, and instead of, an answer the model would invent.
+        const missing = missingWords(question, evidence[0]?.missing ?? [], naming.words);
+        const closest = evidenceExcerpts(ranked, evidence.slice(0, 2));
+        const text =
+          `The documents do not say. Nothing in ${names} answers this` +
+          (missing.length > 0 ? `: no passage speaks of ${quoteList(missing)}.` : '.') +
+          (closest.length > 0 ? ' The closest passages are below; they do not answer it.' : '');
+        if (!deps.allowGeneralAnswers(conversationId)) {
+          return { ...plain(text, search), finish: (messageId) => record(messageId, groundAnswer(text, closest, question, { naming: naming.words }), search) };
+        }
+      }
+      const fitted = budget();
+      const excerpts = evidence.length > 0 && evidenceAnswers(evidence[0]) ? evidenceExcerpts(ranked, evidence) : ranked;
+      const passages = fitPassages(excerpts, { tokens: Math.min(fitted.tokens, SOURCE_TOKENS), count: fitted.count }, sourceHeading);
       if (passages.length === 0) {
         return plain(
           `Passages about this were found in ${names}, but none fits in what is left of the model's context beside the instructions. Raise the context size in Settings (or the assistant's), or shorten its instructions.`,
@@ -149,7 +234,7 @@ export function createGrounder(deps: {
         userTurn: groundedUserTurn(question, passages),
         passages: passages.map((p) => ({ documentId: p.documentId, documentTitle: p.documentTitle, pageNumber: p.pageNumber })),
         search,
-        finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question), search),
+        finish: (messageId, answer) => record(messageId, groundAnswer(answer, passages, question, { naming: naming.words, retrieved: ranked }), search),
       };
     },
   };

@@ -5,7 +5,8 @@
 // When no sentence holds, the best verified passages are offered as what the documents say.
 import type { AnswerGrounding, AnswerSentence } from '../../contract/types.ts';
 import type { SourceRecord, StoredChunk } from '../store/retrieval-store.ts';
-import { bestEvidence, findSupport, isQuestion, isRefusal, splitSentences, tokens, type Span } from './attribution.ts';
+import { findSupport, isQuestion, isRefusal, splitSentences, tokens, type Span } from './attribution.ts';
+import { evidenceAnswers, topEvidence } from './evidence.ts';
 
 /** Stable across turns (it sits in the system prompt, so the conversation's KV cache is reused). */
 export const GROUNDING_INSTRUCTIONS =
@@ -57,11 +58,25 @@ export interface GroundedAnswer {
   failures: number;
 }
 
+export interface GroundOptions {
+  /** The question's words that named a document (left out of evidence ranking). */
+  naming?: readonly string[];
+  /**
+   * Passages retrieved for the question beyond those given to the model (it read the best
+   * sentences of them): a sentence they support is as true, and their sentences can be evidence.
+   * The model's citation numbers count only the passages it was given.
+   */
+  retrieved?: StoredChunk[];
+}
+
 /**
- * Attributes each sentence of `answer` to the passages it was written from. `question` chooses
- * the passages offered as evidence when nothing in the answer could be verified.
+ * Attributes each sentence of `answer` to the passages it was written from (`given`, numbered as
+ * the model saw them). `question` chooses the passages offered as evidence when nothing in the
+ * answer could be verified.
  */
-export function groundAnswer(answer: string, chunks: StoredChunk[], question: string): GroundedAnswer {
+export function groundAnswer(answer: string, given: StoredChunk[], question: string, options: GroundOptions = {}): GroundedAnswer {
+  const naming = options.naming ?? [];
+  const chunks = [...given, ...(options.retrieved ?? [])];
   const citations = parseCitations(answer);
   // The shown text: citations removed; each remembers where it stood in that text.
   let content = '';
@@ -98,7 +113,7 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
     return number;
   };
   const fail = (c: ParsedCitation, failure: string) => {
-    const chunk = chunks[c.number - 1];
+    const chunk = c.number <= given.length ? chunks[c.number - 1] : undefined;
     failures.push({
       number: 1000 + failures.length, chunkId: chunk?.id ?? null, documentId: chunk?.documentId ?? '', documentTitle: chunk?.documentTitle ?? '',
       pageNumber: chunk?.pageNumber ?? 0, charStart: chunk?.charStart ?? 0, charEnd: chunk?.charEnd ?? 0, passage: chunk?.text ?? '',
@@ -113,8 +128,8 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
     // and the sentence must agree with that source.
     const own = placed.filter((p) => p.at >= s.start && p.at <= s.end + 2).map((p) => p.citation);
     for (const c of own) {
-      if (!chunks[c.number - 1]) {
-        fail(c, `cites source ${c.number}, but there were only ${chunks.length}`);
+      if (c.number > given.length || !chunks[c.number - 1]) {
+        fail(c, `cites source ${c.number}, but there were only ${given.length}`);
         continue;
       }
       const quoted = c.quote ? locateQuote(c.quote, texts[c.number - 1]) : null;
@@ -135,21 +150,21 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
   });
 
   // What the documents say, verbatim, whenever the answer is not wholly supported: with a small
-  // model the best passages are often worth more than its paraphrase.
+  // model the best sentences are often worth more than its paraphrase. Ranked as the sources
+  // were chosen (evidence.ts): the question's key terms, boilerplate last.
   let evidence: number[] = [];
   let evidenceCoverage = 0;
+  let answers = false;
   if (sentences.some((s) => s.support === 'unsupported') || !sentences.some((s) => s.support === 'verified')) {
-    // Up to two places, each said once (overlapping chunks repeat sentences), and none that
-    // repeats words a sentence of the answer is already linked to.
-    const said = new Set<string>();
+    // Up to two places, none that repeats words a sentence of the answer is already linked to.
     const supporting = [...shown];
-    for (const e of bestEvidence(question, texts, 6)) {
-      const words = texts[e.passage].slice(e.quote.start, e.quote.end).toLowerCase().replace(/\s+/g, ' ');
+    const ranked = topEvidence(question, chunks, 6, { naming });
+    answers = evidenceAnswers(ranked[0]);
+    for (const e of ranked) {
       const chunk = chunks[e.passage];
       const [start, end] = [chunk.charStart + e.quote.start, chunk.charStart + e.quote.end];
       const repeats = supporting.some((s) => s.documentId === chunk.documentId && s.pageNumber === chunk.pageNumber && s.charStart < end && start < s.charEnd);
-      if (said.has(words) || repeats || evidence.length >= 2) continue;
-      said.add(words);
+      if (repeats || evidence.length >= 2) continue;
       const number = sourceFor(e.passage, e.quote);
       if (!evidence.includes(number)) evidence.push(number);
       evidenceCoverage = Math.max(evidenceCoverage, e.coverage);
@@ -157,7 +172,7 @@ export function groundAnswer(answer: string, chunks: StoredChunk[], question: st
   }
   return {
     content,
-    grounding: { sentences, evidence, evidenceCoverage: Math.round(evidenceCoverage * 100) / 100, modelCitations: citations.length },
+    grounding: { sentences, evidence, evidenceCoverage: Math.round(evidenceCoverage * 100) / 100, evidenceAnswers: evidence.length > 0 && answers, modelCitations: citations.length },
     sources: [...shown, ...failures],
     failures: failures.length,
   };

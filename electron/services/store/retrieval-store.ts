@@ -168,6 +168,14 @@ export class RetrievalStore {
   }
 
   /** Ready documents in any of the collections. */
+  /** Titles and file names of documents: what a question may name them by. */
+  documentTitles(documentIds: string[]): { id: string; title: string; fileName: string }[] {
+    if (documentIds.length === 0) return [];
+    return this.#db
+      .prepare('SELECT id, title, file_name AS fileName FROM documents WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify(documentIds)) as { id: string; title: string; fileName: string }[];
+  }
+
   documentsIn(collectionIds: string[]): string[] {
     if (collectionIds.length === 0) return [];
     return this.#db

@@ -1,0 +1,65 @@
+// A question over a collection that names one of its documents ("In the Driven Deliveries consulting
+// agreement, which law governs?") is about that document: searching every document lets another
+// contract's governing-law clause answer it. The names a question can use are the words of a
+// document's title and file name; file names often run words together (DRIVENDELIVERIES_INC), so
+// runs of the question's words are matched joined as well. A name shared by most documents
+// ("agreement") names none of them. Pure functions.
+import { stem } from './attribution.ts';
+
+export interface TitledDocument {
+  id: string;
+  title: string;
+  fileName: string;
+}
+
+const WEAK = new Set(
+  'agreement agreements contract contracts document documents the this that and for with between of in on to a an inc incorporated corp corporation co ltd llc lp plc company group holdings what which who when where how does do is are can there any party parties'
+    .split(' '),
+);
+
+const words = (text: string) => [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => m[0].toLowerCase());
+const squash = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+
+/** The documents the question names, best first; empty when it names none (or names most of them). */
+export function namedDocuments(question: string, documents: TitledDocument[]): string[] {
+  return documentNames(question, documents).ids;
+}
+
+/**
+ * The documents the question names, and the question's words that named them (lower case): those
+ * words say which document, not what is asked of it, so evidence ranking leaves them out.
+ */
+export function documentNames(question: string, documents: TitledDocument[]): { ids: string[]; words: string[] } {
+  if (documents.length < 2) return { ids: [], words: [] };
+  const q = words(question);
+  const haystacks = documents.map((d) => ({ id: d.id, words: new Set([...words(d.title), ...words(d.fileName)].map(stem)), squashed: `${squash(d.title)} ${squash(d.fileName)}` }));
+  const scores = new Map<string, number>();
+  const namers = new Map<string, Set<string>>();
+  const probes: { text: string; joined: boolean; words: string[] }[] = [];
+  for (let i = 0; i < q.length; i++) {
+    if (!WEAK.has(q[i]) && q[i].length >= 3 && !/^\d+$/.test(q[i])) probes.push({ text: q[i], joined: false, words: [q[i]] });
+    for (let width = 2; width <= 3 && i + width <= q.length; width++) {
+      const run = q.slice(i, i + width);
+      if (run.some((w) => WEAK.has(w))) continue;
+      probes.push({ text: run.join(''), joined: true, words: run });
+    }
+  }
+  for (const probe of probes) {
+    const hits = haystacks.filter((h) => (probe.joined ? h.squashed.includes(probe.text) : h.words.has(stem(probe.text)) || (probe.text.length >= 6 && h.squashed.includes(probe.text))));
+    // A word most documents carry names none of them; a rarer one names those that carry it.
+    if (hits.length === 0 || hits.length > Math.max(1, Math.floor(documents.length / 3))) continue;
+    const weight = (probe.joined ? 2 : 1) * Math.log(1 + documents.length / hits.length);
+    for (const h of hits) {
+      scores.set(h.id, (scores.get(h.id) ?? 0) + weight);
+      const set = namers.get(h.id) ?? new Set<string>();
+      for (const w of probe.words) set.add(w);
+      namers.set(h.id, set);
+    }
+  }
+  if (scores.size === 0) return { ids: [], words: [] };
+  const ranked = [...scores.entries()].sort((a, b) => b[1] - a[1]);
+  const best = ranked[0][1];
+  // The clearly named: within half the best score (two documents of one party are both named).
+  const ids = ranked.filter(([, s]) => s >= best * 0.5 && s >= 1).map(([id]) => id);
+  return { ids, words: [...new Set(ids.flatMap((id) => [...(namers.get(id) ?? [])]))] };
+}
