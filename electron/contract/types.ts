@@ -592,8 +592,9 @@ export type TaskRowStatus = 'pending' | 'running' | 'done' | 'failed';
 /**
  * 'verified': the quoted words are on the cited page and the value is in them.
  * 'unverified': the model gave a value that could not be checked (see reason).
- * 'not-stated': the model found no passage that states it in the pages it read.
- * 'not-found': the model gave no usable answer (output cut off or not valid).
+ * 'not-stated': no sentence of the document has the field's words (checked by search, not by the model).
+ * 'not-found': the model gave no usable answer (output cut off or not valid), or found none in
+ *   sentences that have the field's words (the likeliest is quoted, unchecked, for a person to judge).
  */
 export type TaskCellStatus = 'verified' | 'unverified' | 'not-stated' | 'not-found';
 

@@ -65,7 +65,7 @@ describe('tasks in the browser', () => {
     expect(await table.getByText('✓ source checked').count()).toBe(1);
     expect(await table.getByText('unverified: The value is not in the quoted words.').count()).toBeGreaterThanOrEqual(1);
     // Fields none of whose words or phrases are in these contracts (renewal among them): not found by their words, no page read.
-    expect(await table.getByRole('row', { name: new RegExp(`^${alder.title}`) }).getByText('Not found by its words (no page read)', { exact: true }).count()).toBe(4);
+    expect(await table.getByRole('row', { name: new RegExp(`^${alder.title}`) }).getByText('Not stated: no sentence of the document has its words', { exact: true }).count()).toBe(4);
     expect(await table.locator('a').count()).toBe(0);
   });
 

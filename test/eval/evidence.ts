@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Enclave } from '../../electron/core/app.ts';
 import { bestEvidence } from '../../electron/services/retrieval/attribution.ts';
-import { evidenceAnswers, topEvidence, type EvidenceSentence } from '../../electron/services/retrieval/evidence.ts';
-import { documentNames } from '../../electron/services/retrieval/named-documents.ts';
+import { evidenceAnswers, rankEvidence, topEvidence, type EvidenceSentence } from '../../electron/services/retrieval/evidence.ts';
+import { documentNames, withoutNaming } from '../../electron/services/retrieval/named-documents.ts';
+import { evidencePassages, titledDocuments } from '../../electron/services/retrieval/grounder.ts';
 import type { StoredChunk } from '../../electron/services/store/retrieval-store.ts';
 import { containsLabel, QUESTIONS, type QaRow } from './grounded.ts';
 
@@ -64,7 +65,7 @@ export async function evalEvidence(enclave: Enclave, corpus: string, ids: Map<st
   const usable = pairs.filter((p) => ids.has(p.pdf)).slice(0, options.limit ?? Infinity);
   const lacking = absent.filter((p) => ids.has(p.pdf)).slice(0, options.limit ?? Infinity);
   const all = [...ids.values()];
-  const titles = enclave.retrieval.documentTitles(all);
+  const titles = titledDocuments(enclave.retrieval, all);
   const lines: string[] = [];
   for (const mode of ['within the contract', 'over the collection, naming the contract'] as const) {
     const tallyOld: Tally = { first: 0, top3: 0, firstPage: 0, boilerplate: 0, shown: 0, answers: 0, n: 0 };
@@ -81,16 +82,44 @@ export async function evalEvidence(enclave: Enclave, corpus: string, ids: Map<st
         scope = named.ids.length > 0 ? named.ids : all;
         naming = named.words;
       }
-      const result = await enclave.retriever.searchDocuments(question, scope, CANDIDATES, undefined, { rerank: false });
-      const passages: StoredChunk[] = result.relevant ? result.passages : [];
-      const texts = passages.map((c) => c.text);
-      const fresh = topEvidence(question, passages, 3, { naming });
+      const result = await enclave.retriever.searchDocuments(withoutNaming(question, naming), scope, CANDIDATES, undefined, { rerank: false });
+      const retrieved: StoredChunk[] = result.relevant ? result.passages : [];
+      const passages = evidencePassages(enclave.retrieval, question, retrieved, mode === 'within the contract' || scope.length === all.length ? [] : scope);
+      // Before: the whole collection searched (no document named), the retrieved chunks' sentences by shared words.
+      const before = mode === 'within the contract' || scope.length === all.length ? result : await enclave.retriever.searchDocuments(question, all, CANDIDATES, undefined, { rerank: false });
+      const oldPassages: StoredChunk[] = before.relevant ? before.passages : [];
+      let fresh = topEvidence(question, passages, 3, { naming });
+      if (process.env.SIM_RANK) {
+        const pool = rankEvidence(question, passages, { naming }).slice(0, Number(process.env.SIM_RANK));
+        const qv = await enclave.embedder.embedQuestion(question);
+        const sims = new Map<string, number>();
+        for (const e of pool) {
+          const text = passages[e.passage].text.slice(e.quote.start, e.quote.end);
+          const v = await enclave.embedder.embedQuestion(text);
+          let dot = 0, a = 0, b = 0;
+          for (let i = 0; i < v.length; i++) { dot += qv[i] * v[i]; a += qv[i] * qv[i]; b += v[i] * v[i]; }
+          sims.set(text, dot / Math.sqrt(a * b));
+        }
+        fresh = topEvidence(question, passages, 3, { naming, similarity: (text) => sims.get(text) ?? 0 });
+      }
+      if (process.env.SIM_STATS && fresh[0]) {
+        const qv = await enclave.embedder.embedQuestion(question); const sv = await enclave.embedder.embedQuestion(passages[fresh[0].passage].text.slice(fresh[0].quote.start, fresh[0].quote.end));
+        let dot = 0, a = 0, b = 0;
+        for (let i = 0; i < qv.length; i++) { dot += qv[i] * sv[i]; a += qv[i] * qv[i]; b += sv[i] * sv[i]; }
+        const cos = dot / Math.sqrt(a * b);
+        const kind = p.labels.length === 0 ? 'absent' : containsLabel(passages[fresh[0].passage].text.slice(fresh[0].quote.start, fresh[0].quote.end), p.labels) ? 'hit' : 'miss';
+        console.log(`SIM ${mode === "within the contract" ? "W" : "C"} ${kind} ${fresh[0].coverage} ${fresh[0].missing.length} ${cos.toFixed(3)} ${p.category} [${fresh[0].missing.join(",")}] ${question}`);
+      }
       if (p.labels.length === 0) {
         if (!evidenceAnswers(fresh[0])) refusedAbsent++;
+        else if (options.verbose && mode === 'within the contract') {
+          const e = fresh[0];
+          console.log(`∅ ${p.category} — ${question}\n    ${e.coverage} [${e.missing.join(' ')}] p.${passages[e.passage].pageNumber} “${passages[e.passage].text.slice(e.quote.start, e.quote.end).replace(/\s+/g, ' ').slice(0, 160)}”`);
+        }
         continue;
       }
-      const old = bestEvidence(question, texts, 3).map((e) => ({ passage: e.passage, quote: e.quote }));
-      const score = (tally: Tally, shown: { passage: number; quote: { start: number; end: number }; boilerplate?: EvidenceSentence['boilerplate'] }[], answers: boolean) => {
+      const old = bestEvidence(question, oldPassages.map((c) => c.text), 3).map((e) => ({ passage: e.passage, quote: e.quote }));
+      const score = (tally: Tally, shown: { passage: number; quote: { start: number; end: number }; boilerplate?: EvidenceSentence['boilerplate'] }[], answers: boolean, passages: StoredChunk[]) => {
         tally.n++;
         if (answers) tally.answers++;
         const text = (e: (typeof shown)[number]) => passages[e.passage].text.slice(e.quote.start, e.quote.end);
@@ -103,11 +132,11 @@ export async function evalEvidence(enclave: Enclave, corpus: string, ids: Map<st
           if (e.boilerplate ?? null) tally.boilerplate++;
         }
       };
-      score(tallyNew, fresh, evidenceAnswers(fresh[0]));
-      score(tallyOld, old, true);
+      score(tallyNew, fresh, evidenceAnswers(fresh[0]), passages);
+      score(tallyOld, old, true, oldPassages);
       if (options.verbose && !(fresh[0] && containsLabel(passages[fresh[0].passage].text.slice(fresh[0].quote.start, fresh[0].quote.end), p.labels))) {
         const shown = fresh.map((e) => `    ${e.score.toFixed(2)} p.${passages[e.passage].pageNumber} ${e.boilerplate ?? ''} “${passages[e.passage].text.slice(e.quote.start, e.quote.end).replace(/\s+/g, ' ').slice(0, 150)}”`).join('\n');
-        console.log(`✗ ${p.category} — ${question}\n  label p.${p.pages.join(',')}: ${p.labels[0].replace(/\s+/g, ' ').slice(0, 150)}\n${shown}`);
+        console.log(`✗ ${p.category} — ${question} [named ${scope.length < all.length ? scope.length : 'none'}: ${naming.join(' ')}]\n  label p.${p.pages.join(',')}: ${p.labels[0].replace(/\s+/g, ' ').slice(0, 150)}\n${shown}`);
       }
     }
     // The old path showed no boilerplate mark: count what the new detector calls boilerplate among its picks.
@@ -150,6 +179,10 @@ export async function readContracts(enclave: Enclave, corpus: string, embeddingM
     await enclave.models.settled;
     await enclave.router.call('models.setEmbedding', { modelId: (added.value as { id: string }).id });
   }
+  // A kept library loads its embedding model at start, as the app does: search by meaning waits for it.
+  if (models.some((m) => m.name.includes('MiniLM'))) await enclave.restoreActiveModel();
+  for (let i = 0; i < 600 && enclave.embedder.dimensions === null; i++) await new Promise((r) => setTimeout(r, 100));
+  if (enclave.embedder.dimensions === null) throw new Error('the embedding model did not load');
   for (;;) {
     const s = await enclave.router.call('retrieval.status', {});
     const status = s.ok ? (s.value as { state: string; chunks: number; embedded: number; skipped: number }) : null;

@@ -4,13 +4,14 @@
 // test/eval/claim-set.ts).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { boilerplateKind, evidenceAnswers, questionConcepts, rankEvidence, topEvidence, type EvidencePassage } from '../../electron/services/retrieval/evidence.ts';
+import { boilerplateKind, evidenceAnswers, questionConcepts, rankEvidence, subjectCovered, topEvidence, type EvidencePassage } from '../../electron/services/retrieval/evidence.ts';
 import { meaningConflict } from '../../electron/services/retrieval/meaning.ts';
 import { findSupport } from '../../electron/services/retrieval/attribution.ts';
 import { documentNames } from '../../electron/services/retrieval/named-documents.ts';
 import { evidenceExcerpts } from '../../electron/services/retrieval/grounder.ts';
 import { groundAnswer } from '../../electron/services/retrieval/grounding.ts';
 import type { StoredChunk } from '../../electron/services/store/retrieval-store.ts';
+import { CORPUS, CORPUS_QUESTIONS } from '../fixtures/corpus.ts';
 
 // DRIVENDELIVERIES_INC_05_22_2020-EX-10.4-CONSULTING_AGREEMENT (pages 1, 6 and 7 of 7).
 const PREAMBLE =
@@ -44,8 +45,10 @@ describe('evidence sentences', () => {
 
   it('a liability-cap question gets the cap (a clause in capitals is not a title)', () => {
     const best = topEvidence('Is there a cap on liability under the agreement?', CONSULTING, 3);
-    expect(shown(CONSULTING, best[0])).toMatch(/^IN NO EVENT SHALL COMPANY'S AGGREGATE LIABILITY.*EXCEED THE AMOUNTS PAID/);
-    expect(best[0].boilerplate).toBeNull();
+    // The clause headed "Limitation of Liability" first; its cap among the first two sentences shown.
+    expect(shown(CONSULTING, best[0])).toMatch(/^10\. Limitation of Liability\. IN NO EVENT SHALL COMPANY BE LIABLE/);
+    expect(best.slice(0, 2).some((e) => /^IN NO EVENT SHALL COMPANY'S AGGREGATE LIABILITY.*EXCEED THE AMOUNTS PAID/.test(shown(CONSULTING, e)))).toBe(true);
+    expect(best.every((e) => e.boilerplate === null)).toBe(true);
   });
 
   it('knows title blocks, signature blocks, running footers, contents and redactions from real pages', () => {
@@ -85,6 +88,51 @@ describe('evidence sentences', () => {
     expect(law.pageNumber).toBe(6);
     expect(law.text.length).toBeLessThan(LIABILITY_AND_LAW.length);
     expect(LIABILITY_AND_LAW.slice(law.charStart - 1000, law.charEnd - 1000)).toBe(law.text);
+  });
+});
+
+describe('what a question asks, and whether a sentence answers it', () => {
+  it('termination “without cause” is not answered by termination for cause', () => {
+    const forCause = passage('The Company may terminate this Agreement immediately for cause if Consultant is in breach of any material provision of this Agreement.', 5);
+    expect(evidenceAnswers(topEvidence('Can a party terminate the agreement without cause?', [forCause], 1)[0])).toBe(false);
+    const atWill = passage('Either Party may terminate this Agreement, with or without cause, upon giving the other party thirty (30) days prior written notice.', 5);
+    expect(evidenceAnswers(topEvidence('Can a party terminate the agreement without cause?', [atWill], 1)[0])).toBe(true);
+  });
+
+  it('a question that asks how long is not answered by a sentence that gives no period', () => {
+    const warranty = passage('Supplier warrants that the Products will conform to the Specifications and be free from defects in material and workmanship.', 4);
+    const [best] = topEvidence('How long does the warranty last?', [warranty], 1);
+    expect(best.lacksAsked).toBe('a period of time');
+    expect(evidenceAnswers(best)).toBe(false);
+    const period = passage('Supplier warrants that the Products will be free from defects for a period of twelve (12) months from delivery.', 4);
+    expect(evidenceAnswers(topEvidence('How long does the warranty last?', [period], 1)[0])).toBe(true);
+  });
+
+  it('a question about the agreement itself (its date, its parties) is answered from the top of page 1', () => {
+    const list = [passage(SIGNATURES, 7), passage(PREAMBLE, 1)];
+    const ranked = topEvidence('What is the date of the agreement?', list, 1);
+    expect(ranked[0].passage).toBe(1);
+    expect(shown(list, ranked[0])).toContain('as of May 1, 2019');
+    expect(evidenceAnswers(ranked[0])).toBe(true);
+  });
+
+  it('each question of the test corpus is answered by its own page, among all the pages of its document; a question about what no page says is not', () => {
+    for (const q of CORPUS_QUESTIONS) {
+      const doc = CORPUS.find((d) => d.key === q.key)!;
+      const pages = doc.pages.map((text, i) => passage(text, i + 1));
+      const [best] = topEvidence(q.question, pages, 1);
+      expect(pages[best.passage].pageNumber, q.question).toBe(q.page);
+      expect(evidenceAnswers(best), q.question).toBe(true);
+    }
+    const lease = CORPUS.find((d) => d.key === 'lease')!.pages.map((text, i) => passage(text, i + 1));
+    expect(evidenceAnswers(topEvidence('What is the hourly rate for the landlord’s expert testimony?', lease, 1)[0])).toBe(false);
+    expect(evidenceAnswers(topEvidence('How long is the warranty on the apartment’s appliances?', lease, 1)[0])).toBe(false);
+  });
+
+  it('a task cell’s quoted words must be about its field, not merely share a word with it', () => {
+    expect(subjectCovered('Upon termination of this Agreement, the purchase price shall be paid within thirty days.', 'Termination for convenience').covered).toBe(false);
+    expect(subjectCovered('Either party may terminate this Agreement at any time for any reason upon ninety days notice.', 'Termination for convenience').covered).toBe(true);
+    expect(subjectCovered('This Agreement shall be governed by the laws of the State of Delaware.', 'Governing law').covered).toBe(true);
   });
 });
 

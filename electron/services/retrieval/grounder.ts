@@ -6,9 +6,9 @@
 import type { AnswerSearch, ReplyStage } from '../../contract/types.ts';
 import type { RetrievalStore, StoredChunk } from '../store/retrieval-store.ts';
 import { splitSentences } from './attribution.ts';
-import { evidenceAnswers, questionConcepts, topEvidence, type EvidenceSentence } from './evidence.ts';
+import { asksAboutDocument, evidenceAnswers, questionConcepts, topEvidence, type EvidenceSentence } from './evidence.ts';
 import { GROUNDING_INSTRUCTIONS, groundAnswer, groundedUserTurn, sourceHeading, type GroundedAnswer } from './grounding.ts';
-import { documentNames } from './named-documents.ts';
+import { documentNames, withoutNaming, type TitledDocument } from './named-documents.ts';
 import type { Retriever } from './retriever.ts';
 
 export interface GroundingPlan {
@@ -137,6 +137,33 @@ const quoteList = (words: string[]) => {
   return q.length <= 1 ? (q[0] ?? '') : `${q.slice(0, -1).join(', ')} or ${q.at(-1)}`;
 };
 
+/** Collections up to this many documents are searched for the party a question names (their openings are read). */
+const NAMED_BY_OPENING = 500;
+
+/** The documents of a scope with what names them: title, file name and the top of page 1. */
+export function titledDocuments(store: RetrievalStore, documentIds: string[]): TitledDocument[] {
+  const openings = documentIds.length <= NAMED_BY_OPENING ? new Map(store.openingChunks(documentIds).map((c) => [c.documentId, c.text.slice(0, 600)])) : new Map<string, string>();
+  return store.documentTitles(documentIds).map((d) => ({ ...d, opening: openings.get(d.id) }));
+}
+
+/**
+ * The passages evidence is chosen from: the retrieved ones and, for a question about the
+ * document itself (its name, parties, date), the top of the first page of the documents it is
+ * about, which a search by the question's words often misses.
+ */
+export function evidencePassages(store: RetrievalStore, question: string, ranked: StoredChunk[], named: string[]): StoredChunk[] {
+  if (ranked.length === 0) return ranked;
+  if (!asksAboutDocument(question)) {
+    // A named document's opening (its parties, as the question named them) is read too, last:
+    // the search within it left out the naming words that would have found it.
+    if (named.length === 0) return ranked;
+    return [...ranked, ...store.openingChunks(named.slice(0, 3)).filter((o) => !ranked.some((r) => r.id === o.id))];
+  }
+  const about = named.length > 0 ? named.slice(0, 3) : [...new Set(ranked.map((c) => c.documentId))].slice(0, 2);
+  const openings = store.openingChunks(about).filter((o) => !ranked.some((r) => r.id === o.id));
+  return [...openings, ...ranked];
+}
+
 export function createGrounder(deps: {
   store: RetrievalStore;
   retriever: Retriever;
@@ -170,15 +197,16 @@ export function createGrounder(deps: {
       }
       deps.ensureChunked(documentIds);
       onStage?.({ kind: 'searching' });
-      const searchIn = (ids: string[]) =>
-        deps.retriever.searchDocuments(question, ids, CANDIDATES, undefined, {
+      const searchIn = (ids: string[], text = question) =>
+        deps.retriever.searchDocuments(text, ids, CANDIDATES, undefined, {
           signal,
           onRerank: (model, passages) => onStage?.({ kind: 'reranking', model, passages }),
         });
       // A question that names a document of the collection is asked of that document first.
-      const naming = documentIds.length > 1 ? documentNames(question, deps.store.documentTitles(documentIds)) : { ids: [], words: [] };
+      const naming = documentIds.length > 1 ? documentNames(question, titledDocuments(deps.store, documentIds)) : { ids: [], words: [] };
       const named = naming.ids;
-      let result = await searchIn(named.length > 0 ? named : documentIds);
+      // Within the named document, the words that named it would find its title block first.
+      let result = await (named.length > 0 ? searchIn(named, withoutNaming(question, naming.words)) : searchIn(documentIds));
       if (named.length > 0 && !result.relevant) result = await searchIn(documentIds);
       let search: AnswerSearch = { mode: result.mode, rerankedBy: result.rerankedBy, rerankFailed: result.rerankFailed };
       let ranked = result.relevant ? result.passages : [];
@@ -205,15 +233,17 @@ export function createGrounder(deps: {
       // What answers it, sentence by sentence; a question with no key terms ("what is this
       // about?") is about the passages as a whole.
       // The words that named the document say which one, not what is asked of it.
-      const aboutWhole = questionConcepts(question, naming.words).every((c) => c.generic) || WHOLE_DOCUMENT.test(question);
+      const aboutWhole = (questionConcepts(question, naming.words).every((c) => c.generic) && !asksAboutDocument(question)) || WHOLE_DOCUMENT.test(question);
+      ranked = aboutWhole ? ranked : evidencePassages(deps.store, question, ranked, named);
       const evidence = aboutWhole ? [] : topEvidence(question, ranked, 8, { naming: naming.words });
       if (!aboutWhole && !evidenceAnswers(evidence[0])) {
         // The documents do not say: before, and instead of, an answer the model would invent.
         const missing = missingWords(question, evidence[0]?.missing ?? [], naming.words);
         const closest = evidenceExcerpts(ranked, evidence.slice(0, 2));
+        const lacks = evidence[0]?.lacksAsked;
         const text =
           `The documents do not say. Nothing in ${names} answers this` +
-          (missing.length > 0 ? `: no passage speaks of ${quoteList(missing)}.` : '.') +
+          (missing.length > 0 ? `: no passage speaks of ${quoteList(missing)}.` : lacks ? `: the passages about it give no ${lacks === 'an amount' ? 'amount' : 'period of time'}.` : '.') +
           (closest.length > 0 ? ' The closest passages are below; they do not answer it.' : '');
         if (!deps.allowGeneralAnswers(conversationId)) {
           return { ...plain(text, search), finish: (messageId) => record(messageId, groundAnswer(text, closest, question, { naming: naming.words }), search) };

@@ -10,6 +10,8 @@ export interface TitledDocument {
   id: string;
   title: string;
   fileName: string;
+  /** The top of its first page, where a contract names its parties ("Kathy Ireland, Inc. … The Sterling/Winters Co."). */
+  opening?: string;
 }
 
 const WEAK = new Set(
@@ -32,20 +34,36 @@ export function namedDocuments(question: string, documents: TitledDocument[]): s
 export function documentNames(question: string, documents: TitledDocument[]): { ids: string[]; words: string[] } {
   if (documents.length < 2) return { ids: [], words: [] };
   const q = words(question);
-  const haystacks = documents.map((d) => ({ id: d.id, words: new Set([...words(d.title), ...words(d.fileName)].map(stem)), squashed: `${squash(d.title)} ${squash(d.fileName)}` }));
+  // A party's name counts where the question writes it as a name (capitalised), so that "California" in
+  // "governed by California law" does not name every contract whose preamble mentions the state.
+  const capitalised = new Set([...question.matchAll(/(?<![.?!]\s|^)\b\p{Lu}[\p{L}\p{N}]*/gu)].map((m) => m[0].toLowerCase()));
+  const haystacks = documents.map((d) => {
+    const names = [...(d.opening ?? '').matchAll(/\b\p{Lu}[\p{L}\p{N}]*/gu)].map((m) => m[0].toLowerCase()).filter((w) => !WEAK.has(w));
+    return {
+      id: d.id,
+      words: new Set([...words(d.title), ...words(d.fileName)].map(stem)),
+      names: new Set(names.map(stem)),
+      squashed: `${squash(d.title)} ${squash(d.fileName)}`,
+      squashedNames: squash(names.join(' ')),
+    };
+  });
   const scores = new Map<string, number>();
   const namers = new Map<string, Set<string>>();
-  const probes: { text: string; joined: boolean; words: string[] }[] = [];
+  const probes: { text: string; joined: boolean; words: string[]; name: boolean }[] = [];
   for (let i = 0; i < q.length; i++) {
-    if (!WEAK.has(q[i]) && q[i].length >= 3 && !/^\d+$/.test(q[i])) probes.push({ text: q[i], joined: false, words: [q[i]] });
+    if (!WEAK.has(q[i]) && q[i].length >= 3 && !/^\d+$/.test(q[i])) probes.push({ text: q[i], joined: false, words: [q[i]], name: capitalised.has(q[i]) });
     for (let width = 2; width <= 3 && i + width <= q.length; width++) {
       const run = q.slice(i, i + width);
       if (run.some((w) => WEAK.has(w))) continue;
-      probes.push({ text: run.join(''), joined: true, words: run });
+      probes.push({ text: run.join(''), joined: true, words: run, name: run.every((w) => capitalised.has(w)) });
     }
   }
+  const inTitle = (h: (typeof haystacks)[number], probe: (typeof probes)[number]) =>
+    probe.joined ? h.squashed.includes(probe.text) : h.words.has(stem(probe.text)) || (probe.text.length >= 6 && h.squashed.includes(probe.text));
+  const inNames = (h: (typeof haystacks)[number], probe: (typeof probes)[number]) =>
+    probe.name && (probe.joined ? h.squashedNames.includes(probe.text) : h.names.has(stem(probe.text)));
   for (const probe of probes) {
-    const hits = haystacks.filter((h) => (probe.joined ? h.squashed.includes(probe.text) : h.words.has(stem(probe.text)) || (probe.text.length >= 6 && h.squashed.includes(probe.text))));
+    const hits = haystacks.filter((h) => inTitle(h, probe) || inNames(h, probe));
     // A word most documents carry names none of them; a rarer one names those that carry it.
     if (hits.length === 0 || hits.length > Math.max(1, Math.floor(documents.length / 3))) continue;
     const weight = (probe.joined ? 2 : 1) * Math.log(1 + documents.length / hits.length);
@@ -62,4 +80,15 @@ export function documentNames(question: string, documents: TitledDocument[]): { 
   // The clearly named: within half the best score (two documents of one party are both named).
   const ids = ranked.filter(([, s]) => s >= best * 0.5 && s >= 1).map(([id]) => id);
   return { ids, words: [...new Set(ids.flatMap((id) => [...(namers.get(id) ?? [])]))] };
+}
+
+/**
+ * The question without the words that named its document: once the search is within that
+ * document, they would only pull its title block and preamble ahead of the clause asked about.
+ */
+export function withoutNaming(question: string, naming: readonly string[]): string {
+  if (naming.length === 0) return question;
+  const drop = new Set(naming.map((w) => w.toLowerCase()));
+  const rest = question.replace(/[\p{L}\p{N}]+/gu, (w) => (drop.has(w.toLowerCase()) ? '' : w)).replace(/\s{2,}/g, ' ').trim();
+  return /[\p{L}]{3,}/u.test(rest) ? rest : question;
 }

@@ -473,6 +473,19 @@ export class RetrievalStore {
   }
 
   /** The first passages of the documents, in reading order. */
+  /** Each document's first passage (the top of its first page: its title, parties and date). */
+  openingChunks(documentIds: string[]): StoredChunk[] {
+    if (documentIds.length === 0) return [];
+    const ids = this.#db
+      .prepare(
+        `SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY document_id ORDER BY page_number, char_start) AS n
+         FROM chunks WHERE document_id IN (SELECT value FROM json_each(?))) WHERE n = 1`,
+      )
+      .pluck()
+      .all(JSON.stringify(documentIds)) as number[];
+    return this.chunks(ids);
+  }
+
   leadingChunks(documentIds: string[], limit: number): StoredChunk[] {
     const ids = this.#db
       .prepare('SELECT id FROM chunks WHERE document_id IN (SELECT value FROM json_each(?)) ORDER BY page_number, char_start LIMIT ?')

@@ -311,7 +311,24 @@ export class DocumentExtractor {
       unverified ??= cell;
     }
     if (unverified) return { ...unverified, pagesRead: pagesRead() };
-    if (notStated) return { ...base, value: null, status: 'not-stated', reason: `Not stated in the pages read.`, quote: null, page: null, charStart: null, charEnd: null, pagesRead: pagesRead() };
+    if (notStated) {
+      // Every sentence offered had the field's words: "not stated" would be a finding the model
+      // did not make. It is not found by the model; the likeliest sentence is shown to check.
+      const best = ranked[0];
+      const pageText = io.pageText.get(best.page) ?? '';
+      const at = pageText.indexOf(best.text);
+      return {
+        ...base,
+        value: null,
+        status: 'not-found',
+        reason: `the model found none, but p. ${best.page} has sentences with its words; the likeliest is linked, unchecked`,
+        quote: best.text,
+        page: best.page,
+        charStart: at >= 0 ? at : null,
+        charEnd: at >= 0 ? at + best.text.length : null,
+        pagesRead: pagesRead(),
+      };
+    }
     return { ...base, value: null, status: 'not-found', reason: invalid ?? 'The model gave no answer.', quote: null, page: null, charStart: null, charEnd: null, pagesRead: pagesRead() };
   }
 

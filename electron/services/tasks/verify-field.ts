@@ -3,6 +3,7 @@
 // name it states). Pure functions.
 import { claimTerms, tokens } from '../retrieval/attribution.ts';
 import { locateQuote } from '../retrieval/grounding.ts';
+import { subjectCovered } from '../retrieval/evidence.ts';
 
 export type FieldCheck =
   | { status: 'verified'; charStart: number; charEnd: number }
@@ -96,7 +97,7 @@ export function verifyField(answer: { value: string; quote: string }, pageText: 
   const unverified = (reason: string): FieldCheck => ({ status: 'unverified', reason, charStart: span.start, charEnd: span.end });
   if (!valueInQuote(answer.value, answer.quote)) return unverified('The value is not in the quoted words.');
   if (rules.kind && !valueOfKind(answer.value, rules.kind)) return unverified(rules.kind === 'date' ? 'The value is not a date.' : 'The value states no number.');
-  if (rules.cues && !mentionsCue(answer.quote, rules.cues)) {
+  if ((rules.cues && !mentionsCue(answer.quote, rules.cues)) || (rules.label && !subjectCovered(answer.quote, rules.label).covered)) {
     return unverified(`The quoted words do not mention ${rules.subject ?? (rules.label ? `the ${rules.label.toLowerCase()}` : 'the field')}.`);
   }
   return { status: 'verified', charStart: span.start, charEnd: span.end };
