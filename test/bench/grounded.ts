@@ -83,6 +83,13 @@ export async function benchGrounded(chatModel: string, documents: string[], thre
     console.log(`  plain chat turns 1–10 (ms)   ${plainTurns.map((x) => x.toFixed(0)).join(', ')}`);
     console.log(`  grounded turn 10 ÷ grounded turn 1: ${(g[9] / g[0]).toFixed(2)}×; ÷ plain turn 10: ${(g[9] / plainTurns[9]).toFixed(2)}× (the sources of the question are read each turn)`);
     console.log(`  grounded turn 10 with the history re-read (no cached tokens): ${noReuse.ms.toFixed(0)} ms, ${noReuse.read} tokens read = ${(noReuse.ms / g[9]).toFixed(2)}× the cached turn 10`);
+    // What a grounded turn costs against a plain one: tokens read (the turn's sources and question)
+    // and first-word latency, over the turns that asked the model (a plain refusal reads nothing).
+    const asked = groundedTurns.map((t, i) => ({ ...t, plain: plainTurns[i] })).filter((t) => t.read > 0);
+    const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+    const ratios = asked.map((t) => t.ms / t.plain);
+    console.log(`  tokens read per grounded turn: median ${quantile(asked.map((t) => t.read), 0.5)}, p95 ${quantile(asked.map((t) => t.read), 0.95)} (${asked.length} of 10 turns asked the model; the others were answered “the documents do not say”)`);
+    console.log(`  grounded first word ÷ plain, per turn: median ${quantile(ratios, 0.5).toFixed(2)}×, max ${Math.max(...ratios).toFixed(2)}×`);
   } finally {
     await enclave.shutdown();
     rmSync(dir, { recursive: true, force: true });

@@ -99,4 +99,17 @@ describe('the document’s words lead', () => {
     const evidence = reply.getByRole('group', { name: 'What the documents say' });
     expect((await evidence.locator('.evidence-quote').first().textContent())?.replace(/\s+/g, ' ')).toContain('Pey Dirt grants to Company the exclusive right and license to use Manning Identification');
   });
+
+  it('a question the contracts cannot answer gets a plain “the documents do not say”, before and instead of a model answer', async () => {
+    const box = page.getByRole('textbox', { name: 'Message' });
+    await box.fill('What is the hourly rate of the Consultant?');
+    await box.press('Enter');
+    const reply = page.getByRole('article', { name: 'Model replied' }).last();
+    // The passages found share only "Consultant" with it: none holds a rate, hourly or not.
+    await expect.poll(() => reply.locator('.content').first().textContent(), { timeout: 30_000 }).toBe('The documents do not say. Nothing in “Smith matter – contracts” answers this: no passage speaks of “hourly” or “rate”.');
+    // Enclave's own words: no model answer, nothing shown as verified or as what the documents say.
+    expect(await reply.locator('details.model-answer').count()).toBe(0);
+    expect(await reply.locator('.claim.verified, .claim.unsupported').count()).toBe(0);
+    expect(await reply.getByRole('group', { name: 'What the documents say' }).count()).toBe(0);
+  });
 });

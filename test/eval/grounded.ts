@@ -89,6 +89,21 @@ export interface Scored {
 
 const pct = (n: number, d: number) => (d === 0 ? 'n/a' : `${((100 * n) / d).toFixed(0)}% (${n}/${d})`);
 
+/** What a reply shows first, as MessageItem lays it out. */
+function readFirst(message: Message): { text: string; refusal: boolean } {
+  const g = message.grounding;
+  if (!g) return { text: message.content, refusal: false };
+  const claims = g.sentences.filter((s) => s.support === 'verified' || s.support === 'unsupported');
+  const verified = claims.some((s) => s.support === 'verified');
+  const answers = g.evidenceAnswers ?? (g.evidenceCoverage ?? 0) >= 0.5;
+  if (!verified && claims.length > 0 && g.evidence.length > 0 && answers) {
+    return { text: message.sources.find((s) => s.number === g.evidence[0])?.quote ?? '', refusal: false };
+  }
+  const first = g.sentences.find((s) => s.support !== 'question');
+  if (!first) return { text: '', refusal: false };
+  return { text: message.content.slice(first.start, first.end), refusal: first.support === 'refusal' };
+}
+
 export function report(results: Scored[], documentIdOf: (pdf: string) => string, pageText: (documentId: string, page: number) => string): string {
   const lines: string[] = [];
   for (const mode of ['collection', 'shared'] as const) {
@@ -113,6 +128,8 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     let correctRefusals = 0;
     let nothingAsserted = 0;
     let recall = 0;
+    let firstHolds = 0;
+    let firstRefuses = 0;
     for (const r of rs) {
       const g = r.message.grounding;
       const docId = documentIdOf(r.question.docPdf);
@@ -145,6 +162,11 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
         const anyLabelled = new Set(rs.filter((o) => o.question.category === r.question.category).flatMap((o) => o.question.pages.map((p) => `${documentIdOf(o.question.docPdf)}|${p}`)));
         if (r.message.sources.some((s) => anyLabelled.has(`${s.documentId}|${s.pageNumber}`))) onAnyLabelledPage++;
         if (containsLabel(r.message.content, r.question.labels)) modelHasLabel++;
+        // What the user reads first: the document's words when they lead (no sentence of the
+        // answer holds and the evidence answers), else the answer's first sentence that claims.
+        const lead = readFirst(r.message);
+        if (lead.refusal) firstRefuses++;
+        else if (containsLabel(lead.text, r.question.labels)) firstHolds++;
         if (containsLabel(r.message.sources.map((s) => s.quote ?? '').join(' '), r.question.labels)) sourcesHaveLabel++;
         if (r.recall5) recall++;
       } else {
@@ -165,6 +187,8 @@ export function report(results: Scored[], documentIdOf: (pdf: string) => string,
     lines.push(`| answers carrying a verified source (own sentence or "the documents say") | ${pct(withVerifiedSource, rs.length)} |`);
     lines.push(`| answerable: a verified source on the lawyer-labelled page | ${pct(onLabelledPage, answerable.length)} |`);
     if (mode === 'collection') lines.push(`| answerable: a verified source on a page labelled for this question in any contract of the collection | ${pct(onAnyLabelledPage, answerable.length)} |`);
+    lines.push(`| answerable: what the user reads first holds ≥ half the label's words | ${pct(firstHolds, answerable.length)} |`);
+    lines.push(`| answerable: the reply opens with "the documents do not say" | ${pct(firstRefuses, answerable.length)} |`);
     lines.push(`| answerable: the model's text holds ≥ half the label's words | ${pct(modelHasLabel, answerable.length)} |`);
     lines.push(`| answerable: the shown sources hold ≥ half the label's words | ${pct(sourcesHaveLabel, answerable.length)} |`);
     lines.push(`| unanswerable: nothing in the answer shown as verified | ${pct(nothingAsserted, unanswerable.length)} |`);

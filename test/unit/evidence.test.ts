@@ -74,6 +74,13 @@ describe('evidence sentences', () => {
     expect(best[0]?.missing ?? ['hourli']).toEqual(expect.arrayContaining([expect.stringMatching(/^(hourli|bill|alvarez|expert|testimoni)/)]));
   });
 
+  it('a clause cut at two starts by overlapping chunks is shown once', () => {
+    const at = LIABILITY_AND_LAW.indexOf('12.1.');
+    const overlapping = [passage(LIABILITY_AND_LAW, 6, 0), passage(LIABILITY_AND_LAW.slice(at + 6), 6, at + 6)];
+    const best = topEvidence("Which state's law governs the consulting agreement?", overlapping, 3);
+    expect(best.filter((e) => shown(overlapping, e).includes('governed by the laws of the State of California'))).toHaveLength(1);
+  });
+
   it('a heading is read with the sentence it heads', () => {
     const text = '8. Assignment. Neither party may assign this Agreement without the prior written consent of the other party.';
     const best = topEvidence('Can the agreement be assigned?', [passage(text, 3)], 1);

@@ -356,14 +356,18 @@ export function rankEvidence(question: string, passages: EvidencePassage[], opti
 export function topEvidence(question: string, passages: EvidencePassage[], limit = 3, options: RankOptions = {}): EvidenceSentence[] {
   const chosen: EvidenceSentence[] = [];
   const said = new Set<string>();
+  const places: { at: string; start: number; end: number }[] = [];
   for (const e of rankEvidence(question, passages, options)) {
     if (chosen.length >= limit) break;
     const p = passages[e.passage];
     const words = p.text.slice(e.quote.start, e.quote.end).toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-    const at = `${p.documentId ?? ''}|${p.pageNumber}|${words}`;
-    if (said.has(at) || said.has(words)) continue;
-    said.add(at);
+    // The same words, or words overlapping a place already chosen (overlapping chunks cut one
+    // clause at different starts: "12.1. Governing Law; …" and "Governing Law; …").
+    const at = `${p.documentId ?? ''}|${p.pageNumber}`;
+    const [start, end] = [p.charStart + e.quote.start, p.charStart + e.quote.end];
+    if (said.has(words) || places.some((x) => x.at === at && x.start < end && start < x.end)) continue;
     said.add(words);
+    places.push({ at, start, end });
     chosen.push(e);
   }
   return chosen;

@@ -238,7 +238,9 @@ export function createGrounder(deps: {
       const evidence = aboutWhole ? [] : topEvidence(question, ranked, 8, { naming: naming.words });
       if (!aboutWhole && !evidenceAnswers(evidence[0])) {
         // The documents do not say: before, and instead of, an answer the model would invent.
-        const missing = missingWords(question, evidence[0]?.missing ?? [], naming.words);
+        // Nothing holds any key term: every one of them is what no passage speaks of.
+        const missingTerms = evidence[0]?.missing ?? questionConcepts(question, naming.words).filter((c) => !c.generic).map((c) => c.term);
+        const missing = missingWords(question, missingTerms, naming.words);
         const closest = evidenceExcerpts(ranked, evidence.slice(0, 2));
         const lacks = evidence[0]?.lacksAsked;
         const text =
