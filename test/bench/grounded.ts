@@ -22,15 +22,17 @@ const QUESTIONS = [
   'Which courts have jurisdiction?',
 ];
 
-async function firstToken(enclave: Enclave, conversationId: string, text: string): Promise<{ ms: number; read: number }> {
+async function firstToken(enclave: Enclave, conversationId: string, text: string): Promise<{ ms: number; read: number; prepareMs: number }> {
   const call = routerCaller(() => enclave);
   let first = 0;
+  let reading = 0;
   const before = enclave.engine.tokenUsage(conversationId)?.input ?? 0;
   const sent = performance.now();
   const done = new Promise<void>((resolve) => {
     const off = enclave.events.subscribe((name, payload) => {
       const e = payload as EventMap['chat.done'];
       if (name === 'chat.delta' && (payload as EventMap['chat.delta']).conversationId === conversationId && first === 0) first = performance.now();
+      if (name === 'chat.stage' && (payload as EventMap['chat.stage']).conversationId === conversationId && (payload as EventMap['chat.stage']).stage.kind === 'reading') reading = performance.now();
       if (name === 'chat.done' && e.conversationId === conversationId) {
         off();
         resolve();
@@ -39,7 +41,7 @@ async function firstToken(enclave: Enclave, conversationId: string, text: string
   });
   await call('chat.send', { conversationId, text });
   await done;
-  return { ms: first - sent, read: (enclave.engine.tokenUsage(conversationId)?.input ?? 0) - before };
+  return { ms: first - sent, read: (enclave.engine.tokenUsage(conversationId)?.input ?? 0) - before, prepareMs: reading > 0 ? reading - sent : 0 };
 }
 
 export async function benchGrounded(chatModel: string, documents: string[], threads: number): Promise<void> {
@@ -62,7 +64,7 @@ export async function benchGrounded(chatModel: string, documents: string[], thre
     const grounded = (await call('conversations.create', {})).id;
     await call('conversations.setCollections', { conversationId: grounded, collectionIds: [collection.id] });
     const plainTurns: number[] = [];
-    const groundedTurns: { ms: number; read: number }[] = [];
+    const groundedTurns: { ms: number; read: number; prepareMs: number }[] = [];
     // Interleaved, turn by turn, so background noise hits both alike.
     for (const q of QUESTIONS) {
       plainTurns.push((await firstToken(enclave, plain, q)).ms);
@@ -90,6 +92,7 @@ export async function benchGrounded(chatModel: string, documents: string[], thre
     const ratios = asked.map((t) => t.ms / t.plain);
     console.log(`  tokens read per grounded turn: median ${quantile(asked.map((t) => t.read), 0.5)}, p95 ${quantile(asked.map((t) => t.read), 0.95)} (${asked.length} of 10 turns asked the model; the others were answered “the documents do not say”)`);
     console.log(`  grounded first word ÷ plain, per turn: median ${quantile(ratios, 0.5).toFixed(2)}×, max ${Math.max(...ratios).toFixed(2)}×`);
+    console.log(`  of a grounded turn's wait, search and evidence before the model reads (ms): ${groundedTurns.map((t) => t.prepareMs.toFixed(0)).join(', ')}`);
   } finally {
     await enclave.shutdown();
     rmSync(dir, { recursive: true, force: true });

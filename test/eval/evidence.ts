@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Enclave } from '../../electron/core/app.ts';
 import { bestEvidence } from '../../electron/services/retrieval/attribution.ts';
-import { evidenceAnswers, rankEvidence, topEvidence, type EvidenceSentence } from '../../electron/services/retrieval/evidence.ts';
+import { evidenceAnswers, topEvidence, type EvidenceSentence } from '../../electron/services/retrieval/evidence.ts';
 import { documentNames, withoutNaming } from '../../electron/services/retrieval/named-documents.ts';
 import { evidencePassages, titledDocuments } from '../../electron/services/retrieval/grounder.ts';
 import type { StoredChunk } from '../../electron/services/store/retrieval-store.ts';
@@ -88,28 +88,7 @@ export async function evalEvidence(enclave: Enclave, corpus: string, ids: Map<st
       // Before: the whole collection searched (no document named), the retrieved chunks' sentences by shared words.
       const before = mode === 'within the contract' || scope.length === all.length ? result : await enclave.retriever.searchDocuments(question, all, CANDIDATES, undefined, { rerank: false });
       const oldPassages: StoredChunk[] = before.relevant ? before.passages : [];
-      let fresh = topEvidence(question, passages, 3, { naming });
-      if (process.env.SIM_RANK) {
-        const pool = rankEvidence(question, passages, { naming }).slice(0, Number(process.env.SIM_RANK));
-        const qv = await enclave.embedder.embedQuestion(question);
-        const sims = new Map<string, number>();
-        for (const e of pool) {
-          const text = passages[e.passage].text.slice(e.quote.start, e.quote.end);
-          const v = await enclave.embedder.embedQuestion(text);
-          let dot = 0, a = 0, b = 0;
-          for (let i = 0; i < v.length; i++) { dot += qv[i] * v[i]; a += qv[i] * qv[i]; b += v[i] * v[i]; }
-          sims.set(text, dot / Math.sqrt(a * b));
-        }
-        fresh = topEvidence(question, passages, 3, { naming, similarity: (text) => sims.get(text) ?? 0 });
-      }
-      if (process.env.SIM_STATS && fresh[0]) {
-        const qv = await enclave.embedder.embedQuestion(question); const sv = await enclave.embedder.embedQuestion(passages[fresh[0].passage].text.slice(fresh[0].quote.start, fresh[0].quote.end));
-        let dot = 0, a = 0, b = 0;
-        for (let i = 0; i < qv.length; i++) { dot += qv[i] * sv[i]; a += qv[i] * qv[i]; b += sv[i] * sv[i]; }
-        const cos = dot / Math.sqrt(a * b);
-        const kind = p.labels.length === 0 ? 'absent' : containsLabel(passages[fresh[0].passage].text.slice(fresh[0].quote.start, fresh[0].quote.end), p.labels) ? 'hit' : 'miss';
-        console.log(`SIM ${mode === "within the contract" ? "W" : "C"} ${kind} ${fresh[0].coverage} ${fresh[0].missing.length} ${cos.toFixed(3)} ${p.category} [${fresh[0].missing.join(",")}] ${question}`);
-      }
+      const fresh = topEvidence(question, passages, 3, { naming });
       if (p.labels.length === 0) {
         if (!evidenceAnswers(fresh[0])) refusedAbsent++;
         else if (options.verbose && mode === 'within the contract') {
