@@ -157,6 +157,16 @@ describe('questions that name a document', () => {
     expect(questionConcepts(question, named.words).map((c) => c.term)).not.toContain('driven');
     expect(documentNames('Which law governs the agreement?', documents).ids).toEqual([]);
   });
+
+  it('a party named in a document’s opening names it; a place the opening mentions does not', () => {
+    const withOpenings = documents.map((d) => ({
+      ...d,
+      opening: d.id === 'driven' ? PREAMBLE : d.id === 'warning' ? 'This agreement is made between Warning Management Services, Inc., a Delaware corporation ("Company"), and PEY DIRT, INC. ("Pey Dirt").' : 'This Supply Agreement is made between Organic Preparations Inc. and Agape ATP International Holding Limited.',
+    }));
+    expect(documentNames('Under the TruckThat contract, who pays the expenses?', withOpenings).ids).toEqual(['driven']);
+    expect(documentNames('Does Pey Dirt have to approve the merchandise?', withOpenings).ids).toEqual(['warning']);
+    expect(documentNames('Which contracts are governed by Delaware law?', withOpenings).ids).toEqual([]);
+  });
 });
 
 describe('checks of meaning', () => {

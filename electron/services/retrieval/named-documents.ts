@@ -19,6 +19,16 @@ const WEAK = new Set(
     .split(' '),
 );
 
+/** Capitalised words an opening holds that name no party: places (states, countries, cities) and times. */
+const PLACES_AND_TIMES = new Set(
+  (
+    'alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri montana nebraska nevada hampshire jersey mexico york carolina dakota ohio oklahoma oregon pennsylvania rhode tennessee texas utah vermont virginia washington wisconsin wyoming columbia ' +
+    'america usa united states kingdom england wales scotland ireland canada ontario quebec british china japan germany france india israel switzerland netherlands australia singapore hong kong ' +
+    'january february march april may june july august september october november december monday tuesday wednesday thursday friday saturday sunday ' +
+    'commonwealth province county city state district'
+  ).split(' '),
+);
+
 const words = (text: string) => [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => m[0].toLowerCase());
 const squash = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 
@@ -42,8 +52,8 @@ export function documentNames(question: string, documents: TitledDocument[]): { 
     return {
       id: d.id,
       words: new Set([...words(d.title), ...words(d.fileName)].map(stem)),
-      names: new Set(names.map(stem)),
       squashed: `${squash(d.title)} ${squash(d.fileName)}`,
+      names: new Set(names),
       squashedNames: squash(names.join(' ')),
     };
   });
@@ -60,8 +70,10 @@ export function documentNames(question: string, documents: TitledDocument[]): { 
   }
   const inTitle = (h: (typeof haystacks)[number], probe: (typeof probes)[number]) =>
     probe.joined ? h.squashed.includes(probe.text) : h.words.has(stem(probe.text)) || (probe.text.length >= 6 && h.squashed.includes(probe.text));
+  // In the opening, a party's name ("Pey Dirt", "Stratton"); not a place or a month, which an
+  // opening names as often ("a Delaware corporation", "as of March 1") as a question asks about it.
   const inNames = (h: (typeof haystacks)[number], probe: (typeof probes)[number]) =>
-    probe.name && (probe.joined ? h.squashedNames.includes(probe.text) : h.names.has(stem(probe.text)));
+    probe.name && (probe.joined ? h.squashedNames.includes(probe.text) : !PLACES_AND_TIMES.has(probe.text) && h.names.has(probe.text));
   for (const probe of probes) {
     const hits = haystacks.filter((h) => inTitle(h, probe) || inNames(h, probe));
     // A word most documents carry names none of them; a rarer one names those that carry it.
