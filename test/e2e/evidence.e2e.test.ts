@@ -82,7 +82,7 @@ describe('the document’s words lead', () => {
     expect(order[0]).toContain('evidence');
     const model = reply.locator('details.model-answer');
     expect(await model.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
-    expect(await model.locator('summary').textContent()).toContain('not supported by your documents');
+    expect(await model.locator('summary').textContent()).toContain('not supported by the passages found');
     expect(await reply.locator('.claim.verified').count()).toBe(0);
     // A click on the quote opens the page with the clause highlighted.
     await evidence.locator('.evidence-quote').first().click();

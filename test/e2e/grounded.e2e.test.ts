@@ -71,8 +71,8 @@ describe('grounded answers in the browser', () => {
     expect(await verified.isVisible()).toBe(true);
     expect(await reply.getByRole('button', { name: 'The lease is between Harbor Properties and Maria Lopez. (source 2, open it)' }).isVisible()).toBe(true);
     expect(await reply.locator('.claim.unsupported').allTextContents()).toEqual(['Rent doubles each year.', 'See also.']);
-    expect(await reply.getByText('not in your documents').count()).toBe(2);
-    expect(await reply.getByText('2 of 4 sentences are supported by your documents; 2 are not, and are marked.').isVisible()).toBe(true);
+    expect(await reply.getByText('not in the passages found').count()).toBe(2);
+    expect(await reply.getByText('2 of 4 sentences are supported by your documents; 2 could not be matched to the passages found, and are marked.').isVisible()).toBe(true);
     const source = reply.getByRole('button', { name: 'Source 1: Lease agreement, page 3' });
     expect(await source.textContent()).toContain('“notice of thirty days”');
     expect(await reply.getByText('2 citations could not be checked against the documents and are not shown.').isVisible()).toBe(true);
@@ -110,7 +110,7 @@ describe('grounded answers in the browser', () => {
     expect(text).toContain('## You · ');
     expect(text).toContain('What is the notice period for terminating the lease?');
     expect(text).toContain('The notice period is thirty days. [1]');
-    expect(text).toContain('Rent doubles each year. (not in your documents)');
+    expect(text).toContain('Rent doubles each year. (not in the passages found)');
     expect(text).toContain('*2 of 4 sentences supported by the documents');
     expect(text).toContain('*Passages found by keywords only.*');
     expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');

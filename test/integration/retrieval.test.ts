@@ -301,7 +301,7 @@ describe('grounded answers', () => {
     const text = Buffer.from(md.base64, 'base64').toString('utf8');
     expect(md.fileName).toMatch(/\.md$/);
     expect(text).toContain('The notice period is thirty days. [1]');
-    expect(text).toContain('(not in your documents)');
+    expect(text).toContain('(not in the passages found)');
     expect(text).toContain('- [1] Lease agreement, page 3 — “notice of thirty days”');
     expect(text).toContain(`Grounded Test Model · SHA-256 ${model.sha256}`);
     expect(text).toContain(`| Lease agreement | lease.pdf |`);

@@ -76,7 +76,7 @@ function replyRuns(m: Message): Run[] {
   if (!m.grounding) return [text(m.content)];
   return attributedSegments(m.content, m.grounding.sentences).map((seg) => {
     if (seg.support === 'verified' && seg.source !== null) return text(`${seg.text} [${seg.source}]`, 'verified');
-    if (seg.support === 'unsupported') return text(`${seg.text} (not in your documents)`, 'unsupported');
+    if (seg.support === 'unsupported') return text(`${seg.text} (not in the passages found)`, 'unsupported');
     return text(seg.text);
   });
 }
@@ -87,7 +87,7 @@ export function conversationRecord(conversation: Conversation, messages: Message
   blocks.push(
     para(
       text(
-        'In answers from documents, each sentence ends with the number of the source it was checked against, or is marked “(not in your documents)”; each source is the document, the page and the exact words that support it.',
+        'In answers from documents, each sentence ends with the number of the source it was checked against, or is marked “(not in the passages found)”: it could not be matched to the passages retrieved for the question; each source is the document, the page and the exact words that support it.',
         'note',
       ),
     ),
