@@ -106,7 +106,7 @@ describe('the document’s words lead', () => {
     await box.press('Enter');
     const reply = page.getByRole('article', { name: 'Model replied' }).last();
     // The passages found share only "Consultant" with it: none holds a rate, hourly or not.
-    await expect.poll(() => reply.locator('.content').first().textContent(), { timeout: 30_000 }).toBe('The documents do not say. Nothing in “Smith matter – contracts” answers this: no passage speaks of “hourly” or “rate”.');
+    await expect.poll(() => reply.locator('.content').first().textContent(), { timeout: 30_000 }).toBe('The documents do not say. Nothing found in “Smith matter – contracts” answers this: no passage speaks of “hourly” or “rate”.');
     // Enclave's own words: no model answer, nothing shown as verified or as what the documents say.
     expect(await reply.locator('details.model-answer').count()).toBe(0);
     expect(await reply.locator('.claim.verified, .claim.unsupported').count()).toBe(0);

@@ -246,6 +246,8 @@ export function findSupport(sentence: string, passages: string[], options: Suppo
         // The supporting words: from the first to the last matched word in the window.
         const hits = passageTokens.filter((t) => t.start >= from && t.end <= to && (claim.content.has(t.term) || claim.critical.has(t.term)));
         const quote = hits.length ? { start: hits[0].start, end: hits[hits.length - 1].end } : { start: from, end: to };
+        // Headings state nothing ("General Provisions. 9.1 Entire Agreement"): they cannot support a claim.
+        if (sentences.slice(i, i + width).every((x) => isTitleLine(x.text))) continue;
         // The same words may say the opposite: who does it, "not", may or shall, what a number counts.
         if (meaningConflict(sentence, passage.slice(from, to), passage)) continue;
         const length = quote.end - quote.start;
@@ -260,7 +262,15 @@ export function findSupport(sentence: string, passages: string[], options: Suppo
 }
 
 const REFUSAL =
-  /\b(?:(?:do|does|did)(?: not|n't) (?:say|state|mention|specify|contain|provide|include|address|answer|cover)|(?:is|are) not (?:stated|mentioned|specified|given|provided|included|addressed)|not (?:stated|mentioned|specified) in|no (?:information|mention|answer)|(?:can ?not|could not|couldn't|can't|unable to) (?:find|determine|answer|tell)|i (?:do not|don't) know|nothing in\b.{0,200}\banswers this|no passage (?:speaks of|says|mentions))\b/i;
+  /\b(?:(?:do|does|did)(?: not|n't) (?:say|state|mention|specify|contain|provide|include|address|answer|cover)|(?:is|are) not (?:stated|mentioned|specified|given|provided|included|addressed)|not (?:stated|mentioned|specified) in|no (?:information|mention|answer)|(?:can ?not|could not|couldn't|can't|unable to) (?:find|determine|answer|tell)|i (?:do not|don't) know|nothing (?:found )?in\b.{0,200}\banswers this|no passage (?:speaks of|says|mentions))\b/i;
+
+const TITLE_SMALL = new Set(['of', 'and', 'to', 'the', 'for', 'on', 'in', 'or', 'a', 'an', 'by', 'with']);
+/** A heading or title line: a few words, each capitalised (or a number), no verb ("9.1 Entire Agreement"). */
+export function isTitleLine(text: string): boolean {
+  const words = text.trim().split(/\s+/).filter((w) => /\p{L}/u.test(w));
+  if (words.length === 0 || words.length > 8 || /\b(?:shall|will|may|must|is|are|was|were|has|have)\b/i.test(text)) return false;
+  return words.every((w) => /^[^\p{L}]*\p{Lu}/u.test(w) || TITLE_SMALL.has(w.toLowerCase().replace(/[^\p{L}]/gu, '')));
+}
 
 /**
  * A sentence that asks (it ends with a question mark, before any closing quote, bracket or
@@ -276,9 +286,9 @@ export function isRefusal(sentence: string): boolean {
 }
 
 /**
- * The passage sentences that best answer a question, by the question's words (weighted by how rare
- * they are among the passages) with earlier-ranked passages preferred on ties: what the documents
- * say, offered when the model's own answer could not be verified.
+ * The evidence ranking before evidence.ts (the question's words in whole sentences, no concepts,
+ * no boilerplate): the app no longer uses it; `npm run eval -- --only evidence` measures it as
+ * the "before" column.
  */
 export function bestEvidence(question: string, passages: string[], limit = 2): { passage: number; quote: Span; coverage: number }[] {
   const q = new Set([...claimTerms(question).content].filter((t) => !FRAME_WORDS.has(t)));

@@ -6,7 +6,7 @@
 // headers and footers, tables of contents and redaction marks are demoted, since they hold the
 // words of every question ("Agreement", the parties) and answer none. One ranking serves the
 // sources given to the model, "the documents say", the plain refusal and task fields. Pure functions.
-import { claimTerms, splitSentences, stem, tokens, type Span } from './attribution.ts';
+import { claimTerms, isTitleLine, splitSentences, stem, tokens, type Span } from './attribution.ts';
 
 export interface EvidencePassage {
   text: string;
@@ -175,15 +175,11 @@ export function boilerplateKind(sentence: string, atTop: boolean): BoilerplateKi
   return null;
 }
 
-/** A heading ("8. Assignment.", "Governing Law:"): short, and no clause of its own. */
+/** A heading ("8. Assignment.", "Governing Law:"): a short title line, no clause of its own ("Findings: troponin normal." is not one). */
 function isHeading(text: string): boolean {
   const t = text.trim();
-  const words = t.split(/\s+/).filter((w) => /\p{L}/u.test(w));
-  if (words.length === 0 || words.length > 6 || t.length >= 60 || /\b(?:shall|will|may|must|is|are)\b/i.test(t)) return false;
-  // Headings capitalise their words ("Governing Law; Consent to Jurisdiction"); a short finding does not ("Findings: troponin normal.").
-  return words.every((w) => /^[^\p{L}]*\p{Lu}/u.test(w) || HEADING_SMALL.has(w.toLowerCase().replace(/[^\p{L}]/gu, '')));
+  return t.length < 60 && t.split(/\s+/).filter((w) => /\p{L}/u.test(w)).length <= 6 && isTitleLine(t);
 }
-const HEADING_SMALL = new Set(['of', 'and', 'to', 'the', 'for', 'on', 'in', 'or', 'a', 'an', 'by', 'with']);
 
 interface Candidate {
   passage: number;
@@ -290,8 +286,6 @@ const ASKS_NUMBER = /\b(?:how (?:long|much|many|often|soon)|when|what (?:date|da
 export interface RankOptions {
   /** The question's words that named a document (see `questionConcepts`). */
   naming?: readonly string[];
-  /** Cosine of each candidate's text with the question (the embedding model), when measured. */
-  similarity?: (text: string) => number | undefined;
 }
 
 /**
@@ -337,8 +331,6 @@ export function rankEvidence(question: string, passages: EvidencePassage[], opti
     // Name, parties and date: the preamble says them, and its title is the name asked for.
     if (aboutDocument && c.atTop) score = (score + 1) * 2.5;
     const boilerplate = aboutDocument && c.atTop && c.boilerplate === 'title' ? null : c.boilerplate;
-    const similarity = options.similarity?.(passages[c.passage].text.slice(c.quote.start, c.quote.end));
-    if (similarity !== undefined) score *= 0.6 + Math.max(0, similarity);
     score *= 1 + 0.25 * (1 - c.passage / Math.max(1, passages.length));
     if (boilerplate) score *= 0.05;
     const answersDocument = aboutDocument && c.atTop && !boilerplate;

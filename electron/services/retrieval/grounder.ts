@@ -244,7 +244,7 @@ export function createGrounder(deps: {
         const closest = evidenceExcerpts(ranked, evidence.slice(0, 2));
         const lacks = evidence[0]?.lacksAsked;
         const text =
-          `The documents do not say. Nothing in ${names} answers this` +
+          `The documents do not say. Nothing found in ${names} answers this` +
           (missing.length > 0 ? `: no passage speaks of ${quoteList(missing)}.` : lacks ? `: the passages about it give no ${lacks === 'an amount' ? 'amount' : 'period of time'}.` : '.') +
           (closest.length > 0 ? ' The closest passages are below; they do not answer it.' : '');
         if (!deps.allowGeneralAnswers(conversationId)) {

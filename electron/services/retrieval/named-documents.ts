@@ -32,13 +32,8 @@ const PLACES_AND_TIMES = new Set(
 const words = (text: string) => [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => m[0].toLowerCase());
 const squash = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 
-/** The documents the question names, best first; empty when it names none (or names most of them). */
-export function namedDocuments(question: string, documents: TitledDocument[]): string[] {
-  return documentNames(question, documents).ids;
-}
-
 /**
- * The documents the question names, and the question's words that named them (lower case): those
+ * The documents the question names, best first (none when it names none, or most of them), and the question's words that named them (lower case): those
  * words say which document, not what is asked of it, so evidence ranking leaves them out.
  */
 export function documentNames(question: string, documents: TitledDocument[]): { ids: string[]; words: string[] } {
